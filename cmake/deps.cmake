@@ -1,0 +1,20 @@
+# Dependencies, each found with pkg-config; a missing one names its Debian package.
+find_package(PkgConfig)
+if(NOT PKG_CONFIG_FOUND)
+  message(FATAL_ERROR "pkg-config not found: apt-get install pkg-config")
+endif()
+
+macro(aj_require var module package)
+  pkg_check_modules(${var} QUIET IMPORTED_TARGET ${module})
+  if(NOT ${var}_FOUND)
+    message(FATAL_ERROR "${module} not found: apt-get install ${package}")
+  endif()
+endmacro()
+
+aj_require(RDKAFKA rdkafka librdkafka-dev)
+aj_require(AVRO avro-c libavro-dev)
+aj_require(PQ libpq libpq-dev)
+aj_require(ZLIB zlib zlib1g-dev)
+if(AJ_TESTS)
+  aj_require(CMOCKA cmocka libcmocka-dev)
+endif()
