@@ -104,3 +104,29 @@ aj_err aj_copy_field(char *dst, size_t dstsize, const char *src, size_t srclen) 
     dst[srclen] = '\0';
     return AJ_E_OK;
 }
+
+int aj_normalize_number(const char *in, char *out, size_t outlen) {
+    size_t n = 0;
+    int leading = 1;
+
+    for (const char *p = in; *p; p++) {
+        switch (*p) {
+        case '+': case ' ': case '-': case '(': case ')': case '.':
+            continue;
+        default:
+            break;
+        }
+        if (*p < '0' || *p > '9') return -1;
+        /* "00" before any other digit is the international access prefix, like '+'. */
+        if (leading && p[0] == '0' && p[1] == '0') {
+            p++;
+            leading = 0;
+            continue;
+        }
+        leading = 0;
+        if (n + 1 >= outlen) return -1;
+        out[n++] = *p;
+    }
+    if (outlen) out[n] = '\0';
+    return (int)n;
+}

@@ -1,0 +1,1 @@
+/* aj_adjust.c - placeholder until its stage lands. */

@@ -1,0 +1,1 @@
+/* aj_classify.c - placeholder until its stage lands. */

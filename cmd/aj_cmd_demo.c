@@ -1,0 +1,1 @@
+/* aj_cmd_demo.c - placeholder until its stage lands. */

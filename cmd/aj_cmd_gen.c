@@ -1,0 +1,1 @@
+/* aj_cmd_gen.c - placeholder until its stage lands. */

@@ -1,0 +1,1 @@
+/* aj_cmd_rate.c - placeholder until its stage lands. */

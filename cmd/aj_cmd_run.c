@@ -1,0 +1,1 @@
+/* aj_cmd_run.c - placeholder until its stage lands. */

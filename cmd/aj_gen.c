@@ -1,0 +1,1 @@
+/* aj_gen.c - placeholder until its stage lands. */

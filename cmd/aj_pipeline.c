@@ -1,0 +1,1 @@
+/* aj_pipeline.c - placeholder until its stage lands. */

@@ -1,0 +1,1 @@
+/* aj_util.c - placeholder until its stage lands. */

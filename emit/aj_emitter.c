@@ -1,0 +1,1 @@
+/* aj_emitter.c - placeholder until its stage lands. */

@@ -1,0 +1,1 @@
+/* aj_file_sink.c - placeholder until its stage lands. */

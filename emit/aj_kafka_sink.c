@@ -1,0 +1,1 @@
+/* aj_kafka_sink.c - placeholder until its stage lands. */

@@ -1,0 +1,1 @@
+/* aj_ocf.c - placeholder until its stage lands. */

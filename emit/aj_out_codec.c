@@ -1,0 +1,1 @@
+/* aj_out_codec.c - placeholder until its stage lands. */

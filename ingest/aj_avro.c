@@ -1,0 +1,1 @@
+/* aj_avro.c - placeholder until its stage lands. */

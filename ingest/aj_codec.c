@@ -1,0 +1,1 @@
+/* aj_codec.c - placeholder until its stage lands. */

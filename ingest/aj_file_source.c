@@ -1,0 +1,1 @@
+/* aj_file_source.c - placeholder until its stage lands. */

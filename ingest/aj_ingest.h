@@ -1,0 +1,150 @@
+/* aj_ingest.h - sources, strict Avro decoding and validation of the input streams. */
+#ifndef AJ_INGEST_H
+#define AJ_INGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "aj_config.h"
+#include "aj_schema.h"
+#include "aj_types.h"
+
+/* ------------------------------------------------------------------ Avro binary */
+
+/*
+ * Walks one datum of `schema` at buf without trusting it: every length is checked against the
+ * bytes that remain, negative lengths and block counts are refused, union and enum indexes are
+ * checked, varints longer than 10 bytes are refused. On AJ_E_OK *consumed is the datum's size.
+ * Errors: AJ_E_TRUNCATED, AJ_E_BAD_LENGTH, AJ_E_BAD_UNION, AJ_E_BAD_ENUM, with the byte
+ * position and field path in detail (detlen bytes, may be 0).
+ */
+aj_err aj_avro_check(avro_schema_t schema, const void *buf, size_t len, size_t *consumed,
+                     char *detail, size_t detlen);
+
+/* A growable byte buffer for encoders. */
+typedef struct aj_bytes {
+    uint8_t *data;
+    size_t len, cap;
+} aj_bytes;
+
+/* Ensures room for `more` bytes. AJ_E_NOMEM. */
+aj_err aj_bytes_reserve(aj_bytes *b, size_t more);
+void aj_bytes_free(aj_bytes *b);
+
+/*
+ * Appends the Avro binary encoding of value to out (no header). AJ_E_AVRO, AJ_E_NOMEM.
+ */
+aj_err aj_avro_encode(avro_value_t *value, aj_bytes *out);
+
+/* --------------------------------------------------------------- input codecs */
+
+/* Reusable decoding state (generic values per known schema). One per thread. */
+typedef struct aj_decoder aj_decoder;
+
+aj_decoder *aj_decoder_create(void);
+void aj_decoder_destroy(aj_decoder *dec);   /* NULL-safe */
+
+/*
+ * Decodes and validates one usage-stream datum written with `writer` (any known version of the
+ * usage_event schema): aj_avro_check, then field extraction by name, then the checks of
+ * docs/dead-letters.md: required strings present and non-empty, FIELD_TOO_LONG, service known,
+ * NEGATIVE_QUANTITY, NEGATIVE_AMOUNT, TRAILING_BYTES. ev->pos is left to the caller.
+ * Returns AJ_E_OK or the reject reason with a detail naming the field.
+ */
+aj_err aj_decode_event(aj_decoder *dec, const aj_schema *writer, const void *datum, size_t len,
+                       aj_event *ev, char *detail, size_t detlen);
+
+/*
+ * Decodes a Kafka message value: single-object header (BAD_MAGIC, TRUNCATED, UNKNOWN_SCHEMA,
+ * WRONG_SCHEMA when the fingerprint is a known schema of another kind) then aj_decode_event.
+ */
+aj_err aj_decode_event_message(aj_decoder *dec, const void *value, size_t len, aj_event *ev,
+                               char *detail, size_t detlen);
+
+/*
+ * Decodes a contract datum / message into a new aj_contract (*out, caller frees with
+ * aj_contract_free). Structural checks only (AJ_E_BAD_CONTRACT with detail for missing
+ * account, non-positive rate_unit or increments, unknown service, negative prices, prefixes
+ * that are not digits after normalization); the rating stage checks the rest.
+ */
+aj_err aj_decode_contract(aj_decoder *dec, const aj_schema *writer, const void *datum, size_t len,
+                          aj_contract **out, char *detail, size_t detlen);
+aj_err aj_decode_contract_message(aj_decoder *dec, const void *value, size_t len,
+                                  aj_contract **out, char *detail, size_t detlen);
+
+/* Encoders of the input schemas (used by `ajuste gen`, the demo and tests). They append the
+ * datum to out, without the single-object header. */
+typedef struct aj_encoder aj_encoder;
+
+aj_encoder *aj_encoder_create(void);
+void aj_encoder_destroy(aj_encoder *enc);   /* NULL-safe */
+aj_err aj_encode_event(aj_encoder *enc, const aj_event *ev, aj_bytes *out);
+aj_err aj_encode_contract(aj_encoder *enc, const aj_contract *c, aj_bytes *out);
+
+/* ------------------------------------------------------------------- sources */
+
+/* One input message. Pointers are borrowed until the next call on the source. */
+typedef struct aj_message {
+    const void *key;          /* NULL when absent */
+    size_t key_len;
+    const void *value;
+    size_t value_len;
+    aj_position pos;
+    const aj_schema *writer;  /* file datums: the file's schema; Kafka: NULL (header in value) */
+} aj_message;
+
+typedef struct aj_source aj_source;
+
+typedef struct aj_source_ops {
+    /*
+     * Next message within timeout_ms. AJ_E_OK and *msg; AJ_E_RETRY when nothing arrived in
+     * time; AJ_E_EOF when the source is exhausted (files; Kafka with run.exit_at_end once every
+     * assigned partition reached its end); AJ_E_TRUNCATED etc. with msg->pos and msg->value set
+     * to the undecodable bytes when a file block cannot be split into datums (the caller
+     * dead-letters them); AJ_E_FATAL / AJ_E_IO on failure with a logged message.
+     */
+    aj_err (*next)(aj_source *src, aj_message *msg, int timeout_ms);
+    /* Marks every message returned so far as processed (outputs flushed): Kafka stores and
+     * commits the offsets synchronously. Files: nothing. */
+    aj_err (*commit)(aj_source *src);
+    void (*destroy)(aj_source *src);
+} aj_source_ops;
+
+struct aj_source {
+    const aj_source_ops *ops;
+};
+
+static inline aj_err aj_source_next(aj_source *s, aj_message *m, int timeout_ms) {
+    return s->ops->next(s, m, timeout_ms);
+}
+static inline aj_err aj_source_commit(aj_source *s) {
+    return s->ops->commit(s);
+}
+static inline void aj_source_destroy(aj_source *s) {
+    if (s) s->ops->destroy(s);
+}
+
+/*
+ * Opens an Avro object container file (null or deflate codec). The writer schema in its header
+ * must be a known schema (AJ_E_UNKNOWN_SCHEMA otherwise). Errors name the path in err.
+ */
+aj_source *aj_file_source_open(const char *path, aj_err *rc, char *err, size_t errlen);
+
+/*
+ * Kafka consumer of cfg->usage_topic in consumer group kafka.group.id (default "ajuste"),
+ * auto-commit and auto offset store off, earliest reset. Takes cfg's kafka.* properties.
+ * NULL with AJ_E_CONFIG / AJ_E_KAFKA and a message naming the property on failure.
+ */
+aj_source *aj_kafka_source_create(const aj_config *cfg, aj_err *rc, char *err, size_t errlen);
+
+/*
+ * Reads the whole of `topic` (every partition, from the beginning up to the high watermark
+ * taken at the call) and hands each contract to `fn` (ownership passes to fn). Undecodable
+ * contract messages are logged and counted in *rejected, never fatal. Returns AJ_E_OK, or
+ * AJ_E_KAFKA when the topic cannot be read within timeout_ms.
+ */
+aj_err aj_kafka_read_contracts(const aj_config *cfg, const char *topic, int timeout_ms,
+                               aj_err (*fn)(void *opaque, aj_contract *c), void *opaque,
+                               int64_t *read, int64_t *rejected, char *err, size_t errlen);
+
+#endif /* AJ_INGEST_H */

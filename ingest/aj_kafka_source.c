@@ -1,0 +1,1 @@
+/* aj_kafka_source.c - placeholder until its stage lands. */

@@ -1,0 +1,1 @@
+/* aj_rating.c - placeholder until its stage lands. */

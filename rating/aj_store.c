@@ -1,0 +1,1 @@
+/* aj_store.c - placeholder until its stage lands. */

@@ -1,0 +1,2 @@
+/* aj_mockbroker.c - placeholder until the mock broker tool lands. */
+int main(void) { return 0; }
