@@ -25,6 +25,7 @@ typedef struct aj_adjust_stats {
     aj_money overcharge;      /* sum of negative deltas, as a positive amount */
     aj_money undercharge;     /* sum of positive deltas */
     int64_t invoices;
+    int64_t duplicate_closes; /* a close for a cycle already closed: no second invoice */
 } aj_adjust_stats;
 
 typedef struct aj_adjust aj_adjust;
@@ -45,6 +46,19 @@ void aj_adjust_destroy(aj_adjust *adj);   /* NULL-safe */
  * callbacks') are returned as is.
  */
 aj_err aj_adjust_event(aj_adjust *adj, const aj_event *ev, char *detail, size_t detlen);
+
+/*
+ * Explains why a usage record's legacy charge differs from `expected` (rated under `plan`):
+ * re-rates it under each counterfactual of docs/rating.md "Reasons", in that order, and
+ * returns the first whose charge equals the legacy charge, PRICE_MISMATCH when none does.
+ * Writes the explanation into hypothesis. Pure.
+ */
+aj_reason aj_classify_usage(const aj_contract_store *store, const aj_plan *plan, const aj_usage *u,
+                            const aj_charge *expected, char *hypothesis, size_t len);
+
+/* Same for a recurring charge; line is the contract's line or NULL when it has none. */
+aj_reason aj_classify_recurring(const aj_line *line, const aj_recurring *r,
+                                const aj_charge *expected, char *hypothesis, size_t len);
 
 const aj_adjust_stats *aj_adjust_get_stats(const aj_adjust *adj);
 

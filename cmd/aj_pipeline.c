@@ -1,1 +1,205 @@
-/* aj_pipeline.c - placeholder until its stage lands. */
+/* aj_pipeline.c - the chain: source -> decode/validate -> adjust -> emit, with dead letters. */
+#include "aj_pipeline.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "aj_log.h"
+
+struct aj_pipeline {
+    aj_contract_store *store;
+    aj_sink *sink;
+    aj_decoder *dec;
+    aj_emitter *em;
+    aj_adjust *adj;
+    aj_pipeline_stats stats;
+};
+
+int64_t aj_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static aj_err aj_on_correction(void *opaque, const aj_correction *c) {
+    return aj_emit_correction(opaque, c);
+}
+
+static aj_err aj_on_invoice(void *opaque, const aj_invoice *inv) {
+    return aj_emit_invoice(opaque, inv);
+}
+
+aj_pipeline *aj_pipeline_create(aj_contract_store *store, aj_sink *sink) {
+    aj_pipeline *p = calloc(1, sizeof(*p));
+    if (!p) return NULL;
+    p->store = store;
+    p->sink = sink;
+    if (!(p->dec = aj_decoder_create()) || !(p->em = aj_emitter_create(sink))) goto error;
+    aj_adjust_out out = {p->em, aj_on_correction, aj_on_invoice};
+    if (!(p->adj = aj_adjust_create(store, &out))) goto error;
+    return p;
+error:
+    aj_pipeline_destroy(p);
+    return NULL;
+}
+
+void aj_pipeline_destroy(aj_pipeline *p) {
+    if (!p) return;
+    aj_adjust_destroy(p->adj);
+    aj_emitter_destroy(p->em);
+    aj_decoder_destroy(p->dec);
+    free(p);
+}
+
+aj_err aj_pipeline_reject(aj_pipeline *p, const aj_message *msg, aj_err reason, const char *detail) {
+    aj_dead_letter dl;
+    aj_err rc;
+
+    aj_dead_letter_init(&dl, &msg->pos, reason, detail && *detail ? detail : NULL);
+    dl.key = msg->key;
+    dl.key_len = msg->key_len;
+    dl.payload = msg->value;
+    dl.payload_len = msg->value_len;
+    aj_debug("pipeline", "dead letter %s: %s: %s", dl.dead_letter_id, aj_err_name(reason), dl.detail);
+    if ((rc = aj_emit_dead_letter(p->em, &dl)) != AJ_E_OK) return rc;
+    p->stats.dead_letters++;
+    p->stats.dead_by_reason[reason]++;
+    return AJ_E_OK;
+}
+
+aj_err aj_pipeline_message(aj_pipeline *p, const aj_message *msg) {
+    char detail[256] = "";
+    aj_event ev;
+    aj_err rc;
+
+    p->stats.records_in++;
+    if (msg->writer)
+        rc = aj_decode_event(p->dec, msg->writer, msg->value, msg->value_len, &ev, detail, sizeof(detail));
+    else
+        rc = aj_decode_event_message(p->dec, msg->value, msg->value_len, &ev, detail, sizeof(detail));
+    if (rc == AJ_E_OK) {
+        ev.pos = msg->pos;
+        rc = aj_adjust_event(p->adj, &ev, detail, sizeof(detail));
+    }
+    if (rc == AJ_E_OK) {
+        p->stats.processed++;
+        return AJ_E_OK;
+    }
+    if (aj_err_is_reject(rc)) return aj_pipeline_reject(p, msg, rc, detail);
+    aj_error("pipeline", "%s at %s[%d]@%lld: %s", aj_err_str(rc), msg->pos.origin,
+             (int)msg->pos.partition, (long long)msg->pos.offset, detail);
+    return rc;
+}
+
+aj_err aj_pipeline_add_contract(void *pipeline, aj_contract *c) {
+    aj_pipeline *p = pipeline;
+    char detail[256] = "";
+    aj_err rc = aj_contract_store_put(p->store, c, detail, sizeof(detail));
+
+    if (rc == AJ_E_BAD_CONTRACT) {
+        aj_warn("pipeline", "contract refused: %s", detail);
+        p->stats.contracts_rejected++;
+        return AJ_E_OK;
+    }
+    if (rc == AJ_E_OK) p->stats.contracts++;
+    return rc;
+}
+
+aj_err aj_pipeline_load_contracts(aj_pipeline *p, aj_source *src) {
+    aj_message msg;
+    aj_err rc;
+
+    for (;;) {
+        char detail[256] = "";
+        aj_contract *c = NULL;
+
+        rc = aj_source_next(src, &msg, 1000);
+        if (rc == AJ_E_EOF) return AJ_E_OK;
+        if (rc == AJ_E_RETRY) continue;
+        if (rc == AJ_E_OK) {
+            if (msg.writer)
+                rc = aj_decode_contract(p->dec, msg.writer, msg.value, msg.value_len, &c, detail, sizeof(detail));
+            else
+                rc = aj_decode_contract_message(p->dec, msg.value, msg.value_len, &c, detail, sizeof(detail));
+            if (rc == AJ_E_OK) {
+                rc = aj_contract_store_put(p->store, c, detail, sizeof(detail));
+                if (rc == AJ_E_OK) {
+                    p->stats.contracts++;
+                    continue;
+                }
+            }
+        }
+        if (!aj_err_is_reject(rc)) return rc;
+        p->stats.contracts_rejected++;
+        aj_warn("pipeline", "contract at %s[%lld] refused: %s", msg.pos.origin, (long long)msg.pos.offset, detail);
+        if ((rc = aj_pipeline_reject(p, &msg, rc, detail)) != AJ_E_OK) return rc;
+    }
+}
+
+static aj_err aj_checkpoint(aj_pipeline *p, aj_source *src) {
+    aj_err rc = p->sink->ops->flush(p->sink, 60000);
+    if (rc != AJ_E_OK) {
+        aj_error("pipeline", "outputs could not be flushed (%s); input not committed", aj_err_str(rc));
+        return rc;
+    }
+    return aj_source_commit(src);
+}
+
+aj_err aj_pipeline_run(aj_pipeline *p, aj_source *src, const aj_run_opts *opts) {
+    int64_t since_commit = 0, last_commit = aj_now_ms(), last_progress = last_commit;
+    aj_message msg;
+    aj_err rc, result = AJ_E_OK;
+
+    for (;;) {
+        if (opts->stop && *opts->stop) {
+            result = AJ_E_INTERRUPTED;
+            break;
+        }
+        if (opts->expect_closes > 0 && aj_adjust_get_stats(p->adj)->closes + aj_adjust_get_stats(p->adj)->duplicate_closes >= opts->expect_closes)
+            break;
+        rc = aj_source_next(src, &msg, 100);
+        if (rc == AJ_E_EOF) break;
+        if (rc == AJ_E_OK) {
+            if ((rc = aj_pipeline_message(p, &msg)) != AJ_E_OK) return rc;
+            since_commit++;
+        } else if (aj_err_is_reject(rc)) {
+            /* Bytes the source could not split into messages: kept whole. */
+            p->stats.records_in++;
+            if ((rc = aj_pipeline_reject(p, &msg, rc, "undecodable block remainder")) != AJ_E_OK) return rc;
+            since_commit++;
+        } else if (rc != AJ_E_RETRY) {
+            return rc;
+        }
+        int64_t now = aj_now_ms();
+        if (since_commit >= opts->commit_records || (since_commit && now - last_commit >= opts->commit_ms)) {
+            if ((rc = aj_checkpoint(p, src)) != AJ_E_OK) return rc;
+            since_commit = 0;
+            last_commit = now;
+        }
+        if (opts->progress && now - last_progress >= 1000) {
+            opts->progress(opts->progress_opaque, &p->stats);
+            last_progress = now;
+        }
+    }
+    if ((rc = aj_checkpoint(p, src)) != AJ_E_OK) return rc;
+    if (opts->progress) opts->progress(opts->progress_opaque, &p->stats);
+    return result;
+}
+
+const aj_pipeline_stats *aj_pipeline_get_stats(const aj_pipeline *p) {
+    return &p->stats;
+}
+
+const aj_adjust_stats *aj_pipeline_adjust_stats(const aj_pipeline *p) {
+    return aj_adjust_get_stats(p->adj);
+}
+
+aj_emitter *aj_pipeline_emitter(aj_pipeline *p) {
+    return p->em;
+}
+
+size_t aj_pipeline_open_cycles(const aj_pipeline *p) {
+    return aj_adjust_open_cycles(p->adj);
+}

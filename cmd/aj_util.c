@@ -1,1 +1,90 @@
-/* aj_util.c - placeholder until its stage lands. */
+/* aj_util.c - helpers shared by the subcommands: flags, paths, summaries, invoice rendering. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "aj_cmd.h"
+
+int aj_parse_count(const char *flag, const char *value, int64_t *out) {
+    char *end;
+    errno = 0;
+    long long n = strtoll(value, &end, 10);
+    if (errno || end == value || *end || n < 0) {
+        fprintf(stderr, "ajuste: %s expects a non-negative integer, got '%s'\n", flag, value);
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
+char *aj_path(char *buf, size_t len, const char *dir, const char *name) {
+    snprintf(buf, len, "%s/%s", dir, name);
+    return buf;
+}
+
+const char *aj_amount(aj_money m, char *buf, size_t len) {
+    /* Display rounding only: HALF_UP to cents. */
+    aj_money r = m;
+    if (aj_money_round(m, 2, AJ_ROUND_HALF_UP, &r) != AJ_E_OK) r = m;
+    return aj_money_format(r, 2, buf, len);
+}
+
+void aj_invoice_render(FILE *out, const aj_invoice *inv) {
+    char a[32], b[32], c[32];
+
+    fprintf(out, "  Invoice %s   account %s   cycle %s   currency %s\n", inv->invoice_id, inv->account,
+            inv->cycle_id, inv->currency);
+    fprintf(out, "  Contract %s, version(s)", inv->contract_id);
+    for (size_t i = 0; i < inv->n_versions; i++) fprintf(out, " %d", inv->versions[i]);
+    fprintf(out, "\n\n  %-10s %-8s %8s %14s %14s %14s %12s\n", "line", "service", "records", "quantity",
+            "legacy", "corrected", "adjustment");
+    for (size_t i = 0; i < inv->n_lines; i++) {
+        const aj_invoice_line *l = &inv->lines[i];
+        fprintf(out, "  %-10s %-8s %8lld %14lld %14s %14s %12s\n", aj_record_kind_name(l->kind),
+                aj_service_name(l->service), (long long)l->records, (long long)l->quantity,
+                aj_amount(l->legacy_amount, a, sizeof(a)), aj_amount(l->corrected_amount, b, sizeof(b)),
+                aj_amount(l->corrected_amount - l->legacy_amount, c, sizeof(c)));
+    }
+    fprintf(out, "  %-10s %-8s %8s %14s %14s %14s %12s\n", "TOTAL", "", "", "",
+            aj_amount(inv->legacy_total, a, sizeof(a)), aj_amount(inv->corrected_total, b, sizeof(b)),
+            aj_amount(inv->adjustment_total, c, sizeof(c)));
+    fprintf(out, "\n  Overcharges removed %s, undercharges added %s. Amount due: %s %s\n",
+            aj_amount(inv->overcharge_removed, a, sizeof(a)), aj_amount(inv->undercharge_added, b, sizeof(b)),
+            aj_amount(inv->corrected_total, c, sizeof(c)), inv->currency);
+    if (inv->n_reasons) fprintf(out, "  Corrections:\n");
+    for (size_t i = 0; i < inv->n_reasons; i++)
+        fprintf(out, "    %-24s %5lld records  %12s  (%s)\n", aj_reason_name(inv->reasons[i].reason),
+                (long long)inv->reasons[i].count, aj_amount(inv->reasons[i].delta, a, sizeof(a)),
+                aj_reason_desc(inv->reasons[i].reason));
+}
+
+void aj_summary_print(FILE *out, const aj_pipeline_stats *ps, const aj_adjust_stats *as) {
+    char a[32], b[32];
+
+    fprintf(out, "Records in:        %lld (usage %lld, recurring %lld, cycle closes %lld)\n",
+            (long long)ps->records_in, (long long)as->usage, (long long)as->recurring, (long long)as->closes);
+    fprintf(out, "Dead letters:      %lld\n", (long long)ps->dead_letters);
+    for (int e = 0; e < AJ_E__COUNT; e++)
+        if (ps->dead_by_reason[e])
+            fprintf(out, "  %-22s %lld\n", aj_err_name((aj_err)e), (long long)ps->dead_by_reason[e]);
+    fprintf(out, "Corrections:       %lld\n", (long long)as->corrections);
+    for (int r = 0; r < AJ_REASON__COUNT; r++)
+        if (as->by_reason[r])
+            fprintf(out, "  %-22s %lld\n", aj_reason_name((aj_reason)r), (long long)as->by_reason[r]);
+    fprintf(out, "Money corrected:   overcharges removed %s, undercharges added %s\n",
+            aj_amount(as->overcharge, a, sizeof(a)), aj_amount(as->undercharge, b, sizeof(b)));
+    fprintf(out, "Invoices emitted:  %lld\n", (long long)as->invoices);
+}
+
+void aj_progress_stderr(void *opaque, const aj_pipeline_stats *st) {
+    static int64_t started;
+    int64_t now = aj_now_ms();
+    (void)opaque;
+    if (!isatty(STDERR_FILENO)) return;
+    if (!started) started = now;
+    int64_t secs = (now - started) / 1000 + 1;
+    fprintf(stderr, "\r  %lld records, %lld dead letters, %lld records/s   ", (long long)st->records_in,
+            (long long)st->dead_letters, (long long)(st->records_in / secs));
+    fflush(stderr);
+}

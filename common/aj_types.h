@@ -69,6 +69,8 @@ typedef struct aj_recurring {
     char line_id[AJ_ID_LEN + 1];
     aj_service service;
     char cycle_id[AJ_CYCLE_LEN + 1];
+    int64_t period_start_ms;   /* selects the contract version in force */
+    int64_t period_end_ms;
     aj_money legacy_amount;
     char currency[AJ_CURRENCY_LEN + 1];
     char tariff_code[AJ_KEY_LEN + 1];

@@ -1,0 +1,76 @@
+/* aj_pipeline.h - the chain: source -> decode/validate -> adjust -> emit, with dead letters. */
+#ifndef AJ_PIPELINE_H
+#define AJ_PIPELINE_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "aj_adjust.h"
+#include "aj_emit.h"
+#include "aj_ingest.h"
+#include "aj_rating.h"
+
+typedef struct aj_pipeline_stats {
+    int64_t records_in;                 /* messages read from the usage input */
+    int64_t processed;                  /* decoded, valid and handled by adjust */
+    int64_t dead_letters;               /* rejected to the dead-letter output */
+    int64_t dead_by_reason[AJ_E__COUNT];
+    int64_t contracts;                  /* contract versions loaded */
+    int64_t contracts_rejected;
+} aj_pipeline_stats;
+
+typedef struct aj_pipeline aj_pipeline;
+
+/* store and sink are borrowed. NULL on NOMEM. */
+aj_pipeline *aj_pipeline_create(aj_contract_store *store, aj_sink *sink);
+void aj_pipeline_destroy(aj_pipeline *p);   /* NULL-safe; closes nothing */
+
+/*
+ * Handles one usage-stream message: decoded, validated, adjusted and emitted, or written whole
+ * to the dead-letter output with its reason. Returns AJ_E_OK in both cases; other errors
+ * (sink failures, NOMEM, OVERFLOW) are fatal for the run.
+ */
+aj_err aj_pipeline_message(aj_pipeline *p, const aj_message *msg);
+
+/* Dead-letters msg with reason (used for bytes a source could not split into messages). */
+aj_err aj_pipeline_reject(aj_pipeline *p, const aj_message *msg, aj_err reason, const char *detail);
+
+/*
+ * Loads contract datums from a source (an Avro file of contracts) into the store; bad ones are
+ * dead-lettered. Returns AJ_E_OK or a fatal error.
+ */
+aj_err aj_pipeline_load_contracts(aj_pipeline *p, aj_source *src);
+
+/* Adds one decoded contract (ownership passes); a contract the store refuses is counted and
+ * logged. Usable as the callback of aj_kafka_read_contracts. */
+aj_err aj_pipeline_add_contract(void *pipeline, aj_contract *c);
+
+typedef struct aj_run_opts {
+    int64_t commit_records;     /* flush outputs and commit input every N records ... */
+    int64_t commit_ms;          /* ... or every T milliseconds */
+    volatile sig_atomic_t *stop;    /* set by a signal handler to stop cleanly; may be NULL */
+    /* Called about once a second; may be NULL. */
+    void (*progress)(void *opaque, const aj_pipeline_stats *st);
+    void *progress_opaque;
+    int64_t expect_closes;      /* stop after this many cycle closes when > 0 (demo) */
+} aj_run_opts;
+
+/*
+ * Reads src until AJ_E_EOF (or *stop, or expect_closes), handling each message. Every
+ * commit_records / commit_ms, and at the end, flushes the sink then commits the source, so a
+ * committed input position always has its outputs durable. Returns AJ_E_OK, AJ_E_INTERRUPTED
+ * when stopped by *stop (after the final flush and commit), or a fatal error.
+ */
+aj_err aj_pipeline_run(aj_pipeline *p, aj_source *src, const aj_run_opts *opts);
+
+const aj_pipeline_stats *aj_pipeline_get_stats(const aj_pipeline *p);
+const aj_adjust_stats *aj_pipeline_adjust_stats(const aj_pipeline *p);
+aj_emitter *aj_pipeline_emitter(aj_pipeline *p);
+
+/* Account-cycles with records but no close yet. */
+size_t aj_pipeline_open_cycles(const aj_pipeline *p);
+
+/* Milliseconds of a monotonic clock (progress and commit cadence only, never in outputs). */
+int64_t aj_now_ms(void);
+
+#endif /* AJ_PIPELINE_H */
