@@ -3,9 +3,10 @@
 
 #include <stdio.h>
 
-/* Increments legacy chains are commonly configured with (docs/rating.md, WRONG_INCREMENT). */
+/* Increments legacy chains are configured with, most common first: the first that reproduces
+ * the legacy charge is the one named (docs/rating.md, WRONG_INCREMENT). */
 static const int64_t aj_increment_candidates[][2] = {
-    {1, 1}, {30, 6}, {30, 30}, {60, 1}, {60, 6}, {60, 30}, {60, 60},
+    {60, 60}, {1, 1}, {30, 6}, {60, 1}, {30, 30}, {60, 6}, {60, 30},
 };
 
 static int aj_same_charge(const aj_rate *rate, int64_t quantity, aj_money legacy) {

@@ -235,7 +235,7 @@ static int gen_number(uint64_t *rng, int z, char *out, size_t len) {
 
 /* ---- error injection ---- */
 
-static const int64_t gen_increments[][2] = {{1, 1}, {30, 6}, {30, 30}, {60, 1}, {60, 6}, {60, 30}, {60, 60}};
+static const int64_t gen_increments[][2] = {{60, 60}, {1, 1}, {30, 6}, {60, 1}, {30, 30}, {60, 6}, {60, 30}};
 
 /*
  * The reason docs/rating.md's classification gives a legacy charge (first hypothesis that

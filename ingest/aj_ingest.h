@@ -147,4 +147,15 @@ aj_err aj_kafka_read_contracts(const aj_config *cfg, const char *topic, int time
                                aj_err (*fn)(void *opaque, aj_contract *c), void *opaque,
                                int64_t *read, int64_t *rejected, char *err, size_t errlen);
 
+/*
+ * Reads every partition of `topic` from the beginning up to the high watermarks taken at the
+ * call, without a consumer group, and calls fn for each message (borrowed for the call; a
+ * non-OK return stops the read and is returned). Uses cfg's kafka.* properties (bootstrap
+ * servers, security). AJ_E_KAFKA with err naming the topic when it cannot be read within
+ * timeout_ms. *count (may be NULL) receives the number of messages read.
+ */
+aj_err aj_kafka_read_topic(const aj_config *cfg, const char *topic, int timeout_ms,
+                           aj_err (*fn)(void *opaque, const aj_message *msg), void *opaque,
+                           int64_t *count, char *err, size_t errlen);
+
 #endif /* AJ_INGEST_H */
