@@ -4,7 +4,7 @@
 
 #include "aj_cmd.h"
 
-static void aj_usage(FILE *out) {
+static void aj_main_usage(FILE *out) {
     fprintf(out,
             "ajuste - pre-billing invoice correction for telecom carriers\n\n"
             "Usage: ajuste <command> [options]   (ajuste <command> --help for each)\n\n"
@@ -27,7 +27,7 @@ int main(int argc, char **argv) {
     };
 
     if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
-        aj_usage(argc < 2 ? stderr : stdout);
+        aj_main_usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? AJ_EXIT_USAGE : AJ_EXIT_OK;
     }
     if (strcmp(argv[1], "--version") == 0) {
@@ -37,6 +37,6 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
         if (strcmp(argv[1], cmds[i].name) == 0) return cmds[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "ajuste: unknown command '%s'\n\n", argv[1]);
-    aj_usage(stderr);
+    aj_main_usage(stderr);
     return AJ_EXIT_USAGE;
 }

@@ -57,8 +57,12 @@ typedef struct aj_sink_ops {
                     size_t len);
     /* Waits until every write so far is durable (delivered / written). */
     aj_err (*flush)(aj_sink *sink, int timeout_ms);
-    /* Flushes and frees; returns the flush's result. */
+    /* Flushes and frees; returns the flush's result. File sinks rename their ".partial"
+     * files to their final names only here, and only when every write succeeded. */
     aj_err (*close)(aj_sink *sink);
+    /* Frees without completing: file sinks delete their ".partial" files, so an interrupted or
+     * failed run leaves no output claiming to be complete; Kafka sinks purge what is queued. */
+    void (*abort)(aj_sink *sink);
 } aj_sink_ops;
 
 struct aj_sink {
