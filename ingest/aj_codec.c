@@ -1,1 +1,751 @@
-/* aj_codec.c - placeholder until its stage lands. */
+/* aj_codec.c - decoding and validation of the input schemas (usage stream, contracts); encoders. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aj_ingest.h"
+
+/* ================================================================ usage stream: decoding */
+
+/* Fields of the usage stream ajuste reads, by name in any writer version. */
+#define AJ_FIELD_MAP(X)                                                                    \
+    X(RECORD_ID, "record_id", AVRO_STRING)                                                 \
+    X(ACCOUNT, "account", AVRO_STRING)                                                     \
+    X(SUBSCRIBER, "subscriber", AVRO_STRING)                                               \
+    X(SERVICE, "service", AVRO_STRING)                                                     \
+    X(START_TIME, "start_time", AVRO_INT64)                                                \
+    X(DURATION, "duration_seconds", AVRO_INT64)                                            \
+    X(MESSAGES, "message_count", AVRO_INT64)                                               \
+    X(BYTES, "data_bytes", AVRO_INT64)                                                     \
+    X(ORIGIN, "origin", AVRO_STRING)                                                       \
+    X(DESTINATION, "destination", AVRO_STRING)                                             \
+    X(ROAMING, "roaming", AVRO_BOOLEAN)                                                    \
+    X(CYCLE_ID, "cycle_id", AVRO_STRING)                                                   \
+    X(LEGACY_CHARGE, "legacy_charge", AVRO_INT64)                                          \
+    X(CURRENCY, "currency", AVRO_STRING)                                                   \
+    X(TARIFF, "legacy_tariff_code", AVRO_STRING)                                           \
+    X(LINE_ID, "line_id", AVRO_STRING)                                                     \
+    X(PERIOD_START, "period_start", AVRO_INT64)                                            \
+    X(PERIOD_END, "period_end", AVRO_INT64)                                                \
+    X(LEGACY_AMOUNT, "legacy_amount", AVRO_INT64)
+
+typedef enum aj_field {
+#define AJ_FIELD_ENUM(id, name, type) AJ_F_##id,
+    AJ_FIELD_MAP(AJ_FIELD_ENUM)
+#undef AJ_FIELD_ENUM
+    AJ_F__COUNT,
+    AJ_F_SKIP = -1   /* a writer field ajuste does not read: walked over */
+} aj_field;
+
+static const struct {
+    const char *name;
+    avro_type_t type;
+} aj_fields[AJ_F__COUNT] = {
+#define AJ_FIELD_INFO(id, name, type) {name, type},
+    AJ_FIELD_MAP(AJ_FIELD_INFO)
+#undef AJ_FIELD_INFO
+};
+
+/* How to read one record branch of a writer schema: its event kind and, per writer field, the
+ * ajuste field it fills (or AJ_F_SKIP) and its schema (to walk skipped fields). */
+typedef struct aj_branch_plan {
+    int kind;   /* aj_event_kind, or -1 for a record type ajuste does not handle */
+    const char *record_name;
+    size_t n_fields;
+    aj_field *target;
+    avro_schema_t *schema;
+} aj_branch_plan;
+
+typedef struct aj_writer_plan {
+    const aj_schema *writer;
+    int is_union;
+    size_t n_branches;
+    aj_branch_plan *branches;
+} aj_writer_plan;
+
+#define AJ_DECODER_MAX_WRITERS 16
+
+struct aj_decoder {
+    aj_writer_plan plans[AJ_DECODER_MAX_WRITERS];
+    size_t n_plans;
+};
+
+aj_decoder *aj_decoder_create(void) {
+    return calloc(1, sizeof(aj_decoder));
+}
+
+static void aj_writer_plan_free(aj_writer_plan *wp) {
+    for (size_t b = 0; b < wp->n_branches; b++) {
+        free(wp->branches[b].target);
+        free(wp->branches[b].schema);
+    }
+    free(wp->branches);
+    memset(wp, 0, sizeof(*wp));
+}
+
+void aj_decoder_destroy(aj_decoder *dec) {
+    if (!dec) return;
+    for (size_t i = 0; i < dec->n_plans; i++) aj_writer_plan_free(&dec->plans[i]);
+    free(dec);
+}
+
+static aj_err aj_branch_plan_build(aj_branch_plan *bp, avro_schema_t rec) {
+    const char *name = avro_schema_name(rec);
+    bp->record_name = name;
+    bp->kind = strcmp(name, "UsageRecord") == 0       ? AJ_EVENT_USAGE
+               : strcmp(name, "RecurringCharge") == 0 ? AJ_EVENT_RECURRING
+               : strcmp(name, "CycleClose") == 0      ? AJ_EVENT_CYCLE_CLOSE
+                                                      : -1;
+    bp->n_fields = avro_schema_record_size(rec);
+    bp->target = calloc(bp->n_fields + 1, sizeof(*bp->target));
+    bp->schema = calloc(bp->n_fields + 1, sizeof(*bp->schema));
+    if (!bp->target || !bp->schema) return AJ_E_NOMEM;
+    for (size_t i = 0; i < bp->n_fields; i++) {
+        const char *fname = avro_schema_record_field_name(rec, (int)i);
+        avro_schema_t fs = avro_schema_record_field_get_by_index(rec, (int)i);
+        bp->schema[i] = fs;
+        bp->target[i] = AJ_F_SKIP;
+        for (int f = 0; f < AJ_F__COUNT; f++)
+            /* A field whose type changed is not the field ajuste knows: walked over, and a
+             * required one then reads as missing. */
+            if (strcmp(fname, aj_fields[f].name) == 0 && avro_typeof(fs) == aj_fields[f].type)
+                bp->target[i] = (aj_field)f;
+    }
+    return AJ_E_OK;
+}
+
+/* The plan for writer, built on first use. NULL on NOMEM or a writer that is neither a record
+ * nor a union of records. */
+static const aj_writer_plan *aj_decoder_plan(aj_decoder *dec, const aj_schema *writer) {
+    for (size_t i = 0; i < dec->n_plans; i++)
+        if (dec->plans[i].writer == writer) return &dec->plans[i];
+    if (dec->n_plans == AJ_DECODER_MAX_WRITERS) return NULL;
+
+    aj_writer_plan *wp = &dec->plans[dec->n_plans];
+    avro_schema_t s = writer->schema;
+    memset(wp, 0, sizeof(*wp));
+    wp->writer = writer;
+    wp->is_union = avro_typeof(s) == AVRO_UNION;
+    wp->n_branches = wp->is_union ? avro_schema_union_size(s) : 1;
+    if (!(wp->branches = calloc(wp->n_branches, sizeof(*wp->branches)))) return NULL;
+    for (size_t b = 0; b < wp->n_branches; b++) {
+        avro_schema_t rec = wp->is_union ? avro_schema_union_branch(s, (int)b) : s;
+        if (avro_typeof(rec) == AVRO_LINK) rec = avro_schema_link_target(rec);
+        if (avro_typeof(rec) != AVRO_RECORD) {
+            wp->branches[b].kind = -1;
+            wp->branches[b].record_name = "non-record";
+            continue;
+        }
+        if (aj_branch_plan_build(&wp->branches[b], rec) != AJ_E_OK) {
+            aj_writer_plan_free(wp);
+            return NULL;
+        }
+    }
+    dec->n_plans++;
+    return wp;
+}
+
+/* The raw values of one record, borrowed from the datum. */
+typedef struct aj_raw {
+    const char *s[AJ_F__COUNT];
+    size_t len[AJ_F__COUNT];
+    int64_t l[AJ_F__COUNT];
+} aj_raw;
+
+static aj_err aj_raw_read(const aj_branch_plan *bp, aj_avro_in *in, aj_raw *raw) {
+    aj_err rc = AJ_E_OK;
+    for (size_t i = 0; i < bp->n_fields && !rc; i++) {
+        aj_field f = bp->target[i];
+        int b;
+        if (f == AJ_F_SKIP) {
+            size_t used;
+            rc = aj_avro_check(bp->schema[i], in->p, (size_t)(in->end - in->p), &used, NULL, 0);
+            if (!rc) in->p += used;
+            continue;
+        }
+        switch (aj_fields[f].type) {
+        case AVRO_STRING: rc = aj_avro_get_string(in, &raw->s[f], &raw->len[f]); break;
+        case AVRO_INT64: rc = aj_avro_get_long(in, &raw->l[f]); break;
+        default:
+            rc = aj_avro_get_bool(in, &b);
+            raw->l[f] = b;
+            break;
+        }
+    }
+    return rc;
+}
+
+/* Copies a string field into dst (dstsize bytes). MISSING_FIELD when required and empty or
+ * absent, FIELD_TOO_LONG when it does not fit; the detail names the field. */
+static aj_err aj_take(const aj_raw *raw, aj_field f, int required, char *dst, size_t dstsize,
+                      char *detail, size_t detlen) {
+    dst[0] = '\0';
+    if (!raw->s[f] || raw->len[f] == 0) {
+        if (!required) return AJ_E_OK;
+        snprintf(detail, detlen, "field %s is missing or empty", aj_fields[f].name);
+        return AJ_E_MISSING_FIELD;
+    }
+    if (memchr(raw->s[f], '\0', raw->len[f])) {
+        snprintf(detail, detlen, "field %s contains a NUL byte", aj_fields[f].name);
+        return AJ_E_MISSING_FIELD;
+    }
+    if (aj_copy_field(dst, dstsize, raw->s[f], raw->len[f]) != AJ_E_OK) {
+        snprintf(detail, detlen, "field %s is %zu bytes, ajuste accepts at most %zu", aj_fields[f].name,
+                 raw->len[f], dstsize - 1);
+        return AJ_E_FIELD_TOO_LONG;
+    }
+    return AJ_E_OK;
+}
+
+static aj_err aj_take_service(const aj_raw *raw, aj_service *out, char *detail, size_t detlen) {
+    char name[16];
+    aj_err rc = aj_take(raw, AJ_F_SERVICE, 1, name, sizeof(name), detail, detlen);
+    if (rc == AJ_E_FIELD_TOO_LONG) rc = AJ_E_UNKNOWN_SERVICE;
+    if (rc == AJ_E_OK) rc = aj_service_parse(name, out);
+    if (rc == AJ_E_UNKNOWN_SERVICE)
+        snprintf(detail, detlen, "service '%.*s' is not VOICE, SMS, MMS or DATA",
+                 (int)(raw->len[AJ_F_SERVICE] > 32 ? 32 : raw->len[AJ_F_SERVICE]),
+                 raw->s[AJ_F_SERVICE] ? raw->s[AJ_F_SERVICE] : "");
+    return rc;
+}
+
+static aj_err aj_non_negative(const aj_raw *raw, aj_field f, aj_err reason, char *detail, size_t detlen) {
+    if (raw->l[f] >= 0) return AJ_E_OK;
+    snprintf(detail, detlen, "field %s is negative (%lld)", aj_fields[f].name, (long long)raw->l[f]);
+    return reason;
+}
+
+#define AJ_TAKE(f, req, dst) aj_take(raw, AJ_F_##f, req, dst, sizeof(dst), detail, detlen)
+
+/* docs/dead-letters.md: the validation of a usage record. */
+static aj_err aj_usage_from_raw(const aj_raw *raw, aj_usage *u, char *detail, size_t detlen) {
+    aj_err rc;
+    if ((rc = AJ_TAKE(RECORD_ID, 1, u->record_id)) || (rc = AJ_TAKE(ACCOUNT, 1, u->account)) ||
+        (rc = AJ_TAKE(SUBSCRIBER, 0, u->subscriber)) || (rc = aj_take_service(raw, &u->service, detail, detlen)))
+        return rc;
+    if ((rc = aj_non_negative(raw, AJ_F_DURATION, AJ_E_NEGATIVE_QUANTITY, detail, detlen)) ||
+        (rc = aj_non_negative(raw, AJ_F_MESSAGES, AJ_E_NEGATIVE_QUANTITY, detail, detlen)) ||
+        (rc = aj_non_negative(raw, AJ_F_BYTES, AJ_E_NEGATIVE_QUANTITY, detail, detlen)) ||
+        (rc = aj_non_negative(raw, AJ_F_LEGACY_CHARGE, AJ_E_NEGATIVE_AMOUNT, detail, detlen)))
+        return rc;
+    /* A destination is what VOICE, SMS and MMS are rated by; DATA has none. */
+    if ((rc = AJ_TAKE(ORIGIN, 0, u->origin)) ||
+        (rc = AJ_TAKE(DESTINATION, u->service != AJ_SERVICE_DATA, u->destination)) ||
+        (rc = AJ_TAKE(CYCLE_ID, 1, u->cycle_id)) || (rc = AJ_TAKE(CURRENCY, 1, u->currency)) ||
+        (rc = AJ_TAKE(TARIFF, 0, u->tariff_code)))
+        return rc;
+    u->start_ms = raw->l[AJ_F_START_TIME];
+    u->quantity = u->service == AJ_SERVICE_VOICE  ? raw->l[AJ_F_DURATION]
+                  : u->service == AJ_SERVICE_DATA ? raw->l[AJ_F_BYTES]
+                                                  : raw->l[AJ_F_MESSAGES];
+    u->roaming = raw->l[AJ_F_ROAMING] != 0;
+    u->legacy_charge = raw->l[AJ_F_LEGACY_CHARGE];
+    return AJ_E_OK;
+}
+
+static aj_err aj_recurring_from_raw(const aj_raw *raw, aj_recurring *r, char *detail, size_t detlen) {
+    aj_err rc;
+    if ((rc = AJ_TAKE(RECORD_ID, 1, r->record_id)) || (rc = AJ_TAKE(ACCOUNT, 1, r->account)) ||
+        (rc = AJ_TAKE(LINE_ID, 1, r->line_id)) || (rc = aj_take_service(raw, &r->service, detail, detlen)) ||
+        (rc = AJ_TAKE(CYCLE_ID, 1, r->cycle_id)) || (rc = AJ_TAKE(CURRENCY, 1, r->currency)) ||
+        (rc = AJ_TAKE(TARIFF, 0, r->tariff_code)) ||
+        (rc = aj_non_negative(raw, AJ_F_LEGACY_AMOUNT, AJ_E_NEGATIVE_AMOUNT, detail, detlen)))
+        return rc;
+    r->period_start_ms = raw->l[AJ_F_PERIOD_START];
+    r->period_end_ms = raw->l[AJ_F_PERIOD_END];
+    r->legacy_amount = raw->l[AJ_F_LEGACY_AMOUNT];
+    return AJ_E_OK;
+}
+
+static aj_err aj_close_from_raw(const aj_raw *raw, aj_cycle_close *cl, char *detail, size_t detlen) {
+    aj_err rc;
+    if ((rc = AJ_TAKE(ACCOUNT, 1, cl->account)) || (rc = AJ_TAKE(CYCLE_ID, 1, cl->cycle_id))) return rc;
+    cl->period_start_ms = raw->l[AJ_F_PERIOD_START];
+    cl->period_end_ms = raw->l[AJ_F_PERIOD_END];
+    return AJ_E_OK;
+}
+
+#undef AJ_TAKE
+
+aj_err aj_decode_event(aj_decoder *dec, const aj_schema *writer, const void *datum, size_t len,
+                       aj_event *ev, char *detail, size_t detlen) {
+    const aj_writer_plan *wp;
+    aj_avro_in in = {datum, (const uint8_t *)datum + len};
+    size_t used = 0;
+    int64_t branch = 0;
+    aj_raw raw;
+    aj_err rc;
+
+    if (detlen) detail[0] = '\0';
+    if (writer->id != AJ_SCHEMA_USAGE_EVENT) {
+        snprintf(detail, detlen, "schema %s is not a usage-stream schema", writer->file);
+        return AJ_E_WRONG_SCHEMA;
+    }
+    /* 1. The bytes against the writer schema, before anything is believed. */
+    if ((rc = aj_avro_check(writer->schema, datum, len, &used, detail, detlen))) return rc;
+    if (used != len) {
+        snprintf(detail, detlen, "%zu bytes left after a datum of %zu bytes", len - used, used);
+        return AJ_E_TRAILING_BYTES;
+    }
+    if (!(wp = aj_decoder_plan(dec, writer))) return AJ_E_NOMEM;
+    if (wp->is_union && (rc = aj_avro_get_long(&in, &branch))) return rc;
+    const aj_branch_plan *bp = &wp->branches[branch];
+    if (bp->kind < 0) {
+        snprintf(detail, detlen, "record type %s is not handled on the usage stream", bp->record_name);
+        return AJ_E_WRONG_SCHEMA;
+    }
+    /* 2. The fields by name; absent ones keep the schema defaults (0, "", false). */
+    memset(&raw, 0, sizeof(raw));
+    if ((rc = aj_raw_read(bp, &in, &raw))) return rc;
+    /* 3. Validation into the domain record. */
+    memset(ev, 0, sizeof(*ev));
+    ev->kind = (aj_event_kind)bp->kind;
+    switch (ev->kind) {
+    case AJ_EVENT_USAGE: return aj_usage_from_raw(&raw, &ev->u.usage, detail, detlen);
+    case AJ_EVENT_RECURRING: return aj_recurring_from_raw(&raw, &ev->u.recurring, detail, detlen);
+    case AJ_EVENT_CYCLE_CLOSE: return aj_close_from_raw(&raw, &ev->u.close, detail, detlen);
+    }
+    return AJ_E_WRONG_SCHEMA;
+}
+
+/* The known schema a single-object message names, or the reject reason. */
+static aj_err aj_message_writer(const void *value, size_t len, aj_schema_id want, const aj_schema **out,
+                                char *detail, size_t detlen) {
+    uint64_t fp;
+    aj_err rc = aj_som_parse(value, len, &fp);
+
+    if (rc == AJ_E_TRUNCATED) {
+        snprintf(detail, detlen, "message of %zu bytes is shorter than the 10-byte single-object header", len);
+        return rc;
+    }
+    if (rc == AJ_E_BAD_MAGIC) {
+        snprintf(detail, detlen, "message starts with %02x %02x, not c3 01", ((const uint8_t *)value)[0],
+                 ((const uint8_t *)value)[1]);
+        return rc;
+    }
+    if (!(*out = aj_schema_by_fingerprint(fp))) {
+        snprintf(detail, detlen, "writer schema fingerprint %016llx is not a schema ajuste knows",
+                 (unsigned long long)fp);
+        return AJ_E_UNKNOWN_SCHEMA;
+    }
+    if ((*out)->id != want) {
+        snprintf(detail, detlen, "message written with schemas/%s, which does not belong on this input",
+                 (*out)->file);
+        return AJ_E_WRONG_SCHEMA;
+    }
+    return AJ_E_OK;
+}
+
+aj_err aj_decode_event_message(aj_decoder *dec, const void *value, size_t len, aj_event *ev,
+                               char *detail, size_t detlen) {
+    const aj_schema *writer;
+    aj_err rc;
+    if (detlen) detail[0] = '\0';
+    if ((rc = aj_message_writer(value, len, AJ_SCHEMA_USAGE_EVENT, &writer, detail, detlen))) return rc;
+    return aj_decode_event(dec, writer, (const uint8_t *)value + AJ_SOM_HEADER_LEN, len - AJ_SOM_HEADER_LEN,
+                           ev, detail, detlen);
+}
+
+/* ================================================================ contracts: decoding */
+
+/* Contracts are rare (a compacted topic read at start): decoded through avro-c's generic
+ * values of the writer schema, fields taken by name so older writers stay readable. */
+
+typedef struct aj_cread {
+    char *detail;
+    size_t detlen;
+    const char *where;   /* "contract", "rate 3", ... for the detail */
+} aj_cread;
+
+static aj_err aj_cbad(aj_cread *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Writes "<where>: <message>" into the detail; returns AJ_E_BAD_CONTRACT. */
+static aj_err aj_cbad(aj_cread *r, const char *fmt, ...) {
+    char msg[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    snprintf(r->detail, r->detlen, "%s: %s", r->where, msg);
+    return AJ_E_BAD_CONTRACT;
+}
+
+/* String field name of rec, malloc'ed into *out; def when absent (NULL def: required). */
+static aj_err aj_cstr(aj_cread *r, avro_value_t *rec, const char *name, const char *def, char **out) {
+    avro_value_t v;
+    const char *s = def;
+    size_t size = 0;
+
+    if (avro_value_get_by_name(rec, name, &v, NULL) == 0) {
+        if (avro_value_get_type(&v) != AVRO_STRING || avro_value_get_string(&v, &s, &size) != 0)
+            return aj_cbad(r, "field %s is not a string", name);
+    }
+    if (!s || !*s) return aj_cbad(r, "field %s is missing or empty", name);
+    if (!(*out = strdup(s))) return AJ_E_NOMEM;
+    return AJ_E_OK;
+}
+
+static aj_err aj_clong(aj_cread *r, avro_value_t *rec, const char *name, int has_def, int64_t def, int64_t *out) {
+    avro_value_t v;
+    int32_t i32;
+
+    if (avro_value_get_by_name(rec, name, &v, NULL) != 0) {
+        if (!has_def) return aj_cbad(r, "field %s is missing", name);
+        *out = def;
+        return AJ_E_OK;
+    }
+    if (avro_value_get_type(&v) == AVRO_INT32 && avro_value_get_int(&v, &i32) == 0) {
+        *out = i32;
+        return AJ_E_OK;
+    }
+    if (avro_value_get_type(&v) != AVRO_INT64 || avro_value_get_long(&v, out) != 0)
+        return aj_cbad(r, "field %s is not a long", name);
+    return AJ_E_OK;
+}
+
+static aj_err aj_cservice(aj_cread *r, avro_value_t *rec, aj_service *out) {
+    char *s = NULL;
+    aj_err rc = aj_cstr(r, rec, "service", NULL, &s);
+    if (rc) return rc;
+    if (aj_service_parse(s, out) != AJ_E_OK) rc = aj_cbad(r, "service %s is not VOICE, SMS, MMS or DATA", s);
+    free(s);
+    return rc;
+}
+
+/* The array field name of rec (an empty one when absent and allowed). */
+static aj_err aj_carray(aj_cread *r, avro_value_t *rec, const char *name, int required, avro_value_t *arr,
+                        size_t *n) {
+    *n = 0;
+    if (avro_value_get_by_name(rec, name, arr, NULL) != 0)
+        return required ? aj_cbad(r, "field %s is missing", name) : AJ_E_OK;
+    if (avro_value_get_type(arr) != AVRO_ARRAY || avro_value_get_size(arr, n) != 0)
+        return aj_cbad(r, "field %s is not an array", name);
+    return AJ_E_OK;
+}
+
+static aj_err aj_contract_zones(aj_cread *r, avro_value_t *root, aj_contract *c) {
+    avro_value_t arr, zone, prefixes, pv;
+    size_t n, np;
+    aj_err rc;
+
+    if ((rc = aj_carray(r, root, "zones", 0, &arr, &n))) return rc;
+    if (n && !(c->zones = calloc(n, sizeof(*c->zones)))) return AJ_E_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        aj_zone *z = &c->zones[c->n_zones++];
+        avro_value_get_by_index(&arr, i, &zone, NULL);
+        if ((rc = aj_cstr(r, &zone, "name", NULL, &z->name))) return rc;
+        if ((rc = aj_carray(r, &zone, "prefixes", 0, &prefixes, &np))) return rc;
+        if (np && !(z->prefixes = calloc(np, sizeof(*z->prefixes)))) return AJ_E_NOMEM;
+        for (size_t j = 0; j < np; j++) {
+            const char *s = NULL;
+            size_t size;
+            char digits[AJ_NUMBER_LEN + 1];
+            avro_value_get_by_index(&prefixes, j, &pv, NULL);
+            if (avro_value_get_string(&pv, &s, &size) != 0 || aj_normalize_number(s, digits, sizeof(digits)) <= 0)
+                return aj_cbad(r, "zone %s has a prefix that is not E.164 digits", z->name);
+            if (!(z->prefixes[z->n_prefixes++] = strdup(digits))) return AJ_E_NOMEM;
+        }
+    }
+    return AJ_E_OK;
+}
+
+static aj_err aj_contract_rates(aj_cread *r, avro_value_t *root, aj_contract *c) {
+    char where[64];
+    avro_value_t arr, rv;
+    size_t n;
+    aj_err rc;
+
+    if ((rc = aj_carray(r, root, "rates", 1, &arr, &n))) return rc;
+    if (n && !(c->rates = calloc(n, sizeof(*c->rates)))) return AJ_E_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        aj_rate *rt = &c->rates[c->n_rates++];
+        snprintf(where, sizeof(where), "rate %zu", i);
+        r->where = where;
+        avro_value_get_by_index(&arr, i, &rv, NULL);
+        if ((rc = aj_cservice(r, &rv, &rt->service)) || (rc = aj_cstr(r, &rv, "zone", NULL, &rt->zone)) ||
+            (rc = aj_clong(r, &rv, "connect_fee", 1, 0, &rt->connect_fee)) ||
+            (rc = aj_clong(r, &rv, "price", 0, 0, &rt->price)) ||
+            (rc = aj_clong(r, &rv, "rate_unit", 0, 0, &rt->rate_unit)) ||
+            (rc = aj_clong(r, &rv, "first_increment", 1, 1, &rt->first_increment)) ||
+            (rc = aj_clong(r, &rv, "next_increment", 1, 1, &rt->next_increment)))
+            return rc;
+        if (rt->rate_unit <= 0 || rt->first_increment <= 0 || rt->next_increment <= 0)
+            return aj_cbad(r, "zone %s: rate_unit and increments must be positive", rt->zone);
+        if (rt->price < 0 || rt->connect_fee < 0) return aj_cbad(r, "zone %s: negative price or connect fee", rt->zone);
+    }
+    return AJ_E_OK;
+}
+
+static aj_err aj_contract_lines(aj_cread *r, avro_value_t *root, aj_contract *c) {
+    char where[64];
+    avro_value_t arr, lv;
+    size_t n;
+    aj_err rc;
+
+    if ((rc = aj_carray(r, root, "lines", 0, &arr, &n))) return rc;
+    if (n && !(c->lines = calloc(n, sizeof(*c->lines)))) return AJ_E_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        aj_line *l = &c->lines[c->n_lines++];
+        snprintf(where, sizeof(where), "line %zu", i);
+        r->where = where;
+        avro_value_get_by_index(&arr, i, &lv, NULL);
+        if ((rc = aj_cstr(r, &lv, "line_id", NULL, &l->line_id)) || (rc = aj_cservice(r, &lv, &l->service)) ||
+            (rc = aj_clong(r, &lv, "monthly_price", 0, 0, &l->monthly_price)))
+            return rc;
+        if (l->monthly_price < 0) return aj_cbad(r, "line %s: negative monthly price", l->line_id);
+    }
+    return AJ_E_OK;
+}
+
+/* The contract of a generic value, validated structurally. */
+static aj_err aj_contract_from_value(avro_value_t *root, aj_contract *c, char *detail, size_t detlen) {
+    aj_cread r = {detail, detlen, "contract"};
+    avro_value_t v, branch;
+    char *currency = NULL;
+    int64_t version;
+    aj_err rc;
+
+    if ((rc = aj_cstr(&r, root, "account", NULL, &c->account)) ||
+        (rc = aj_cstr(&r, root, "contract_id", NULL, &c->contract_id)) ||
+        (rc = aj_clong(&r, root, "version", 0, 0, &version)) ||
+        (rc = aj_clong(&r, root, "effective_from", 0, 0, &c->effective_from)) ||
+        (rc = aj_cstr(&r, root, "currency", NULL, &currency)) ||
+        (rc = aj_cstr(&r, root, "time_zone", "UTC", &c->time_zone)) ||
+        (rc = aj_cstr(&r, root, "default_zone", NULL, &c->default_zone)))
+        goto end;
+    if (version < 0 || version > INT32_MAX) {
+        rc = aj_cbad(&r, "version %lld out of range", (long long)version);
+        goto end;
+    }
+    c->version = (int32_t)version;
+    if (strlen(currency) != AJ_CURRENCY_LEN) {
+        rc = aj_cbad(&r, "currency '%s' is not an ISO 4217 code", currency);
+        goto end;
+    }
+    memcpy(c->currency, currency, AJ_CURRENCY_LEN + 1);
+    c->status = AJ_CONTRACT_ACTIVE;
+    if (avro_value_get_by_name(root, "status", &v, NULL) == 0) {
+        int sym;
+        avro_schema_t es = avro_value_get_schema(&v);
+        if (avro_value_get_enum(&v, &sym) == 0 && strcmp(avro_schema_enum_get(es, sym), "TERMINATED") == 0)
+            c->status = AJ_CONTRACT_TERMINATED;
+    }
+    c->effective_to = INT64_MAX;
+    if (avro_value_get_by_name(root, "effective_to", &v, NULL) == 0 &&
+        avro_value_get_current_branch(&v, &branch) == 0 && avro_value_get_type(&branch) == AVRO_INT64)
+        avro_value_get_long(&branch, &c->effective_to);
+    if ((rc = aj_contract_zones(&r, root, c)) || (rc = aj_contract_rates(&r, root, c)) ||
+        (rc = aj_contract_lines(&r, root, c)))
+        goto end;
+end:
+    free(currency);
+    return rc;
+}
+
+aj_err aj_decode_contract(aj_decoder *dec, const aj_schema *writer, const void *datum, size_t len,
+                          aj_contract **out, char *detail, size_t detlen) {
+    avro_value_t value;
+    avro_reader_t reader = NULL;
+    aj_contract *c = NULL;
+    size_t used = 0;
+    aj_err rc;
+    int have_value = 0;
+
+    (void)dec;
+    *out = NULL;
+    if (detlen) detail[0] = '\0';
+    if (writer->id != AJ_SCHEMA_CONTRACT) {
+        snprintf(detail, detlen, "schema %s is not a contract schema", writer->file);
+        return AJ_E_WRONG_SCHEMA;
+    }
+    if ((rc = aj_avro_check(writer->schema, datum, len, &used, detail, detlen))) return rc;
+    if (used != len) {
+        snprintf(detail, detlen, "%zu bytes left after a contract of %zu bytes", len - used, used);
+        return AJ_E_TRAILING_BYTES;
+    }
+    if (avro_generic_value_new(writer->iface, &value) != 0) return AJ_E_NOMEM;
+    have_value = 1;
+    rc = AJ_E_NOMEM;
+    if (!(reader = avro_reader_memory(datum, (int64_t)len)) || !(c = calloc(1, sizeof(*c)))) goto end;
+    if (avro_value_read(reader, &value) != 0) {
+        snprintf(detail, detlen, "contract datum does not decode: %s", avro_strerror());
+        rc = AJ_E_BAD_CONTRACT;
+        goto end;
+    }
+    if ((rc = aj_contract_from_value(&value, c, detail, detlen)) == AJ_E_OK) {
+        *out = c;
+        c = NULL;
+    }
+end:
+    aj_contract_free(c);
+    if (reader) avro_reader_free(reader);
+    if (have_value) avro_value_decref(&value);
+    return rc;
+}
+
+aj_err aj_decode_contract_message(aj_decoder *dec, const void *value, size_t len, aj_contract **out,
+                                  char *detail, size_t detlen) {
+    const aj_schema *writer;
+    aj_err rc;
+    *out = NULL;
+    if (detlen) detail[0] = '\0';
+    if ((rc = aj_message_writer(value, len, AJ_SCHEMA_CONTRACT, &writer, detail, detlen))) return rc;
+    return aj_decode_contract(dec, writer, (const uint8_t *)value + AJ_SOM_HEADER_LEN, len - AJ_SOM_HEADER_LEN,
+                              out, detail, detlen);
+}
+
+/* ================================================================ encoders */
+
+/* The input encoders go through avro-c's generic values (not the hand-written readers above),
+ * so the generator and the tests exercise the decoders against an independent writer. */
+
+struct aj_encoder {
+    avro_value_t event;
+    int have_event;
+};
+
+aj_encoder *aj_encoder_create(void) {
+    aj_encoder *enc = calloc(1, sizeof(*enc));
+    const aj_schema *s = aj_schema_current(AJ_SCHEMA_USAGE_EVENT);
+    if (!enc || !s) {
+        free(enc);
+        return NULL;
+    }
+    if (avro_generic_value_new(s->iface, &enc->event) != 0) {
+        free(enc);
+        return NULL;
+    }
+    enc->have_event = 1;
+    return enc;
+}
+
+void aj_encoder_destroy(aj_encoder *enc) {
+    if (!enc) return;
+    if (enc->have_event) avro_value_decref(&enc->event);
+    free(enc);
+}
+
+static int aj_set_str(avro_value_t *rec, const char *name, const char *v) {
+    avro_value_t f;
+    return avro_value_get_by_name(rec, name, &f, NULL) || avro_value_set_string(&f, v);
+}
+
+static int aj_set_long(avro_value_t *rec, const char *name, int64_t v) {
+    avro_value_t f;
+    return avro_value_get_by_name(rec, name, &f, NULL) || avro_value_set_long(&f, v);
+}
+
+static int aj_set_int(avro_value_t *rec, const char *name, int32_t v) {
+    avro_value_t f;
+    return avro_value_get_by_name(rec, name, &f, NULL) || avro_value_set_int(&f, v);
+}
+
+static int aj_set_bool(avro_value_t *rec, const char *name, int v) {
+    avro_value_t f;
+    return avro_value_get_by_name(rec, name, &f, NULL) || avro_value_set_boolean(&f, v);
+}
+
+aj_err aj_encode_event(aj_encoder *enc, const aj_event *ev, aj_bytes *out) {
+    avro_value_t rec;
+    int bad = 0;
+
+    if (avro_value_set_branch(&enc->event, (int)ev->kind, &rec) != 0) return AJ_E_AVRO;
+    switch (ev->kind) {
+    case AJ_EVENT_USAGE: {
+        const aj_usage *u = &ev->u.usage;
+        int voice = u->service == AJ_SERVICE_VOICE || u->service >= AJ_SERVICE__COUNT;
+        bad = aj_set_str(&rec, "record_id", u->record_id) || aj_set_str(&rec, "account", u->account) ||
+              aj_set_str(&rec, "subscriber", u->subscriber) ||
+              aj_set_str(&rec, "service", aj_service_name(u->service)) ||
+              aj_set_long(&rec, "start_time", u->start_ms) ||
+              aj_set_long(&rec, "duration_seconds", voice ? u->quantity : 0) ||
+              aj_set_long(&rec, "message_count",
+                          u->service == AJ_SERVICE_SMS || u->service == AJ_SERVICE_MMS ? u->quantity : 0) ||
+              aj_set_long(&rec, "data_bytes", u->service == AJ_SERVICE_DATA ? u->quantity : 0) ||
+              aj_set_str(&rec, "origin", u->origin) || aj_set_str(&rec, "destination", u->destination) ||
+              aj_set_bool(&rec, "roaming", u->roaming) || aj_set_str(&rec, "cycle_id", u->cycle_id) ||
+              aj_set_long(&rec, "legacy_charge", u->legacy_charge) || aj_set_str(&rec, "currency", u->currency) ||
+              aj_set_str(&rec, "legacy_tariff_code", u->tariff_code);
+        break;
+    }
+    case AJ_EVENT_RECURRING: {
+        const aj_recurring *r = &ev->u.recurring;
+        bad = aj_set_str(&rec, "record_id", r->record_id) || aj_set_str(&rec, "account", r->account) ||
+              aj_set_str(&rec, "line_id", r->line_id) || aj_set_str(&rec, "service", aj_service_name(r->service)) ||
+              aj_set_str(&rec, "cycle_id", r->cycle_id) || aj_set_long(&rec, "period_start", r->period_start_ms) ||
+              aj_set_long(&rec, "period_end", r->period_end_ms) ||
+              aj_set_long(&rec, "legacy_amount", r->legacy_amount) || aj_set_str(&rec, "currency", r->currency) ||
+              aj_set_str(&rec, "legacy_tariff_code", r->tariff_code);
+        break;
+    }
+    case AJ_EVENT_CYCLE_CLOSE: {
+        const aj_cycle_close *cl = &ev->u.close;
+        bad = aj_set_str(&rec, "account", cl->account) || aj_set_str(&rec, "cycle_id", cl->cycle_id) ||
+              aj_set_long(&rec, "period_start", cl->period_start_ms) ||
+              aj_set_long(&rec, "period_end", cl->period_end_ms);
+        break;
+    }
+    }
+    return bad ? AJ_E_AVRO : aj_avro_encode(&enc->event, out);
+}
+
+/* Fills the generic value of a contract; non-zero on failure. */
+static int aj_contract_to_value(const aj_contract *c, avro_value_t *root) {
+    avro_value_t v, branch, arr, item, sub, s;
+
+    if (aj_set_str(root, "account", c->account) || aj_set_str(root, "contract_id", c->contract_id) ||
+        aj_set_int(root, "version", c->version) || aj_set_long(root, "effective_from", c->effective_from) ||
+        aj_set_str(root, "currency", c->currency) ||
+        aj_set_str(root, "time_zone", c->time_zone ? c->time_zone : "UTC") ||
+        aj_set_str(root, "default_zone", c->default_zone))
+        return 1;
+    if (avro_value_get_by_name(root, "status", &v, NULL) ||
+        avro_value_set_enum(&v, c->status == AJ_CONTRACT_TERMINATED ? 1 : 0))
+        return 1;
+    if (avro_value_get_by_name(root, "effective_to", &v, NULL)) return 1;
+    if (c->effective_to == INT64_MAX) {
+        if (avro_value_set_branch(&v, 0, &branch) || avro_value_set_null(&branch)) return 1;
+    } else if (avro_value_set_branch(&v, 1, &branch) || avro_value_set_long(&branch, c->effective_to)) {
+        return 1;
+    }
+    if (avro_value_get_by_name(root, "zones", &arr, NULL)) return 1;
+    for (size_t i = 0; i < c->n_zones; i++) {
+        if (avro_value_append(&arr, &item, NULL) || aj_set_str(&item, "name", c->zones[i].name) ||
+            avro_value_get_by_name(&item, "prefixes", &sub, NULL))
+            return 1;
+        for (size_t j = 0; j < c->zones[i].n_prefixes; j++)
+            if (avro_value_append(&sub, &s, NULL) || avro_value_set_string(&s, c->zones[i].prefixes[j])) return 1;
+    }
+    if (avro_value_get_by_name(root, "rates", &arr, NULL)) return 1;
+    for (size_t i = 0; i < c->n_rates; i++) {
+        const aj_rate *r = &c->rates[i];
+        if (avro_value_append(&arr, &item, NULL) || aj_set_str(&item, "service", aj_service_name(r->service)) ||
+            aj_set_str(&item, "zone", r->zone) || aj_set_long(&item, "connect_fee", r->connect_fee) ||
+            aj_set_long(&item, "price", r->price) || aj_set_long(&item, "rate_unit", r->rate_unit) ||
+            aj_set_long(&item, "first_increment", r->first_increment) ||
+            aj_set_long(&item, "next_increment", r->next_increment))
+            return 1;
+    }
+    if (avro_value_get_by_name(root, "lines", &arr, NULL)) return 1;
+    for (size_t i = 0; i < c->n_lines; i++) {
+        const aj_line *l = &c->lines[i];
+        if (avro_value_append(&arr, &item, NULL) || aj_set_str(&item, "line_id", l->line_id) ||
+            aj_set_str(&item, "service", aj_service_name(l->service)) ||
+            aj_set_long(&item, "monthly_price", l->monthly_price))
+            return 1;
+    }
+    return 0;
+}
+
+aj_err aj_encode_contract(aj_encoder *enc, const aj_contract *c, aj_bytes *out) {
+    const aj_schema *s = aj_schema_current(AJ_SCHEMA_CONTRACT);
+    avro_value_t root;
+    aj_err rc;
+
+    (void)enc;
+    if (avro_generic_value_new(s->iface, &root) != 0) return AJ_E_NOMEM;
+    rc = aj_contract_to_value(c, &root) ? AJ_E_AVRO : aj_avro_encode(&root, out);
+    avro_value_decref(&root);
+    return rc;
+}

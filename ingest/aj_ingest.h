@@ -12,11 +12,15 @@
 /* ------------------------------------------------------------------ Avro binary */
 
 /*
- * Walks one datum of `schema` at buf without trusting it: every length is checked against the
- * bytes that remain, negative lengths and block counts are refused, union and enum indexes are
- * checked, varints longer than 10 bytes are refused. On AJ_E_OK *consumed is the datum's size.
- * Errors: AJ_E_TRUNCATED, AJ_E_BAD_LENGTH, AJ_E_BAD_UNION, AJ_E_BAD_ENUM, with the byte
- * position and field path in detail (detlen bytes, may be 0).
+ * Walks one datum of `schema` at buf without trusting it (docs/dead-letters.md):
+ *   TRUNCATED   the data ends before the schema does (a length that runs past the end included);
+ *   BAD_LENGTH  a negative string/bytes length, one over 16 MiB, a varint longer than 10 bytes,
+ *               an int out of range, a block whose declared byte size does not match its items,
+ *               a block count no data could hold;
+ *   BAD_UNION / BAD_ENUM  an index out of range (a boolean byte other than 0/1 is BAD_ENUM).
+ * Negative array/map block counts are legal Avro (count, then byte size) and accepted.
+ * On AJ_E_OK *consumed is the datum's size. The byte position and field path of an error go
+ * into detail (detlen bytes, may be 0). Never reads outside [buf, buf + len).
  */
 aj_err aj_avro_check(avro_schema_t schema, const void *buf, size_t len, size_t *consumed,
                      char *detail, size_t detlen);
