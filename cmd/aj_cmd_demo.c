@@ -517,7 +517,7 @@ fail:
     fprintf(stderr, "ajuste demo: %s\n", err[0] ? err : aj_err_str(rc));
 end:
     aj_source_destroy(src);
-    if (sink) sink->ops->close(sink);
+    if (sink) sink->ops->abort(sink);   /* only a failed run gets here with a sink */
     aj_pipeline_destroy(p);
     aj_contract_store_destroy(store);
     if (d.producer) rd_kafka_destroy(d.producer);

@@ -106,7 +106,7 @@ fail:
     fprintf(stderr, "ajuste rate: %s\n", err[0] ? err : aj_err_str(rc));
 end:
     aj_source_destroy(src);
-    if (sink) sink->ops->close(sink);
+    if (sink) sink->ops->abort(sink);   /* only a failed run gets here with a sink */
     aj_pipeline_destroy(p);
     aj_contract_store_destroy(store);
     aj_schemas_shutdown();

@@ -60,7 +60,11 @@ static aj_err mem_close(aj_sink *s) {
     return AJ_E_OK;
 }
 
-static const aj_sink_ops mem_ops = {mem_write, mem_flush, mem_close};
+static void mem_abort(aj_sink *s) {
+    (void)s;
+}
+
+static const aj_sink_ops mem_ops = {mem_write, mem_flush, mem_close, mem_abort};
 
 /* The generator's output, in memory. */
 typedef struct gen_mem {

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# test_cli.sh - the commands as a user runs them: help, exit codes, errors that name the bad
+# input, byte-identical offline runs, and the demo's JSON summary.
+set -euo pipefail
+
+: "${AJ_BIN:?AJ_BIN must point at the ajuste binary}"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+# expect CODE PATTERN CMD...: runs CMD, checks its exit code and that stdout+stderr match PATTERN.
+expect() {
+  local want=$1 pattern=$2 out rc
+  shift 2
+  set +e
+  out=$("$@" 2>&1)
+  rc=$?
+  set -e
+  [ "$rc" -eq "$want" ] || fail "'$*' exited $rc, want $want; output: $out"
+  if [ -n "$pattern" ] && ! grep -Eq -- "$pattern" <<<"$out"; then
+    fail "'$*' output does not match /$pattern/: $out"
+  fi
+}
+
+echo "-- help and usage errors"
+expect 0 "Usage: ajuste <command>" "$AJ_BIN" --help
+expect 2 "Usage: ajuste <command>" "$AJ_BIN"
+expect 2 "unknown command 'frobnicate'" "$AJ_BIN" frobnicate
+for cmd in demo run rate gen; do
+  expect 0 "Usage: ajuste $cmd" "$AJ_BIN" "$cmd" --help
+  expect 2 "" "$AJ_BIN" "$cmd" --no-such-flag
+done
+expect 2 "--out DIR is required" "$AJ_BIN" gen
+expect 2 "--records expects a non-negative integer, got 'many'" "$AJ_BIN" gen --out "$work/x" --records many
+expect 2 "--error-rate expects" "$AJ_BIN" gen --out "$work/x" --error-rate 2
+
+echo "-- configuration errors name the key"
+cat >"$work/bad.conf" <<'EOF'
+kafka.bootstrap.servers = localhost:1
+commit.interval.ms = 1000
+no.such.key = 1
+EOF
+expect 2 "bad.conf:3: unknown configuration key 'no.such.key'" "$AJ_BIN" run --config "$work/bad.conf"
+expect 2 "'commit.interval.ms': 'soon' is not a non-negative integer" \
+  "$AJ_BIN" run --set kafka.bootstrap.servers=x --set commit.interval.ms=soon
+expect 2 "unknown configuration variable 'AJUSTE_NO_SUCH'" env AJUSTE_NO_SUCH=1 "$AJ_BIN" run --set kafka.bootstrap.servers=x
+expect 2 "kafka.bootstrap.servers is not set" "$AJ_BIN" run
+expect 2 "cannot read configuration file '$work/missing.conf'" "$AJ_BIN" run --config "$work/missing.conf"
+expect 0 '\| `commit.interval.ms` \|' "$AJ_BIN" run --print-config-reference
+
+echo "-- gen is deterministic"
+expect 0 "Wrote" "$AJ_BIN" gen --out "$work/a" --accounts 120 --records 12000 --seed 9
+expect 0 "Wrote" "$AJ_BIN" gen --out "$work/b" --accounts 120 --records 12000 --seed 9
+for f in contracts.avro usage.avro ground_truth.csv; do
+  cmp "$work/a/$f" "$work/b/$f" || fail "gen: $f differs between two runs with the same seed"
+done
+expect 0 "Wrote" "$AJ_BIN" gen --out "$work/c" --accounts 120 --records 12000 --seed 10
+cmp -s "$work/a/usage.avro" "$work/c/usage.avro" && fail "gen: another seed gave the same usage.avro"
+
+echo "-- rate is byte-identical across runs and accounts for every record"
+expect 0 "Invoices emitted: +120" "$AJ_BIN" rate --in "$work/a" --out "$work/out1"
+expect 0 "" "$AJ_BIN" rate --in "$work/a" --out "$work/out2" --quiet
+for f in invoices.avro corrections.avro dead_letters.avro; do
+  [ -s "$work/out1/$f" ] || fail "rate: $f missing or empty"
+  cmp "$work/out1/$f" "$work/out2/$f" || fail "rate: $f differs between two runs"
+done
+ls "$work/out1" | grep -q partial && fail "rate: a .partial file was left behind"
+truth=$(($(wc -l <"$work/a/ground_truth.csv") - 1))
+summary=$("$AJ_BIN" rate --in "$work/a" --out "$work/out3")
+corr=$(sed -n 's/^Corrections: *\([0-9]*\).*/\1/p' <<<"$summary")
+dead=$(sed -n 's/^Dead letters: *\([0-9]*\).*/\1/p' <<<"$summary")
+[ "$((corr + dead))" -eq "$truth" ] ||
+  fail "rate: $corr corrections + $dead dead letters, but the ground truth lists $truth errors"
+
+echo "-- rate: bad input paths"
+expect 2 "$work/nowhere/contracts.avro" "$AJ_BIN" rate --in "$work/nowhere" --out "$work/out4"
+printf 'not avro at all' >"$work/junk.avro"
+expect 2 "$work/junk.avro" "$AJ_BIN" rate --contracts "$work/a/contracts.avro" --usage "$work/junk.avro" --out "$work/out5"
+[ -e "$work/out5/invoices.avro" ] && fail "rate: a failed run left invoices.avro claiming to be complete"
+
+echo "-- demo: JSON summary, every record accounted for, precision and recall 1"
+json=$("$AJ_BIN" demo --accounts 200 --records 20000 --partitions 8 --json --quiet)
+python3 - "$json" <<'EOF'
+import json, sys
+d = json.loads(sys.argv[1])
+for k in ("records_in", "dead_letters", "corrections_by_reason", "invoices", "precision", "recall",
+          "records_per_second"):
+    assert k in d, "demo --json lacks %s" % k
+assert d["invoices"] == 200, d
+assert d["precision"] == 1 and d["recall"] == 1, d
+assert d["records_in"] == d["processed"] + d["dead_letters"], d
+assert d["dead_letters"] == d["dead_letters_expected"], d
+assert d["records_per_second"] > 0, d
+assert sum(d["corrections_by_reason"].values()) == d["corrections"] > 0, d
+EOF
+echo "test_cli: all passed"
