@@ -51,6 +51,13 @@ expect 2 "unknown configuration variable 'AJUSTE_NO_SUCH'" env AJUSTE_NO_SUCH=1 
 expect 2 "kafka.bootstrap.servers is not set" "$AJ_BIN" run
 expect 2 "cannot read configuration file '$work/missing.conf'" "$AJ_BIN" run --config "$work/missing.conf"
 expect 0 '\| `commit.interval.ms` \|' "$AJ_BIN" run --print-config-reference
+if [ -n "${AJ_SOURCE_DIR:-}" ]; then
+  # The README's reference is the table's own output, not a copy that drifts.
+  "$AJ_BIN" run --print-config-reference >"$work/ref.md"
+  grep -Fxf "$work/ref.md" "$AJ_SOURCE_DIR/README.md" >"$work/ref.readme" || true
+  cmp -s "$work/ref.md" "$work/ref.readme" ||
+    fail "README.md's configuration reference differs from 'ajuste run --print-config-reference'"
+fi
 
 echo "-- gen is deterministic"
 expect 0 "Wrote" "$AJ_BIN" gen --out "$work/a" --accounts 120 --records 12000 --seed 9
