@@ -1,1 +1,321 @@
-/* aj_out_codec.c - placeholder until its stage lands. */
+/* aj_out_codec.c - Avro binary encoding and decoding of the outputs: corrections, invoices,
+ * dead letters. Encoders follow the field order of schemas/{correction,invoice,dead_letter}.avsc;
+ * tests read their bytes with avro-c's generic reader and Python's avro as independent checks. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aj_emit.h"
+
+const char *aj_output_name(aj_output_kind kind) {
+    switch (kind) {
+    case AJ_OUT_INVOICE: return "invoices";
+    case AJ_OUT_CORRECTION: return "corrections";
+    case AJ_OUT_DEAD_LETTER: return "dead_letters";
+    case AJ_OUT__COUNT: break;
+    }
+    return "unknown";
+}
+
+aj_schema_id aj_output_schema(aj_output_kind kind) {
+    switch (kind) {
+    case AJ_OUT_INVOICE: return AJ_SCHEMA_INVOICE;
+    case AJ_OUT_CORRECTION: return AJ_SCHEMA_CORRECTION;
+    default: return AJ_SCHEMA_DEAD_LETTER;
+    }
+}
+
+/* The encoders keep no state today; the type leaves room for per-schema buffers. */
+struct aj_out_encoder {
+    int unused;
+};
+
+aj_out_encoder *aj_out_encoder_create(void) {
+    return calloc(1, sizeof(aj_out_encoder));
+}
+
+void aj_out_encoder_destroy(aj_out_encoder *enc) {
+    free(enc);
+}
+
+/* ------------------------------------------------------------------ encoding */
+
+/* Appends a NUL-terminated string. */
+static aj_err aj_put_str(aj_bytes *b, const char *s) {
+    return aj_avro_put_string(b, s ? s : "", s ? strlen(s) : 0);
+}
+
+aj_err aj_encode_correction(aj_out_encoder *enc, const aj_correction *c, aj_bytes *out) {
+    const aj_trace *t = &c->trace;
+    aj_err rc;
+    (void)enc;
+    if ((rc = aj_put_str(out, c->correction_id)) || (rc = aj_put_str(out, c->account)) ||
+        (rc = aj_put_str(out, c->cycle_id)) || (rc = aj_put_str(out, c->record_id)) ||
+        (rc = aj_put_str(out, aj_record_kind_name(c->kind))) || (rc = aj_put_str(out, aj_service_name(c->service))) ||
+        (rc = aj_put_str(out, aj_reason_name(c->reason))) || (rc = aj_put_str(out, c->hypothesis)) ||
+        (rc = aj_avro_put_long(out, c->legacy_amount)) || (rc = aj_avro_put_long(out, c->corrected_amount)) ||
+        (rc = aj_avro_put_long(out, c->delta)) || (rc = aj_put_str(out, c->currency)) ||
+        (rc = aj_put_str(out, c->contract_id)) || (rc = aj_avro_put_long(out, c->contract_version)) ||
+        (rc = aj_put_str(out, c->tariff_code)))
+        return rc;
+    if ((rc = aj_put_str(out, t->zone)) || (rc = aj_put_str(out, t->matched_prefix)) ||
+        (rc = aj_avro_put_long(out, t->quantity)) || (rc = aj_avro_put_long(out, t->billed_quantity)) ||
+        (rc = aj_avro_put_long(out, t->first_increment)) || (rc = aj_avro_put_long(out, t->next_increment)) ||
+        (rc = aj_avro_put_long(out, t->price)) || (rc = aj_avro_put_long(out, t->rate_unit)) ||
+        (rc = aj_avro_put_long(out, t->connect_fee)))
+        return rc;
+    if ((rc = aj_put_str(out, c->source.origin)) || (rc = aj_avro_put_long(out, c->source.partition)) ||
+        (rc = aj_avro_put_long(out, c->source.offset)))
+        return rc;
+    return AJ_E_OK;
+}
+
+aj_err aj_encode_invoice(aj_out_encoder *enc, const aj_invoice *inv, aj_bytes *out) {
+    aj_err rc;
+    (void)enc;
+    if ((rc = aj_put_str(out, inv->invoice_id)) || (rc = aj_put_str(out, inv->account)) ||
+        (rc = aj_put_str(out, inv->cycle_id)) || (rc = aj_avro_put_long(out, inv->revision)) ||
+        (rc = aj_avro_put_long(out, inv->period_start_ms)) || (rc = aj_avro_put_long(out, inv->period_end_ms)) ||
+        (rc = aj_put_str(out, inv->currency)) || (rc = aj_put_str(out, inv->contract_id)))
+        return rc;
+    /* contract_versions: one block, then the end marker */
+    if (inv->n_versions && (rc = aj_avro_put_long(out, (int64_t)inv->n_versions))) return rc;
+    for (size_t i = 0; i < inv->n_versions; i++)
+        if ((rc = aj_avro_put_long(out, inv->versions[i]))) return rc;
+    if ((rc = aj_avro_put_long(out, 0))) return rc;
+    if (inv->n_lines && (rc = aj_avro_put_long(out, (int64_t)inv->n_lines))) return rc;
+    for (size_t i = 0; i < inv->n_lines; i++) {
+        const aj_invoice_line *l = &inv->lines[i];
+        if ((rc = aj_put_str(out, aj_record_kind_name(l->kind))) || (rc = aj_put_str(out, aj_service_name(l->service))) ||
+            (rc = aj_avro_put_long(out, l->records)) || (rc = aj_avro_put_long(out, l->quantity)) ||
+            (rc = aj_avro_put_long(out, l->legacy_amount)) || (rc = aj_avro_put_long(out, l->corrected_amount)) ||
+            (rc = aj_avro_put_long(out, l->corrections)))
+            return rc;
+    }
+    if ((rc = aj_avro_put_long(out, 0))) return rc;
+    if ((rc = aj_avro_put_long(out, inv->legacy_total)) || (rc = aj_avro_put_long(out, inv->corrected_total)) ||
+        (rc = aj_avro_put_long(out, inv->adjustment_total)) || (rc = aj_avro_put_long(out, inv->overcharge_removed)) ||
+        (rc = aj_avro_put_long(out, inv->undercharge_added)))
+        return rc;
+    if (inv->n_reasons && (rc = aj_avro_put_long(out, (int64_t)inv->n_reasons))) return rc;
+    for (size_t i = 0; i < inv->n_reasons; i++)
+        if ((rc = aj_put_str(out, aj_reason_name(inv->reasons[i].reason))) ||
+            (rc = aj_avro_put_long(out, inv->reasons[i].count)) || (rc = aj_avro_put_long(out, inv->reasons[i].delta)))
+            return rc;
+    return aj_avro_put_long(out, 0);
+}
+
+aj_err aj_encode_dead_letter(aj_out_encoder *enc, const aj_dead_letter *dl, aj_bytes *out) {
+    aj_err rc;
+    (void)enc;
+    if ((rc = aj_put_str(out, dl->dead_letter_id)) || (rc = aj_put_str(out, dl->pos.origin)) ||
+        (rc = aj_avro_put_long(out, dl->pos.partition)) || (rc = aj_avro_put_long(out, dl->pos.offset)) ||
+        (rc = aj_put_str(out, aj_err_name(dl->reason))) || (rc = aj_put_str(out, dl->detail)))
+        return rc;
+    if (dl->key) {
+        if ((rc = aj_avro_put_long(out, 1)) || (rc = aj_avro_put_string(out, dl->key, dl->key_len))) return rc;
+    } else if ((rc = aj_avro_put_long(out, 0))) {
+        return rc;
+    }
+    return aj_avro_put_string(out, dl->payload ? dl->payload : "", dl->payload_len);
+}
+
+/* ------------------------------------------------------------------ decoding */
+
+/* Decoding reads the current schema only, after aj_avro_check proved the bytes well-formed
+ * for it; any error left is a value ajuste cannot hold (AJ_E_AVRO). */
+
+static aj_err aj_check_datum(const aj_schema *writer, aj_schema_id want, const void *datum, size_t len) {
+    size_t used;
+    if (!writer || writer->id != want || writer != aj_schema_current(want)) return AJ_E_WRONG_SCHEMA;
+    aj_err rc = aj_avro_check(writer->schema, datum, len, &used, NULL, 0);
+    if (rc) return rc;
+    return used == len ? AJ_E_OK : AJ_E_TRAILING_BYTES;
+}
+
+static aj_err aj_get_str(aj_avro_in *in, char *dst, size_t dstsize) {
+    const char *s;
+    size_t n;
+    aj_err rc = aj_avro_get_string(in, &s, &n);
+    if (rc) return rc;
+    return aj_copy_field(dst, dstsize, s, n) ? AJ_E_AVRO : AJ_E_OK;
+}
+
+static aj_err aj_get_i32(aj_avro_in *in, int32_t *v) {
+    int64_t l;
+    aj_err rc = aj_avro_get_long(in, &l);
+    *v = (int32_t)l;
+    return rc;
+}
+
+static aj_err aj_get_kind(aj_avro_in *in, aj_record_kind *k) {
+    char s[16];
+    aj_err rc = aj_get_str(in, s, sizeof(s));
+    if (rc) return rc;
+    if (strcmp(s, "USAGE") == 0) *k = AJ_KIND_USAGE;
+    else if (strcmp(s, "RECURRING") == 0) *k = AJ_KIND_RECURRING;
+    else return AJ_E_AVRO;
+    return AJ_E_OK;
+}
+
+static aj_err aj_get_service(aj_avro_in *in, aj_service *s) {
+    char name[16];
+    aj_err rc = aj_get_str(in, name, sizeof(name));
+    if (rc) return rc;
+    return aj_service_parse(name, s) ? AJ_E_AVRO : AJ_E_OK;
+}
+
+static aj_err aj_get_reason(aj_avro_in *in, aj_reason *r) {
+    char name[64];
+    aj_err rc = aj_get_str(in, name, sizeof(name));
+    if (rc) return rc;
+    return aj_reason_parse(name, r) ? AJ_E_AVRO : AJ_E_OK;
+}
+
+aj_err aj_decode_correction(const aj_schema *writer, const void *datum, size_t len, aj_correction *c,
+                            char *origin_buf, size_t origin_len) {
+    aj_avro_in in = {datum, (const uint8_t *)datum + len};
+    aj_trace *t = &c->trace;
+    aj_err rc;
+
+    if ((rc = aj_check_datum(writer, AJ_SCHEMA_CORRECTION, datum, len))) return rc;
+    memset(c, 0, sizeof(*c));
+    if ((rc = aj_get_str(&in, c->correction_id, sizeof(c->correction_id))) ||
+        (rc = aj_get_str(&in, c->account, sizeof(c->account))) || (rc = aj_get_str(&in, c->cycle_id, sizeof(c->cycle_id))) ||
+        (rc = aj_get_str(&in, c->record_id, sizeof(c->record_id))) || (rc = aj_get_kind(&in, &c->kind)) ||
+        (rc = aj_get_service(&in, &c->service)) || (rc = aj_get_reason(&in, &c->reason)) ||
+        (rc = aj_get_str(&in, c->hypothesis, sizeof(c->hypothesis))) || (rc = aj_avro_get_long(&in, &c->legacy_amount)) ||
+        (rc = aj_avro_get_long(&in, &c->corrected_amount)) || (rc = aj_avro_get_long(&in, &c->delta)) ||
+        (rc = aj_get_str(&in, c->currency, sizeof(c->currency))) ||
+        (rc = aj_get_str(&in, c->contract_id, sizeof(c->contract_id))) || (rc = aj_get_i32(&in, &c->contract_version)) ||
+        (rc = aj_get_str(&in, c->tariff_code, sizeof(c->tariff_code))))
+        return rc;
+    if ((rc = aj_get_str(&in, t->zone, sizeof(t->zone))) || (rc = aj_get_str(&in, t->matched_prefix, sizeof(t->matched_prefix))) ||
+        (rc = aj_avro_get_long(&in, &t->quantity)) || (rc = aj_avro_get_long(&in, &t->billed_quantity)) ||
+        (rc = aj_avro_get_long(&in, &t->first_increment)) || (rc = aj_avro_get_long(&in, &t->next_increment)) ||
+        (rc = aj_avro_get_long(&in, &t->price)) || (rc = aj_avro_get_long(&in, &t->rate_unit)) ||
+        (rc = aj_avro_get_long(&in, &t->connect_fee)))
+        return rc;
+    if ((rc = aj_get_str(&in, origin_buf, origin_len)) || (rc = aj_get_i32(&in, &c->source.partition)) ||
+        (rc = aj_avro_get_long(&in, &c->source.offset)))
+        return rc;
+    c->source.origin = origin_buf;
+    return AJ_E_OK;
+}
+
+/* Reads the item count of the next array block (blocks with a byte size included). */
+static aj_err aj_get_block(aj_avro_in *in, int64_t *count) {
+    int64_t size;
+    aj_err rc = aj_avro_get_long(in, count);
+    if (rc || *count >= 0) return rc;
+    *count = -*count;
+    return aj_avro_get_long(in, &size);
+}
+
+aj_err aj_decode_invoice(const aj_schema *writer, const void *datum, size_t len, aj_invoice *inv) {
+    aj_avro_in in = {datum, (const uint8_t *)datum + len};
+    int32_t *versions = NULL;
+    size_t cap = 0;
+    int64_t n;
+    aj_err rc;
+
+    if ((rc = aj_check_datum(writer, AJ_SCHEMA_INVOICE, datum, len))) return rc;
+    memset(inv, 0, sizeof(*inv));
+    if ((rc = aj_get_str(&in, inv->invoice_id, sizeof(inv->invoice_id))) ||
+        (rc = aj_get_str(&in, inv->account, sizeof(inv->account))) ||
+        (rc = aj_get_str(&in, inv->cycle_id, sizeof(inv->cycle_id))) || (rc = aj_get_i32(&in, &inv->revision)) ||
+        (rc = aj_avro_get_long(&in, &inv->period_start_ms)) || (rc = aj_avro_get_long(&in, &inv->period_end_ms)) ||
+        (rc = aj_get_str(&in, inv->currency, sizeof(inv->currency))) ||
+        (rc = aj_get_str(&in, inv->contract_id, sizeof(inv->contract_id))))
+        return rc;
+    while (!(rc = aj_get_block(&in, &n)) && n > 0) {
+        if (inv->n_versions + (size_t)n > cap) {
+            cap = inv->n_versions + (size_t)n;
+            int32_t *grown = realloc(versions, cap * sizeof(*grown));
+            if (!grown) {
+                rc = AJ_E_NOMEM;
+                goto error;
+            }
+            versions = grown;
+        }
+        for (int64_t i = 0; i < n && !rc; i++) rc = aj_get_i32(&in, &versions[inv->n_versions++]);
+        if (rc) goto error;
+    }
+    if (rc) goto error;
+    inv->versions = versions;
+    while (!(rc = aj_get_block(&in, &n)) && n > 0)
+        for (int64_t i = 0; i < n; i++) {
+            if (inv->n_lines == AJ_INVOICE_MAX_LINES) {
+                rc = AJ_E_AVRO;
+                goto error;
+            }
+            aj_invoice_line *l = &inv->lines[inv->n_lines++];
+            if ((rc = aj_get_kind(&in, &l->kind)) || (rc = aj_get_service(&in, &l->service)) ||
+                (rc = aj_avro_get_long(&in, &l->records)) || (rc = aj_avro_get_long(&in, &l->quantity)) ||
+                (rc = aj_avro_get_long(&in, &l->legacy_amount)) || (rc = aj_avro_get_long(&in, &l->corrected_amount)) ||
+                (rc = aj_avro_get_long(&in, &l->corrections)))
+                goto error;
+        }
+    if (rc) goto error;
+    if ((rc = aj_avro_get_long(&in, &inv->legacy_total)) || (rc = aj_avro_get_long(&in, &inv->corrected_total)) ||
+        (rc = aj_avro_get_long(&in, &inv->adjustment_total)) || (rc = aj_avro_get_long(&in, &inv->overcharge_removed)) ||
+        (rc = aj_avro_get_long(&in, &inv->undercharge_added)))
+        goto error;
+    while (!(rc = aj_get_block(&in, &n)) && n > 0)
+        for (int64_t i = 0; i < n; i++) {
+            if (inv->n_reasons == AJ_REASON__COUNT) {
+                rc = AJ_E_AVRO;
+                goto error;
+            }
+            aj_reason_summary *r = &inv->reasons[inv->n_reasons++];
+            if ((rc = aj_get_reason(&in, &r->reason)) || (rc = aj_avro_get_long(&in, &r->count)) ||
+                (rc = aj_avro_get_long(&in, &r->delta)))
+                goto error;
+        }
+    if (rc) goto error;
+    return AJ_E_OK;
+error:
+    free(versions);
+    inv->versions = NULL;
+    inv->n_versions = 0;
+    return rc;
+}
+
+void aj_invoice_release(aj_invoice *inv) {
+    if (!inv) return;
+    free((void *)inv->versions);
+    inv->versions = NULL;
+    inv->n_versions = 0;
+}
+
+aj_err aj_decode_dead_letter(const aj_schema *writer, const void *datum, size_t len, aj_dead_letter *dl,
+                             char *origin_buf, size_t origin_len) {
+    aj_avro_in in = {datum, (const uint8_t *)datum + len};
+    char reason[64];
+    const char *s;
+    size_t n;
+    int64_t branch;
+    aj_err rc;
+
+    if ((rc = aj_check_datum(writer, AJ_SCHEMA_DEAD_LETTER, datum, len))) return rc;
+    memset(dl, 0, sizeof(*dl));
+    if ((rc = aj_get_str(&in, dl->dead_letter_id, sizeof(dl->dead_letter_id))) ||
+        (rc = aj_get_str(&in, origin_buf, origin_len)) || (rc = aj_get_i32(&in, &dl->pos.partition)) ||
+        (rc = aj_avro_get_long(&in, &dl->pos.offset)) || (rc = aj_get_str(&in, reason, sizeof(reason))) ||
+        (rc = aj_get_str(&in, dl->detail, sizeof(dl->detail))) || (rc = aj_avro_get_long(&in, &branch)))
+        return rc;
+    dl->pos.origin = origin_buf;
+    dl->reason = AJ_E__COUNT;
+    for (int e = 0; e < AJ_E__COUNT; e++)
+        if (strcmp(aj_err_name((aj_err)e), reason) == 0) dl->reason = (aj_err)e;
+    if (dl->reason == AJ_E__COUNT) return AJ_E_AVRO;
+    if (branch == 1) {
+        if ((rc = aj_avro_get_string(&in, &s, &n))) return rc;
+        dl->key = s;
+        dl->key_len = n;
+    }
+    if ((rc = aj_avro_get_string(&in, &s, &n))) return rc;
+    dl->payload = s;
+    dl->payload_len = n;
+    return AJ_E_OK;
+}
