@@ -222,7 +222,7 @@ static aj_err aj_non_negative(const aj_raw *raw, aj_field f, aj_err reason, char
 static aj_err aj_usage_from_raw(const aj_raw *raw, aj_usage *u, char *detail, size_t detlen) {
     aj_err rc;
     if ((rc = AJ_TAKE(RECORD_ID, 1, u->record_id)) || (rc = AJ_TAKE(ACCOUNT, 1, u->account)) ||
-        (rc = AJ_TAKE(SUBSCRIBER, 0, u->subscriber)) || (rc = aj_take_service(raw, &u->service, detail, detlen)))
+        (rc = AJ_TAKE(SUBSCRIBER, 1, u->subscriber)) || (rc = aj_take_service(raw, &u->service, detail, detlen)))
         return rc;
     if ((rc = aj_non_negative(raw, AJ_F_DURATION, AJ_E_NEGATIVE_QUANTITY, detail, detlen)) ||
         (rc = aj_non_negative(raw, AJ_F_MESSAGES, AJ_E_NEGATIVE_QUANTITY, detail, detlen)) ||

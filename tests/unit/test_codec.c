@@ -131,6 +131,7 @@ static void test_validation_reasons(void **state) {
         {"none", "", 0, AJ_E_OK, ""},
         {"record_id", "", 0, AJ_E_MISSING_FIELD, "record_id"},
         {"destination", "", 0, AJ_E_MISSING_FIELD, "destination"},
+        {"subscriber", "", 0, AJ_E_MISSING_FIELD, "subscriber"},
         {"cycle_id", "", 0, AJ_E_MISSING_FIELD, "cycle_id"},
         {"currency", "", 0, AJ_E_MISSING_FIELD, "currency"},
         {"currency", "BRLX", 0, AJ_E_FIELD_TOO_LONG, "currency"},
@@ -206,6 +207,7 @@ static void test_other_writer_version(void **state) {
                          "{\"name\":\"account\",\"type\":\"string\"},"
                          "{\"name\":\"extra\",\"type\":{\"type\":\"map\",\"values\":[\"null\",\"long\"]}},"
                          "{\"name\":\"record_id\",\"type\":\"string\"},"
+                         "{\"name\":\"subscriber\",\"type\":\"string\"},"
                          "{\"name\":\"service\",\"type\":\"string\"},"
                          "{\"name\":\"message_count\",\"type\":\"long\"},"
                          "{\"name\":\"destination\",\"type\":\"string\"},"
@@ -226,6 +228,8 @@ static void test_other_writer_version(void **state) {
     avro_value_set_long(&br, 5);
     avro_value_get_by_name(&rec, "record_id", &v, NULL);
     avro_value_set_string(&v, "U9");
+    avro_value_get_by_name(&rec, "subscriber", &v, NULL);
+    avro_value_set_string(&v, "ACC9-L1");
     avro_value_get_by_name(&rec, "service", &v, NULL);
     avro_value_set_string(&v, "SMS");
     avro_value_get_by_name(&rec, "message_count", &v, NULL);
