@@ -10,6 +10,7 @@
 
 #include "aj_cmd.h"
 #include "aj_gen.h"
+#include "aj_log.h"
 #include "aj_rating.h"
 
 /* The workload in memory: single-object framed messages and their keys. */
@@ -67,7 +68,7 @@ static aj_err on_truth(void *o, const aj_truth *t) {
 
 static void bench_print(const char *stage, int64_t records, int64_t us) {
     int64_t rps = us > 0 ? records * 1000000 / us : 0;
-    printf("%-34s %10lld %8lld.%03lld %12lld\n", stage, (long long)records, (long long)(us / 1000000),
+    printf("%-40s %10lld %8lld.%03lld %12lld\n", stage, (long long)records, (long long)(us / 1000000),
            (long long)(us / 1000 % 1000), (long long)rps);
     fflush(stdout);
 }
@@ -332,7 +333,7 @@ static void bench_kafka(const bench *b) {
     int64_t ceil_us = bench_ceiling(boot, cfg.usage_topic, (int64_t)b->events.n);
     /* ratio = chain rate / ceiling rate = ceiling time / chain time, in thousandths */
     int64_t permille = chain_us > 0 ? ceil_us * 1000 / chain_us : 0;
-    printf("%-34s %10s %12s %11lld.%03lld\n", "ratio chain / ceiling", "", "", (long long)(permille / 1000),
+    printf("%-40s %10s %12s %11lld.%03lld\n", "ratio chain / ceiling", "", "", (long long)(permille / 1000),
            (long long)(permille % 1000));
     aj_config_free(&cfg);
     rd_kafka_mock_cluster_destroy(mc);
@@ -374,12 +375,13 @@ int main(int argc, char **argv) {
         default: bench_usage(stderr); return 2;
         }
     }
+    aj_log_set_level(AJ_LOG_WARN);
     if (aj_schemas_init() != AJ_E_OK) return 1;
     aj_gen_out out = {&b, on_contract, on_event, on_truth};
     if (aj_gen_run(&b.gen, &out, NULL) != AJ_E_OK) bench_die("workload generation failed");
     printf("workload: %lld accounts, %zu usage-stream messages, %zu contract versions, %d partitions\n",
            (long long)b.gen.accounts, b.events.n, b.contracts.n, b.partitions);
-    printf("%-34s %10s %12s %12s\n", "stage", "records", "seconds", "records/s");
+    printf("%-40s %10s %12s %12s\n", "stage", "records", "seconds", "records/s");
     aj_contract_store *store = bench_store(&b);
     bench_decode(&b);
     bench_rating(&b, store);
