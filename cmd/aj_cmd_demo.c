@@ -197,7 +197,7 @@ static aj_err demo_on_invoice(void *opaque, const aj_message *msg) {
         (inv.n_reasons == d->showcase.n_reasons && adj == best && strcmp(inv.invoice_id, d->showcase.invoice_id) < 0)) {
         d->showcase = inv;
         d->showcase.n_versions = inv.n_versions < 16 ? inv.n_versions : 16;
-        memcpy(d->showcase_versions, inv.versions, d->showcase.n_versions * sizeof(int32_t));
+        if (d->showcase.n_versions) memcpy(d->showcase_versions, inv.versions, d->showcase.n_versions * sizeof(int32_t));
         d->showcase.versions = d->showcase_versions;
         d->have_showcase = 1;
     }

@@ -33,7 +33,7 @@ static aj_err on_correction(void *opaque, const aj_correction *c) {
 static aj_err on_invoice(void *opaque, const aj_invoice *inv) {
     fx *f = opaque;
     f->inv = *inv;
-    memcpy(f->versions, inv->versions, inv->n_versions * sizeof(int32_t));
+    if (inv->n_versions) memcpy(f->versions, inv->versions, inv->n_versions * sizeof(int32_t));
     f->inv.versions = f->versions;
     f->invoices++;
     return AJ_E_OK;
