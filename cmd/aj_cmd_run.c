@@ -29,6 +29,7 @@ static void run_usage(FILE *out) {
     aj_config_print_help(out);
     fprintf(out, "\nOptions:\n  --config FILE      configuration file\n"
                  "  --set KEY=VALUE    set one key (repeatable)\n"
+                 "  --check            validate the configuration, print it as it would be used, exit\n"
                  "  --print-config-reference  print the keys as a Markdown table\n"
                  "  -h, --help         this help\n");
 }
@@ -36,13 +37,14 @@ static void run_usage(FILE *out) {
 int aj_cmd_run(int argc, char **argv) {
     static const struct option opts[] = {
         {"config", required_argument, 0, 'c'}, {"set", required_argument, 0, 's'},
-        {"print-config-reference", no_argument, 0, 'm'}, {"help", no_argument, 0, 'h'},
+        {"print-config-reference", no_argument, 0, 'm'}, {"check", no_argument, 0, 'k'},
+        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     const char *config_path = NULL;
     char err[512] = "";
     char *sets[64];
-    int n_sets = 0, c, status = AJ_EXIT_FAILURE;
+    int n_sets = 0, c, status = AJ_EXIT_FAILURE, check = 0;
     aj_config cfg;
     aj_contract_store *store = NULL;
     aj_source *src = NULL;
@@ -64,6 +66,7 @@ int aj_cmd_run(int argc, char **argv) {
             sets[n_sets++] = optarg;
             break;
         case 'm': aj_config_print_markdown(stdout); return AJ_EXIT_OK;
+        case 'k': check = 1; break;
         case 'h': run_usage(stdout); return AJ_EXIT_OK;
         default: run_usage(stderr); return AJ_EXIT_USAGE;
         }
@@ -94,6 +97,12 @@ int aj_cmd_run(int argc, char **argv) {
     if (!aj_config_kafka_get(&cfg, "bootstrap.servers")) {
         snprintf(err, sizeof(err), "kafka.bootstrap.servers is not set (in the file, AJUSTE_KAFKA_BOOTSTRAP_SERVERS or --set)");
         goto usage;
+    }
+    if (check) {
+        /* The effective configuration, as the daemon would start with it. */
+        aj_config_print(stdout, &cfg);
+        status = AJ_EXIT_OK;
+        goto end;
     }
     if (aj_schemas_init() != AJ_E_OK) goto end;
 

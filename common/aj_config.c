@@ -250,3 +250,19 @@ void aj_config_print_markdown(FILE *out) {
     }
     fprintf(out, "| `kafka.<property>` | string | | Passed to librdkafka as `<property>`. |\n");
 }
+
+void aj_config_print(FILE *out, const aj_config *cfg) {
+    for (size_t i = 0; i < AJ_CFG_COUNT; i++) {
+        const aj_cfg_entry *e = &aj_config_table[i];
+        const void *field = (const char *)cfg + e->offset;
+        switch (e->type) {
+        case AJ_CFG_STR: fprintf(out, "%s = %s\n", e->key, *(char *const *)field); break;
+        case AJ_CFG_INT: fprintf(out, "%s = %lld\n", e->key, (long long)*(const int64_t *)field); break;
+        case AJ_CFG_BOOL: fprintf(out, "%s = %s\n", e->key, *(const int64_t *)field ? "true" : "false"); break;
+        }
+    }
+    for (size_t i = 0; i < cfg->kafka_count; i++) {
+        int secret = strstr(cfg->kafka[i].key, "password") || strstr(cfg->kafka[i].key, "secret");
+        fprintf(out, "kafka.%s = %s\n", cfg->kafka[i].key, secret ? "********" : cfg->kafka[i].value);
+    }
+}

@@ -58,6 +58,10 @@ aj_err aj_config_load_env(aj_config *cfg, char **envp, char *err, size_t errlen)
 /* Returns the pass-through value of a Kafka property, or NULL when unset. */
 const char *aj_config_kafka_get(const aj_config *cfg, const char *prop);
 
+/* Prints the effective configuration as "key = value" lines (every table key, then the kafka.*
+ * properties; values of properties whose name contains "password" or "secret" are masked). */
+void aj_config_print(FILE *out, const aj_config *cfg);
+
 /* Prints the table (key, type, default, description) as text, or as a Markdown table. */
 void aj_config_print_help(FILE *out);
 void aj_config_print_markdown(FILE *out);

@@ -59,6 +59,18 @@ if [ -n "${AJ_SOURCE_DIR:-}" ]; then
     fail "README.md's configuration reference differs from 'ajuste run --print-config-reference'"
 fi
 
+if [ -n "${AJ_SOURCE_DIR:-}" ]; then
+  echo "-- docker/ files are well-formed (no Docker engine here to run them)"
+  if /usr/bin/python3 -c 'import yaml' 2>/dev/null; then
+    /usr/bin/python3 -c 'import sys, yaml; c = yaml.safe_load(open(sys.argv[1])); assert {"kafka", "topics", "postgres", "ajuste"} <= set(c["services"])' \
+      "$AJ_SOURCE_DIR/docker/compose.yaml" || fail "docker/compose.yaml"
+  fi
+  grep -q '^FROM debian:12 AS build' "$AJ_SOURCE_DIR/docker/Dockerfile" || fail "docker/Dockerfile: no build stage"
+  grep -q '^ENTRYPOINT \["/usr/local/bin/ajuste"\]' "$AJ_SOURCE_DIR/docker/Dockerfile" || fail "docker/Dockerfile: no entrypoint"
+  expect 0 "kafka.bootstrap.servers = kafka:9092" "$AJ_BIN" run --config "$AJ_SOURCE_DIR/docker/ajuste.conf" --check
+  expect 0 "kafka.bootstrap.servers = localhost:9092" "$AJ_BIN" run --config "$AJ_SOURCE_DIR/docs/ajuste.conf.example" --check
+fi
+
 echo "-- gen is deterministic"
 expect 0 "Wrote" "$AJ_BIN" gen --out "$work/a" --accounts 120 --records 12000 --seed 9
 expect 0 "Wrote" "$AJ_BIN" gen --out "$work/b" --accounts 120 --records 12000 --seed 9
