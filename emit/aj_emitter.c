@@ -10,6 +10,7 @@ struct aj_emitter {
     int64_t count[AJ_OUT__COUNT];
 };
 
+/* sink is borrowed and must outlive the emitter. NULL on allocation failure. */
 aj_emitter *aj_emitter_create(aj_sink *sink) {
     aj_emitter *em = calloc(1, sizeof(*em));
     if (!em) return NULL;
@@ -28,12 +29,15 @@ void aj_emitter_destroy(aj_emitter *em) {
     free(em);
 }
 
+/* Hands the encoded datum in em->buf to the sink; counts it only when the sink took it. */
 static aj_err aj_emit_write(aj_emitter *em, aj_output_kind kind, const char *key) {
     aj_err rc = em->sink->ops->write(em->sink, kind, key, em->buf.data, em->buf.len);
     if (rc == AJ_E_OK) em->count[kind]++;
     return rc;
 }
 
+/* Each emit encodes into the reused buffer (AJ_E_AVRO / AJ_E_NOMEM: nothing reaches the sink)
+ * and writes it keyed by the account, or the sink's error. */
 aj_err aj_emit_correction(aj_emitter *em, const aj_correction *c) {
     aj_err rc;
     em->buf.len = 0;
@@ -57,5 +61,5 @@ aj_err aj_emit_dead_letter(aj_emitter *em, const aj_dead_letter *dl) {
 }
 
 int64_t aj_emitter_count(const aj_emitter *em, aj_output_kind kind) {
-    return (unsigned)kind < AJ_OUT__COUNT ? em->count[kind] : 0;
+    return em && (unsigned)kind < AJ_OUT__COUNT ? em->count[kind] : 0;
 }

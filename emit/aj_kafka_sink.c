@@ -1,4 +1,5 @@
 /* aj_kafka_sink.c - the outputs to Kafka through one idempotent producer. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -6,6 +7,25 @@
 
 #include "aj_emit.h"
 #include "aj_log.h"
+
+/*
+ * Error classification (librdkafka's producer, idempotent, no transactions):
+ *   retriable  RD_KAFKA_RESP_ERR__QUEUE_FULL from produce: the local queue is full; serve
+ *              delivery reports (poll 10 ms) and produce again (examples/transactions.c).
+ *              Broker-side transient errors (leader change, timeouts, brokers down) are retried
+ *              by librdkafka itself and only reported through the error callback as warnings.
+ *   failed     a delivery report with an error: librdkafka gave up on the message (its retries
+ *              or message.timeout.ms exhausted, or a permanent error such as an unknown topic).
+ *              Counted; the next flush reports it and the sink turns fatal, so the caller does
+ *              not commit its input and the outputs are re-produced from there.
+ *   fatal      RD_KAFKA_RESP_ERR__FATAL (rd_kafka_fatal_error: the idempotence guarantee is
+ *              lost), any other produce error, a flush that times out: the sink turns fatal and
+ *              every later call returns AJ_E_FATAL; the process exits non-zero and restarts
+ *              from its last commit.
+ * Callbacks run inside rd_kafka_poll / rd_kafka_flush on the caller's thread: no locking.
+ */
+
+#define AJ_SINK_CLOSE_TIMEOUT_MS 60000
 
 typedef struct aj_kafka_sink {
     aj_sink base;
@@ -15,7 +35,7 @@ typedef struct aj_kafka_sink {
     aj_bytes msg;              /* header + datum of the message being produced */
     int64_t failed;            /* deliveries that failed after librdkafka's own retries */
     rd_kafka_resp_err_t first_error;
-    int fatal;
+    int fatal;                 /* sticky: every call returns AJ_E_FATAL */
 } aj_kafka_sink;
 
 /* Producer-side properties only: the same configuration also configures consumers. */
@@ -30,8 +50,7 @@ static int aj_sink_skip(const char *prop) {
     return 0;
 }
 
-/* Delivery reports: a message librdkafka gave up on (after its retries, or a permanent error)
- * is counted; the next flush reports it and the input is not committed. */
+/* Delivery reports: a message librdkafka gave up on is counted (see the classification). */
 static void aj_sink_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
     aj_kafka_sink *s = opaque;
     (void)rk;
@@ -40,8 +59,7 @@ static void aj_sink_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque
     s->failed++;
 }
 
-/* librdkafka's error events: fatal ones (an idempotence guarantee lost) end the sink; the
- * others are transient (broker down, timeouts) and librdkafka retries them itself. */
+/* Error events: fatal ones end the sink; the others are transient and retried by librdkafka. */
 static void aj_sink_error(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
     aj_kafka_sink *s = opaque;
     char why[512];
@@ -54,45 +72,65 @@ static void aj_sink_error(rd_kafka_t *rk, int err, const char *reason, void *opa
     aj_warn("kafka-sink", "%s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 }
 
+/* True (and logged once) when the producer has hit a fatal error, noticed or not yet. */
+static int aj_sink_is_fatal(aj_kafka_sink *s) {
+    char why[512];
+    if (s->fatal) return 1;
+    if (rd_kafka_fatal_error(s->rk, why, sizeof(why)) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        aj_error("kafka-sink", "fatal producer error: %s", why);
+        s->fatal = 1;
+    }
+    return s->fatal;
+}
+
+/* Produces header + datum to the kind's topic, keyed by key (may be NULL). Enqueues only:
+ * delivery is checked by flush. AJ_E_FATAL (logged), AJ_E_NOMEM, AJ_E_ARG. */
 static aj_err aj_kafka_sink_write(aj_sink *sink, aj_output_kind kind, const char *key, const void *datum,
                                   size_t len) {
     aj_kafka_sink *s = (aj_kafka_sink *)sink;
     rd_kafka_resp_err_t e;
 
-    if (s->fatal) return AJ_E_FATAL;
+    if (aj_sink_is_fatal(s)) return AJ_E_FATAL;
     if ((unsigned)kind >= AJ_OUT__COUNT) return AJ_E_ARG;
     s->msg.len = 0;
     if (aj_avro_put_raw(&s->msg, s->header[kind], AJ_SOM_HEADER_LEN) || aj_avro_put_raw(&s->msg, datum, len))
         return AJ_E_NOMEM;
-    /* Only a full local queue is retried here, after serving delivery reports (librdkafka
-     * examples/transactions.c); any other error is the application's and is fatal. */
-    while ((e = rd_kafka_producev(s->rk, RD_KAFKA_V_TOPIC(s->topic[kind]),
-                                  RD_KAFKA_V_KEY(key, key ? strlen(key) : 0), RD_KAFKA_V_VALUE(s->msg.data, s->msg.len),
-                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END)) ==
-           RD_KAFKA_RESP_ERR__QUEUE_FULL)
-        rd_kafka_poll(s->rk, 10);
+    for (;;) {
+        e = rd_kafka_producev(s->rk, RD_KAFKA_V_TOPIC(s->topic[kind]), RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
+                              RD_KAFKA_V_VALUE(s->msg.data, s->msg.len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                              RD_KAFKA_V_END);
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) break;
+        rd_kafka_poll(s->rk, 10);   /* retriable: make room by serving delivery reports */
+        if (aj_sink_is_fatal(s)) return AJ_E_FATAL;
+    }
     if (e) {
         aj_error("kafka-sink", "cannot produce to %s: %s", s->topic[kind], rd_kafka_err2str(e));
+        s->fatal = 1;
         return AJ_E_FATAL;
     }
     rd_kafka_poll(s->rk, 0);
-    return s->fatal ? AJ_E_FATAL : AJ_E_OK;
+    return aj_sink_is_fatal(s) ? AJ_E_FATAL : AJ_E_OK;
 }
 
+/* Waits up to timeout_ms for every message produced so far. AJ_E_OK when all were delivered;
+ * otherwise AJ_E_FATAL, logged, and the sink stays fatal. */
 static aj_err aj_kafka_sink_flush(aj_sink *sink, int timeout_ms) {
     aj_kafka_sink *s = (aj_kafka_sink *)sink;
-    rd_kafka_resp_err_t e = rd_kafka_flush(s->rk, timeout_ms);
+    rd_kafka_resp_err_t e;
+
     if (s->fatal) return AJ_E_FATAL;
+    e = rd_kafka_flush(s->rk, timeout_ms);
+    if (aj_sink_is_fatal(s)) return AJ_E_FATAL;
     if (e) {
-        aj_error("kafka-sink", "outputs not delivered within %d ms: %s", timeout_ms, rd_kafka_err2str(e));
-        return AJ_E_FATAL;
-    }
-    if (s->failed) {
+        aj_error("kafka-sink", "%d outputs not delivered within %d ms: %s", rd_kafka_outq_len(s->rk), timeout_ms,
+                 rd_kafka_err2str(e));
+        s->fatal = 1;
+    } else if (s->failed) {
         aj_error("kafka-sink", "%lld outputs could not be delivered (first error: %s)", (long long)s->failed,
                  rd_kafka_err2str(s->first_error));
-        return AJ_E_FATAL;
+        s->fatal = 1;
     }
-    return AJ_E_OK;
+    return s->fatal ? AJ_E_FATAL : AJ_E_OK;
 }
 
 static void aj_kafka_sink_free(aj_kafka_sink *s) {
@@ -102,19 +140,23 @@ static void aj_kafka_sink_free(aj_kafka_sink *s) {
     free(s);
 }
 
+/* Flushes (up to a minute) and destroys the producer; returns the flush's result. */
 static aj_err aj_kafka_sink_close(aj_sink *sink) {
     aj_kafka_sink *s = (aj_kafka_sink *)sink;
-    aj_err rc = aj_kafka_sink_flush(sink, 60000);
+    aj_err rc = aj_kafka_sink_flush(sink, AJ_SINK_CLOSE_TIMEOUT_MS);
+    if (rc != AJ_E_OK) /* undelivered messages would otherwise hold rd_kafka_destroy */
+        rd_kafka_purge(s->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     aj_kafka_sink_free(s);
     return rc;
 }
 
+/* Drops whatever is still queued or in flight (purge) and destroys the producer. NULL-safe. */
 static void aj_kafka_sink_abort(aj_sink *sink) {
     aj_kafka_sink *s = (aj_kafka_sink *)sink;
     if (!s) return;
     if (s->rk) {
         rd_kafka_purge(s->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-        rd_kafka_flush(s->rk, 1000);
+        rd_kafka_poll(s->rk, 0);   /* serve the purged messages' reports */
     }
     aj_kafka_sink_free(s);
 }
@@ -122,30 +164,69 @@ static void aj_kafka_sink_abort(aj_sink *sink) {
 static const aj_sink_ops aj_kafka_sink_ops = {aj_kafka_sink_write, aj_kafka_sink_flush, aj_kafka_sink_close,
                                               aj_kafka_sink_abort};
 
+/*
+ * Builds the producer: defaults, then cfg's kafka.* properties (consumer-only ones skipped),
+ * then enable.idempotence=true, which the sink's guarantees need. NULL with *rc and err:
+ * AJ_E_CONFIG naming "kafka.<prop>" for a property librdkafka refuses (or transactional.id,
+ * which this non-transactional producer cannot honour) or a missing topic, AJ_E_KAFKA when
+ * the producer cannot be created, AJ_E_NOMEM.
+ */
 aj_sink *aj_kafka_sink_create(const aj_config *cfg, aj_err *rc, char *err, size_t errlen) {
+    static const char *const topic_keys[AJ_OUT__COUNT] = {"output.invoice_topic", "output.correction_topic",
+                                                            "output.dead_letter_topic"};
     aj_kafka_sink *s = calloc(1, sizeof(*s));
     rd_kafka_conf_t *conf = NULL;
     char errstr[512];
     const char *topics[AJ_OUT__COUNT];
 
     *rc = AJ_E_NOMEM;
-    if (!s) return NULL;
+    if (!s) {
+        snprintf(err, errlen, "kafka sink: out of memory");
+        return NULL;
+    }
     s->base.ops = &aj_kafka_sink_ops;
     topics[AJ_OUT_INVOICE] = cfg->invoice_topic;
     topics[AJ_OUT_CORRECTION] = cfg->correction_topic;
     topics[AJ_OUT_DEAD_LETTER] = cfg->dead_letter_topic;
     for (int k = 0; k < AJ_OUT__COUNT; k++) {
-        if (!(s->topic[k] = strdup(topics[k]))) goto error;
-        aj_som_header(aj_schema_current(aj_output_schema((aj_output_kind)k))->fingerprint, s->header[k]);
+        const aj_schema *schema = aj_schema_current(aj_output_schema((aj_output_kind)k));
+        if (!topics[k] || !topics[k][0]) {
+            snprintf(err, errlen, "%s: no output topic configured", topic_keys[k]);
+            *rc = AJ_E_CONFIG;
+            goto error;
+        }
+        if (!schema) {
+            snprintf(err, errlen, "kafka sink: schemas not initialized");
+            *rc = AJ_E_ARG;
+            goto error;
+        }
+        if (!(s->topic[k] = strdup(topics[k]))) {
+            snprintf(err, errlen, "kafka sink: out of memory");
+            goto error;
+        }
+        aj_som_header(schema->fingerprint, s->header[k]);
     }
-    conf = rd_kafka_conf_new();
-    /* Defaults first, so the configuration can override them. */
+    if (!(conf = rd_kafka_conf_new())) {
+        snprintf(err, errlen, "kafka sink: out of memory");
+        goto error;
+    }
+    /* Defaults first, so the configuration can override them: a short linger batches the
+     * outputs of a burst, a deep queue rides out a slow broker without QUEUE_FULL loops. */
     rd_kafka_conf_set(conf, "linger.ms", "5", NULL, 0);
     rd_kafka_conf_set(conf, "queue.buffering.max.messages", "500000", NULL, 0);
     for (size_t i = 0; i < cfg->kafka_count; i++) {
-        if (aj_sink_skip(cfg->kafka[i].key)) continue;
-        if (rd_kafka_conf_set(conf, cfg->kafka[i].key, cfg->kafka[i].value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-            snprintf(err, errlen, "kafka.%s: %s", cfg->kafka[i].key, errstr);
+        const char *key = cfg->kafka[i].key, *value = cfg->kafka[i].value;
+        if (aj_sink_skip(key)) continue;
+        if (strcmp(key, "transactional.id") == 0) {
+            snprintf(err, errlen, "kafka.transactional.id: the output producer is idempotent, not transactional");
+            *rc = AJ_E_CONFIG;
+            goto error;
+        }
+        if (strcmp(key, "enable.idempotence") == 0 && strcmp(value, "true") != 0)
+            aj_warn("kafka-sink", "kafka.enable.idempotence=%s ignored: the output producer is always idempotent",
+                    value);
+        if (rd_kafka_conf_set(conf, key, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+            snprintf(err, errlen, "kafka.%s: %s", key, errstr);
             *rc = AJ_E_CONFIG;
             goto error;
         }
@@ -164,10 +245,11 @@ aj_sink *aj_kafka_sink_create(const aj_config *cfg, aj_err *rc, char *err, size_
         *rc = AJ_E_KAFKA;
         goto error;
     }
+    conf = NULL;   /* owned by rk now */
     *rc = AJ_E_OK;
     return &s->base;
 error:
-    if (conf && !s->rk) rd_kafka_conf_destroy(conf);
+    if (conf) rd_kafka_conf_destroy(conf);
     aj_kafka_sink_free(s);
     return NULL;
 }

@@ -1,6 +1,4 @@
-/* aj_out_codec.c - Avro binary encoding and decoding of the outputs: corrections, invoices,
- * dead letters. Encoders follow the field order of schemas/{correction,invoice,dead_letter}.avsc;
- * tests read their bytes with avro-c's generic reader and Python's avro as independent checks. */
+/* aj_out_codec.c - Avro binary encoding and decoding of the outputs (corrections, invoices, dead letters). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,15 +38,28 @@ void aj_out_encoder_destroy(aj_out_encoder *enc) {
 
 /* ------------------------------------------------------------------ encoding */
 
-/* Appends a NUL-terminated string. */
+/* Appends a NUL-terminated string (NULL as ""). */
 static aj_err aj_put_str(aj_bytes *b, const char *s) {
     return aj_avro_put_string(b, s ? s : "", s ? strlen(s) : 0);
 }
 
-aj_err aj_encode_correction(aj_out_encoder *enc, const aj_correction *c, aj_bytes *out) {
+/* The code strings are the schema's domain: a value out of range would write "UNKNOWN", which
+ * no reader accepts back, so it is refused before anything is written. */
+static int aj_kind_ok(aj_record_kind k) {
+    return (unsigned)k < AJ_KIND__COUNT;
+}
+static int aj_service_ok(aj_service s) {
+    return (unsigned)s < AJ_SERVICE__COUNT;
+}
+static int aj_reason_ok(aj_reason r) {
+    return (unsigned)r < AJ_REASON__COUNT;
+}
+
+/* Fields of schemas/correction.avsc, in order. */
+static aj_err aj_put_correction(const aj_correction *c, aj_bytes *out) {
     const aj_trace *t = &c->trace;
     aj_err rc;
-    (void)enc;
+    if (!aj_kind_ok(c->kind) || !aj_service_ok(c->service) || !aj_reason_ok(c->reason)) return AJ_E_AVRO;
     if ((rc = aj_put_str(out, c->correction_id)) || (rc = aj_put_str(out, c->account)) ||
         (rc = aj_put_str(out, c->cycle_id)) || (rc = aj_put_str(out, c->record_id)) ||
         (rc = aj_put_str(out, aj_record_kind_name(c->kind))) || (rc = aj_put_str(out, aj_service_name(c->service))) ||
@@ -70,15 +81,21 @@ aj_err aj_encode_correction(aj_out_encoder *enc, const aj_correction *c, aj_byte
     return AJ_E_OK;
 }
 
-aj_err aj_encode_invoice(aj_out_encoder *enc, const aj_invoice *inv, aj_bytes *out) {
+/* Fields of schemas/invoice.avsc, in order; each array is one block then the end marker. */
+static aj_err aj_put_invoice(const aj_invoice *inv, aj_bytes *out) {
     aj_err rc;
-    (void)enc;
+    if (inv->n_lines > AJ_INVOICE_MAX_LINES || inv->n_reasons > AJ_REASON__COUNT ||
+        (inv->n_versions && !inv->versions))
+        return AJ_E_AVRO;
+    for (size_t i = 0; i < inv->n_lines; i++)
+        if (!aj_kind_ok(inv->lines[i].kind) || !aj_service_ok(inv->lines[i].service)) return AJ_E_AVRO;
+    for (size_t i = 0; i < inv->n_reasons; i++)
+        if (!aj_reason_ok(inv->reasons[i].reason)) return AJ_E_AVRO;
     if ((rc = aj_put_str(out, inv->invoice_id)) || (rc = aj_put_str(out, inv->account)) ||
         (rc = aj_put_str(out, inv->cycle_id)) || (rc = aj_avro_put_long(out, inv->revision)) ||
         (rc = aj_avro_put_long(out, inv->period_start_ms)) || (rc = aj_avro_put_long(out, inv->period_end_ms)) ||
         (rc = aj_put_str(out, inv->currency)) || (rc = aj_put_str(out, inv->contract_id)))
         return rc;
-    /* contract_versions: one block, then the end marker */
     if (inv->n_versions && (rc = aj_avro_put_long(out, (int64_t)inv->n_versions))) return rc;
     for (size_t i = 0; i < inv->n_versions; i++)
         if ((rc = aj_avro_put_long(out, inv->versions[i]))) return rc;
@@ -105,9 +122,10 @@ aj_err aj_encode_invoice(aj_out_encoder *enc, const aj_invoice *inv, aj_bytes *o
     return aj_avro_put_long(out, 0);
 }
 
-aj_err aj_encode_dead_letter(aj_out_encoder *enc, const aj_dead_letter *dl, aj_bytes *out) {
+/* Fields of schemas/dead_letter.avsc, in order; key is ["null","bytes"], NULL key -> branch 0. */
+static aj_err aj_put_dead_letter(const aj_dead_letter *dl, aj_bytes *out) {
     aj_err rc;
-    (void)enc;
+    if ((unsigned)dl->reason >= AJ_E__COUNT || (!dl->payload && dl->payload_len)) return AJ_E_AVRO;
     if ((rc = aj_put_str(out, dl->dead_letter_id)) || (rc = aj_put_str(out, dl->pos.origin)) ||
         (rc = aj_avro_put_long(out, dl->pos.partition)) || (rc = aj_avro_put_long(out, dl->pos.offset)) ||
         (rc = aj_put_str(out, aj_err_name(dl->reason))) || (rc = aj_put_str(out, dl->detail)))
@@ -120,11 +138,40 @@ aj_err aj_encode_dead_letter(aj_out_encoder *enc, const aj_dead_letter *dl, aj_b
     return aj_avro_put_string(out, dl->payload ? dl->payload : "", dl->payload_len);
 }
 
+/* On failure out is left as it was: no half datum stays behind. */
+aj_err aj_encode_correction(aj_out_encoder *enc, const aj_correction *c, aj_bytes *out) {
+    size_t start = out->len;
+    aj_err rc = aj_put_correction(c, out);
+    (void)enc;
+    if (rc) out->len = start;
+    return rc;
+}
+
+aj_err aj_encode_invoice(aj_out_encoder *enc, const aj_invoice *inv, aj_bytes *out) {
+    size_t start = out->len;
+    aj_err rc = aj_put_invoice(inv, out);
+    (void)enc;
+    if (rc) out->len = start;
+    return rc;
+}
+
+aj_err aj_encode_dead_letter(aj_out_encoder *enc, const aj_dead_letter *dl, aj_bytes *out) {
+    size_t start = out->len;
+    aj_err rc = aj_put_dead_letter(dl, out);
+    (void)enc;
+    if (rc) out->len = start;
+    return rc;
+}
+
 /* ------------------------------------------------------------------ decoding */
 
 /* Decoding reads the current schema only, after aj_avro_check proved the bytes well-formed
- * for it; any error left is a value ajuste cannot hold (AJ_E_AVRO). */
+ * for it (so the cursor reads below cannot run off the datum); what can still fail is a value
+ * ajuste cannot hold: a code string outside its domain (AJ_E_AVRO) or a string longer than
+ * its field (AJ_E_FIELD_TOO_LONG). */
 
+/* AJ_E_WRONG_SCHEMA unless writer is the current schema of want; the walker's reason
+ * (TRUNCATED, BAD_LENGTH, ...) for malformed bytes; TRAILING_BYTES after the datum. */
 static aj_err aj_check_datum(const aj_schema *writer, aj_schema_id want, const void *datum, size_t len) {
     size_t used;
     if (!writer || writer->id != want || writer != aj_schema_current(want)) return AJ_E_WRONG_SCHEMA;
@@ -133,12 +180,13 @@ static aj_err aj_check_datum(const aj_schema *writer, aj_schema_id want, const v
     return used == len ? AJ_E_OK : AJ_E_TRAILING_BYTES;
 }
 
+/* Copies a string into a fixed field: AJ_E_FIELD_TOO_LONG when it does not fit. */
 static aj_err aj_get_str(aj_avro_in *in, char *dst, size_t dstsize) {
     const char *s;
     size_t n;
     aj_err rc = aj_avro_get_string(in, &s, &n);
     if (rc) return rc;
-    return aj_copy_field(dst, dstsize, s, n) ? AJ_E_AVRO : AJ_E_OK;
+    return aj_copy_field(dst, dstsize, s, n);
 }
 
 static aj_err aj_get_i32(aj_avro_in *in, int32_t *v) {
@@ -148,27 +196,30 @@ static aj_err aj_get_i32(aj_avro_in *in, int32_t *v) {
     return rc;
 }
 
+/* The code strings map back to their enums; a string outside the domain is AJ_E_AVRO. */
 static aj_err aj_get_kind(aj_avro_in *in, aj_record_kind *k) {
     char s[16];
     aj_err rc = aj_get_str(in, s, sizeof(s));
-    if (rc) return rc;
-    if (strcmp(s, "USAGE") == 0) *k = AJ_KIND_USAGE;
-    else if (strcmp(s, "RECURRING") == 0) *k = AJ_KIND_RECURRING;
-    else return AJ_E_AVRO;
-    return AJ_E_OK;
+    if (rc) return rc == AJ_E_FIELD_TOO_LONG ? AJ_E_AVRO : rc;
+    for (int i = 0; i < AJ_KIND__COUNT; i++)
+        if (strcmp(s, aj_record_kind_name((aj_record_kind)i)) == 0) {
+            *k = (aj_record_kind)i;
+            return AJ_E_OK;
+        }
+    return AJ_E_AVRO;
 }
 
 static aj_err aj_get_service(aj_avro_in *in, aj_service *s) {
     char name[16];
     aj_err rc = aj_get_str(in, name, sizeof(name));
-    if (rc) return rc;
+    if (rc) return rc == AJ_E_FIELD_TOO_LONG ? AJ_E_AVRO : rc;
     return aj_service_parse(name, s) ? AJ_E_AVRO : AJ_E_OK;
 }
 
 static aj_err aj_get_reason(aj_avro_in *in, aj_reason *r) {
     char name[64];
     aj_err rc = aj_get_str(in, name, sizeof(name));
-    if (rc) return rc;
+    if (rc) return rc == AJ_E_FIELD_TOO_LONG ? AJ_E_AVRO : rc;
     return aj_reason_parse(name, r) ? AJ_E_AVRO : AJ_E_OK;
 }
 
