@@ -2,6 +2,7 @@
 #ifndef AJ_FIXTURES_H
 #define AJ_FIXTURES_H
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
