@@ -168,7 +168,7 @@ static aj_err aj_walk_long(aj_walk *w, int64_t *v, const char *what) {
  * its absolute value is the count, followed by the block's byte size, which must match). */
 static aj_err aj_walk_blocks(aj_walk *w, avro_schema_t items, int is_map) {
     for (;;) {
-        int64_t count, size = -1;
+        int64_t count = 0, size = -1;
         aj_err rc;
 
         if ((rc = aj_walk_long(w, &count, "block count"))) return rc;
@@ -197,7 +197,7 @@ static aj_err aj_walk_blocks(aj_walk *w, avro_schema_t items, int is_map) {
 }
 
 static aj_err aj_walk_value(aj_walk *w, avro_schema_t s) {
-    int64_t v;
+    int64_t v = 0;
     aj_err rc;
 
     if (w->depth >= AJ_AVRO_MAX_DEPTH) return aj_walk_fail(w, AJ_E_BAD_LENGTH, "schema nested too deep");
