@@ -120,6 +120,13 @@ int aj_cmd_run(int argc, char **argv) {
         goto fail;
     aj_info("run", "%lld contract versions read from %s (%lld rejected), %zu accounts", (long long)read,
             cfg.contract_topic, (long long)rejected, aj_contract_store_accounts(store));
+    if (aj_contract_store_versions(store) == 0) {
+        /* Without contracts every record would be dead-lettered as NO_CONTRACT: a wrong topic
+         * name or an empty topic, not a billing run. */
+        snprintf(err, sizeof(err), "no valid contract on topic %s (%lld refused): check input.contract_topic "
+                 "and publish the contracts before starting", cfg.contract_topic, (long long)rejected);
+        goto fail;
+    }
     if (!(src = aj_kafka_source_create(&cfg, &rc, err, sizeof(err)))) goto usage_or_fail;
 
     aj_run_opts ro = {cfg.commit_interval_records, cfg.commit_interval_ms, &aj_run_stop, NULL, NULL, 0};

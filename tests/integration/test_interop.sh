@@ -134,6 +134,13 @@ case "$line" in
   *) fail "aj_mockbroker's first line is '$line', want bootstrap.servers=<list>" ;;
 esac
 
+# Before any contract is published, the daemon refuses to start (it would dead-letter everything).
+rc=0
+timeout 120 "$AJ_BIN" run --set "kafka.bootstrap.servers=$boot" --set run.exit_at_end=true \
+  --set kafka.fetch.wait.max.ms=10 >"$work/cmd.out" 2>&1 || rc=$?
+[ "$rc" -eq 1 ] && grep -q "no valid contract on topic contract.events" "$work/cmd.out" ||
+  fail "ajuste run with no contracts exited $rc: $(tail -n 5 "$work/cmd.out")"
+
 run "ajuste gen --bootstrap-servers" 120 "$AJ_BIN" gen --out "$work/k" --accounts 50 --records 3000 --seed 3 \
   --bootstrap-servers "$boot"
 grep -q "^Produced to $boot" "$work/cmd.out" || fail "gen --bootstrap-servers did not say it produced: $(cat "$work/cmd.out")"
