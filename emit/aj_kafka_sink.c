@@ -42,7 +42,7 @@ typedef struct aj_kafka_sink {
 static int aj_sink_skip(const char *prop) {
     static const char *const skip[] = {"group.id", "enable.auto.commit", "enable.auto.offset.store",
                                        "enable.partition.eof", "auto.offset.reset", "fetch.wait.max.ms",
-                                       "session.timeout.ms", "max.poll.interval.ms", "fetch.min.bytes",
+                                       "session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms", "fetch.min.bytes",
                                        "group.instance.id", "partition.assignment.strategy",
                                        "isolation.level", "auto.commit.interval.ms", NULL};
     for (int i = 0; skip[i]; i++)

@@ -149,8 +149,25 @@ if [ -e "$work/k/usage.avro" ] || [ -e "$work/k/contracts.avro" ]; then
 fi
 cmp -s "$work/d/ground_truth.csv" "$work/k/ground_truth.csv" ||
   fail "gen --bootstrap-servers wrote a ground truth different from gen --out with the same seed"
+# A short session timeout: the mock makes the next member of a group wait that long after the
+# last one left (the daemon below joins the same group).
 run "ajuste run" 300 "$AJ_BIN" run --set "kafka.bootstrap.servers=$boot" --set run.exit_at_end=true \
-  --set kafka.fetch.wait.max.ms=10 --set log.level=warn
+  --set kafka.fetch.wait.max.ms=10 --set log.level=warn --set kafka.session.timeout.ms=6000 \
+  --set kafka.heartbeat.interval.ms=500
+
+# The daemon as billing operations run it (no exit at end): SIGTERM stops it cleanly, exit 0,
+# and it produced nothing twice (the group's offsets were committed by the first run).
+"$AJ_BIN" run --set "kafka.bootstrap.servers=$boot" --set kafka.fetch.wait.max.ms=10 \
+  --set kafka.session.timeout.ms=6000 --set kafka.heartbeat.interval.ms=500 >"$work/daemon.out" 2>&1 &
+daemon=$!
+for _ in $(seq 300); do grep -q "assigned" "$work/daemon.out" && break; sleep 0.1; done
+grep -q "assigned" "$work/daemon.out" || { kill -9 "$daemon"; fail "the daemon never got its partitions: $(cat "$work/daemon.out")"; }
+kill -TERM "$daemon"
+rc=0
+timeout 60 tail --pid="$daemon" -f /dev/null || { kill -9 "$daemon"; fail "the daemon did not stop within 60 s of SIGTERM"; }
+wait "$daemon" || rc=$?
+[ "$rc" -eq 0 ] || fail "the daemon exited $rc on SIGTERM, want 0: $(tail -n 5 "$work/daemon.out")"
+grep -Eq "^Records in: +0 " "$work/daemon.out" || fail "the restarted daemon re-read committed records: $(cat "$work/daemon.out")"
 
 kc() { timeout 60 kcat -C -b "$boot" -o beginning -e -q -X fetch.wait.max.ms=10 "$@"; }
 kc -t invoices.adjusted -f '%k\n' >"$work/keys" || fail "kcat could not consume invoices.adjusted"
