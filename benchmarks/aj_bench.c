@@ -190,7 +190,7 @@ static void bench_chain(const bench *b) {
         int64_t t0 = bench_now_us();
         for (size_t i = 0; i < b->events.n; i++) {
             aj_message m = {b->events.v[i].key, strlen(b->events.v[i].key), b->events.v[i].value, b->events.v[i].len,
-                            {"bench", 0, (int64_t)i}, NULL};
+                            {"bench", 0, (int64_t)i}, NULL, NULL};
             if (aj_pipeline_message(pl, &m) != AJ_E_OK) bench_die("pipeline failed");
         }
         int64_t us = bench_now_us() - t0;

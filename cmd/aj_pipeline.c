@@ -167,7 +167,8 @@ aj_err aj_pipeline_run(aj_pipeline *p, aj_source *src, const aj_run_opts *opts) 
         } else if (aj_err_is_reject(rc)) {
             /* Bytes the source could not split into messages: kept whole. */
             p->stats.records_in++;
-            if ((rc = aj_pipeline_reject(p, &msg, rc, "undecodable block remainder")) != AJ_E_OK) return rc;
+            if ((rc = aj_pipeline_reject(p, &msg, rc, msg.detail ? msg.detail : "undecodable bytes")) != AJ_E_OK)
+                return rc;
             since_commit++;
         } else if (rc != AJ_E_RETRY) {
             return rc;

@@ -46,6 +46,7 @@ typedef enum aj_ocf_codec { AJ_OCF_NULL, AJ_OCF_DEFLATE } aj_ocf_codec;
 typedef struct aj_file_source {
     aj_source base;
     char *path;
+    char reject_detail[256];   /* why the last reject was rejected (msg->detail) */
     const uint8_t *data;   /* the mapped file */
     size_t len;
     const aj_schema *writer;
@@ -323,6 +324,8 @@ static aj_err aj_ocf_reject(aj_file_source *fs, aj_message *msg, aj_err reason, 
     msg->value = value;
     msg->value_len = len;
     msg->pos.offset = fs->index;
+    snprintf(fs->reject_detail, sizeof(fs->reject_detail), "%s", detail);
+    msg->detail = fs->reject_detail;
     aj_warn("ingest", "%s: datum %lld: %s (%s); %zu bytes rejected", fs->path, (long long)fs->index,
             aj_err_name(reason), detail, len);
     fs->index++;

@@ -115,6 +115,8 @@ typedef struct aj_message {
     size_t value_len;
     aj_position pos;
     const aj_schema *writer;  /* file datums: the file's schema; Kafka: NULL (header in value) */
+    const char *detail;       /* with a reject code from next(): why, naming the byte or block
+                               * (borrowed like the rest); NULL otherwise */
 } aj_message;
 
 typedef struct aj_source aj_source;

@@ -98,7 +98,7 @@ aj_err aj_kafka_read_topic(const aj_config *cfg, const char *topic, int timeout_
             rd_kafka_message_destroy(m);
             continue;
         }
-        aj_message msg = {m->key, m->key_len, m->payload, m->len, {topic, p, m->offset}, NULL};
+        aj_message msg = {m->key, m->key_len, m->payload, m->len, {topic, p, m->offset}, NULL, NULL};
         aj_err frc = fn(opaque, &msg);
         next[p] = m->offset + 1;
         n++;

@@ -291,6 +291,7 @@ static aj_err aj_ksrc_next(aj_source *src, aj_message *msg, int timeout_ms) {
             msg->pos.partition = m->partition;
             msg->pos.offset = m->offset;
             msg->writer = NULL;
+            msg->detail = NULL;
             return AJ_E_OK;
         }
         if (aj_ksrc_now_ms() >= deadline) {

@@ -177,6 +177,11 @@ static run read_all(const char *path) {
         assert_int_equal(m.pos.partition, -1);
         assert_null(m.key);
         assert_ptr_equal(m.writer, usage);
+        /* A reject says why (it becomes the dead letter's detail); a datum carries no detail. */
+        if (rc == AJ_E_OK)
+            assert_null(m.detail);
+        else
+            assert_true(m.detail && m.detail[0]);
         if (r.n == cap) {
             cap = cap ? cap * 2 : 256;
             r.v = realloc(r.v, cap * sizeof(*r.v));

@@ -96,7 +96,7 @@ static aj_err gm_contract(void *o, const char *key, const void *d, size_t len) {
 static aj_err gm_event(void *o, const char *key, const void *d, size_t len) {
     gen_mem *g = o;
     hash_bytes(&g->hash, d, len);
-    aj_message m = {key, strlen(key), d, len, {"mem", -1, g->events++}, aj_schema_current(AJ_SCHEMA_USAGE_EVENT)};
+    aj_message m = {key, strlen(key), d, len, {"mem", -1, g->events++}, aj_schema_current(AJ_SCHEMA_USAGE_EVENT), NULL};
     return aj_pipeline_message(g->p, &m);
 }
 
