@@ -7,6 +7,77 @@
 
 #include "aj_map.h"
 
+/* A set of 64-bit fingerprints with a count each (open addressing; 0 is never a key). Record
+ * ids, calls and lines are told apart by a tag hashed in front (docs/rating.md,
+ * "Duplicates": a collision within one account-cycle has probability about n^2 / 2^65). */
+typedef struct aj_seen {
+    uint64_t *keys;
+    uint32_t *counts;
+    size_t n, cap;
+} aj_seen;
+
+static uint64_t aj_fnv(uint64_t h, const void *p, size_t len) {
+    const uint8_t *b = p;
+    for (size_t i = 0; i < len; i++) h = (h ^ b[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+static uint64_t aj_fp(char tag, const char *a, const char *b) {
+    uint64_t h = aj_fnv(0xcbf29ce484222325ULL, &tag, 1);
+    h = aj_fnv(h, a, strlen(a) + 1);
+    if (b) h = aj_fnv(h, b, strlen(b) + 1);
+    return h ? h : 1;
+}
+
+/* Count of key (0 when absent). */
+static uint32_t aj_seen_count(const aj_seen *s, uint64_t key) {
+    if (!s->cap) return 0;
+    for (size_t i = key & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
+        if (s->keys[i] == key) return s->counts[i];
+        if (!s->keys[i]) return 0;
+    }
+}
+
+/* Adds one to key's count; *count gets the new count. */
+static aj_err aj_seen_add(aj_seen *s, uint64_t key, uint32_t *count) {
+    if ((s->n + 1) * 4 > s->cap * 3) {
+        size_t cap = s->cap ? s->cap * 2 : 16;
+        uint64_t *keys = calloc(cap, sizeof(*keys));
+        uint32_t *counts = calloc(cap, sizeof(*counts));
+        if (!keys || !counts) {
+            free(keys);
+            free(counts);
+            return AJ_E_NOMEM;
+        }
+        for (size_t i = 0; i < s->cap; i++) {
+            if (!s->keys[i]) continue;
+            size_t j = s->keys[i] & (cap - 1);
+            while (keys[j]) j = (j + 1) & (cap - 1);
+            keys[j] = s->keys[i];
+            counts[j] = s->counts[i];
+        }
+        free(s->keys);
+        free(s->counts);
+        s->keys = keys;
+        s->counts = counts;
+        s->cap = cap;
+    }
+    size_t i = key & (s->cap - 1);
+    while (s->keys[i] && s->keys[i] != key) i = (i + 1) & (s->cap - 1);
+    if (!s->keys[i]) {
+        s->keys[i] = key;
+        s->n++;
+    }
+    *count = ++s->counts[i];
+    return AJ_E_OK;
+}
+
+static void aj_seen_free(aj_seen *s) {
+    free(s->keys);
+    free(s->counts);
+    memset(s, 0, sizeof(*s));
+}
+
 /* What one account-cycle has accumulated until its close. */
 typedef struct aj_acc {
     char currency[AJ_CURRENCY_LEN + 1];
@@ -17,10 +88,12 @@ typedef struct aj_acc {
     size_t n_versions, cap_versions;
     aj_money overcharge, undercharge;
     int closed;
+    aj_counters counters;   /* allowances, free units, discount caps used */
+    aj_seen seen;           /* record ids, call fingerprints and charged lines */
 } aj_acc;
 
 struct aj_adjust {
-    const aj_contract_store *store;
+    aj_contract_store *store;
     aj_adjust_out out;
     aj_map *cycles;      /* "account\0cycle" -> aj_acc */
     size_t open;
@@ -31,10 +104,12 @@ static void aj_acc_free(void *p) {
     aj_acc *acc = p;
     if (!acc) return;
     free(acc->versions);
+    aj_counters_free(&acc->counters);
+    aj_seen_free(&acc->seen);
     free(acc);
 }
 
-aj_adjust *aj_adjust_create(const aj_contract_store *store, const aj_adjust_out *out) {
+aj_adjust *aj_adjust_create(aj_contract_store *store, const aj_adjust_out *out) {
     aj_adjust *adj = calloc(1, sizeof(*adj));
     if (!adj) return NULL;
     adj->store = store;
@@ -142,13 +217,18 @@ static aj_err aj_acc_add(aj_acc *acc, aj_record_kind kind, aj_service service, i
     return AJ_E_OK;
 }
 
-static void aj_correction_common(aj_correction *c, const aj_event *ev, const char *record_id,
+static void aj_correction_common(aj_correction *c, const aj_event *ev, const char *record_id, uint32_t occurrence,
                                  const aj_contract *k) {
     memset(c, 0, sizeof(*c));
-    snprintf(c->correction_id, sizeof(c->correction_id), "COR-%s", record_id);
+    /* Clause "Correction ids": the record id, and its occurrence when it came again. */
+    if (occurrence > 1)
+        snprintf(c->correction_id, sizeof(c->correction_id), "COR-%s#%u", record_id, occurrence);
+    else
+        snprintf(c->correction_id, sizeof(c->correction_id), "COR-%s", record_id);
     snprintf(c->record_id, sizeof(c->record_id), "%s", record_id);
     snprintf(c->contract_id, sizeof(c->contract_id), "%s", k->contract_id);
     c->contract_version = k->version;
+    c->trace.contract_version = k->version;
     memcpy(c->currency, k->currency, sizeof(c->currency));
     c->source = ev->pos;
 }
@@ -167,16 +247,21 @@ static aj_err aj_record_stats(aj_adjust *adj, const aj_correction *c) {
     return AJ_E_OK;
 }
 
-/* Common prologue of usage and recurring records: contract in force, currency, cycle state. */
+/* Common prologue of usage and recurring records: the contract in force (or, for an account
+ * with versions but none in force, the nearest one, *in_force 0), currency, cycle state. */
 static aj_err aj_begin_record(aj_adjust *adj, const char *account, const char *cycle, int64_t ts,
-                              const char *currency, const aj_plan **plan, aj_acc **acc,
+                              const char *currency, const aj_plan **plan, int *in_force, aj_acc **acc,
                               char *detail, size_t detlen) {
+    int known;
     aj_err rc;
 
-    if (!(*plan = aj_contract_store_find(adj->store, account, ts))) {
-        snprintf(detail, detlen, "account %s has no contract version in force at %lld", account, (long long)ts);
+    *plan = aj_contract_store_find(adj->store, account, ts, &known);
+    *in_force = *plan != NULL;
+    if (!known) {
+        snprintf(detail, detlen, "account %s has no contract", account);
         return AJ_E_NO_CONTRACT;
     }
+    if (!*plan) *plan = aj_contract_store_nearest(adj->store, account, ts);
     const aj_contract *k = aj_plan_contract(*plan);
     if (strcmp(currency, k->currency) != 0) {
         snprintf(detail, detlen, "record currency %s, contract %s v%d currency %s", currency,
@@ -191,14 +276,12 @@ static aj_err aj_begin_record(aj_adjust *adj, const char *account, const char *c
     return AJ_E_OK;
 }
 
-static aj_err aj_finish_record(aj_adjust *adj, const char *account, const char *cycle,
-                               const aj_contract *k, aj_record_kind kind, aj_service service,
-                               int64_t quantity, aj_money legacy, aj_money expected,
+static aj_err aj_finish_record(aj_adjust *adj, aj_acc *acc, const aj_contract *k, aj_record_kind kind,
+                               aj_service service, int64_t quantity, aj_money legacy, aj_money expected,
                                aj_correction *c) {
-    aj_acc *acc;
     aj_err rc;
 
-    if ((rc = aj_acc_get(adj, account, cycle, 1, &acc))) return rc;
+
     if (acc->n_versions == 0) {
         memcpy(acc->currency, k->currency, sizeof(acc->currency));
         snprintf(acc->contract_id, sizeof(acc->contract_id), "%s", k->contract_id);
@@ -212,26 +295,77 @@ static aj_err aj_finish_record(aj_adjust *adj, const char *account, const char *
     return AJ_E_OK;
 }
 
+/* A usage record that must cost nothing (duplicate, no contract, terminated). */
+static void aj_zero_reason(const aj_usage *u, aj_reason reason, uint32_t occurrence, const aj_contract *k,
+                           char *hyp, size_t len) {
+    char a[32];
+    aj_money_format(u->legacy_charge, 6, a, sizeof(a));
+    switch (reason) {
+    case AJ_REASON_DUPLICATE_USAGE:
+        if (occurrence > 1)
+            snprintf(hyp, len, "record id %s already charged in cycle %s (occurrence %u); %s removed", u->record_id,
+                     u->cycle_id, occurrence, a);
+        else
+            snprintf(hyp, len, "same call (subscriber %s, start %lld, destination %s, %lld units, %s) already "
+                     "charged in cycle %s; %s removed", u->subscriber, (long long)u->start_ms, u->destination,
+                     (long long)u->quantity, aj_service_name(u->service), u->cycle_id, a);
+        break;
+    case AJ_REASON_NO_CONTRACT:
+        snprintf(hyp, len, "no contract version in force at %lld (nearest: %s v%d from %lld); %s removed",
+                 (long long)u->start_ms, k->contract_id, k->version, (long long)k->effective_from, a);
+        break;
+    default:
+        snprintf(hyp, len, "contract %s terminated from %lld (version %d); %s removed", k->contract_id,
+                 (long long)k->effective_from, k->version, a);
+    }
+}
+
 static aj_err aj_adjust_usage(aj_adjust *adj, const aj_event *ev, char *detail, size_t detlen) {
     const aj_usage *u = &ev->u.usage;
     const aj_plan *plan;
     aj_acc *acc;
     aj_charge charge;
     aj_correction c, *cp = NULL;
+    int in_force;
+    uint32_t id_count, call_count = 0;
+    aj_reason zero = AJ_REASON__COUNT;
+    char digits[AJ_NUMBER_LEN + 1], call[AJ_KEY_LEN + AJ_NUMBER_LEN + 64];
     aj_err rc;
 
-    if ((rc = aj_begin_record(adj, u->account, u->cycle_id, u->start_ms, u->currency, &plan, &acc,
+    if ((rc = aj_begin_record(adj, u->account, u->cycle_id, u->start_ms, u->currency, &plan, &in_force, &acc,
                               detail, detlen)))
         return rc;
     const aj_contract *k = aj_plan_contract(plan);
-    if ((rc = aj_rating_rate_usage(plan, u, &charge)) == AJ_E_NO_RATE) {
-        snprintf(detail, detlen, "contract %s v%d has no %s rate for zone %s", k->contract_id,
-                 k->version, aj_service_name(u->service), charge.trace.zone);
-        return rc;
+    /* Clause "Record checks": duplicates, then no contract in force, then termination. */
+    static const aj_seen none;
+    const aj_seen *seen = acc ? &acc->seen : &none;
+    uint64_t id_key = aj_fp('I', u->record_id, NULL);
+    if (aj_normalize_number(u->destination, digits, sizeof(digits)) < 0) snprintf(digits, sizeof(digits), "%s", u->destination);
+    snprintf(call, sizeof(call), "%s|%lld|%lld|%s", u->subscriber, (long long)u->start_ms, (long long)u->quantity,
+             aj_service_name(u->service));
+    uint64_t call_key = aj_fp('C', call, digits);
+    id_count = aj_seen_count(seen, id_key) + 1;
+    if (id_count > 1 || aj_seen_count(seen, call_key))
+        zero = AJ_REASON_DUPLICATE_USAGE;
+    else if (!in_force)
+        zero = AJ_REASON_NO_CONTRACT;
+    else if (k->status == AJ_CONTRACT_TERMINATED)
+        zero = AJ_REASON_USAGE_AFTER_TERMINATION;
+
+    if (zero != AJ_REASON__COUNT) {
+        memset(&charge, 0, sizeof(charge));
+        charge.trace.quantity = u->quantity;
+        charge.trace.contract_version = k->version;
+    } else {
+        if ((rc = aj_rating_rate_usage(plan, u, acc ? &acc->counters : NULL, NULL, &charge)) == AJ_E_NO_RATE) {
+            snprintf(detail, detlen, "contract %s v%d has no %s rate for zone %s in band %s", k->contract_id,
+                     k->version, aj_service_name(u->service), charge.trace.zone, charge.trace.band);
+            return rc;
+        }
+        if (rc) return rc;
     }
-    if (rc) return rc;
     if (charge.amount != u->legacy_charge) {
-        aj_correction_common(&c, ev, u->record_id, k);
+        aj_correction_common(&c, ev, u->record_id, id_count, k);
         memcpy(c.account, u->account, sizeof(c.account));
         memcpy(c.cycle_id, u->cycle_id, sizeof(c.cycle_id));
         memcpy(c.tariff_code, u->tariff_code, sizeof(c.tariff_code));
@@ -241,33 +375,111 @@ static aj_err aj_adjust_usage(aj_adjust *adj, const aj_event *ev, char *detail, 
         c.corrected_amount = charge.amount;
         if ((rc = aj_money_sub(charge.amount, u->legacy_charge, &c.delta))) return rc;
         c.trace = charge.trace;
-        c.reason = aj_classify_usage(adj->store, plan, u, &charge, c.hypothesis, sizeof(c.hypothesis));
+        if (zero != AJ_REASON__COUNT) {
+            c.reason = zero;
+            aj_zero_reason(u, zero, id_count, k, c.hypothesis, sizeof(c.hypothesis));
+        } else {
+            c.reason = aj_classify_usage(adj->store, plan, u, acc ? &acc->counters : NULL, &charge, c.hypothesis,
+                                         sizeof(c.hypothesis));
+            adj->stats.classified++;
+        }
         cp = &c;
     }
-    if ((rc = aj_finish_record(adj, u->account, u->cycle_id, k, AJ_KIND_USAGE, u->service,
-                               u->quantity, u->legacy_charge, charge.amount, cp)))
+    /* The record is accepted: open its account-cycle, remember it (its call only the first
+     * time its id is seen). */
+    if (!acc && (rc = aj_acc_get(adj, u->account, u->cycle_id, 1, &acc))) return rc;
+    if ((rc = aj_seen_add(&acc->seen, id_key, &id_count))) return rc;
+    if (id_count == 1 && (rc = aj_seen_add(&acc->seen, call_key, &call_count))) return rc;
+    if (zero == AJ_REASON__COUNT && (rc = aj_charge_commit(&charge, &acc->counters))) return rc;
+    aj_contract_store_mark_rated(adj->store, u->account, u->start_ms);
+    if ((rc = aj_finish_record(adj, acc, k, AJ_KIND_USAGE, u->service, u->quantity, u->legacy_charge, charge.amount, cp)))
         return rc;
     adj->stats.usage++;
     return AJ_E_OK;
 }
 
-static aj_err aj_adjust_recurring(aj_adjust *adj, const aj_event *ev, int64_t ts, char *detail,
-                                  size_t detlen) {
+/* Clause "Recurring charges": the expected amount of a recurring charge and, when it is not
+ * the legacy one, the reason. */
+static aj_reason aj_rate_recurring(const aj_plan *plan, int in_force, const aj_recurring *r, uint32_t times,
+                                   aj_charge *ch, char *hyp, size_t len) {
+    const aj_contract *k = aj_plan_contract(plan);
+    const aj_line *line = aj_plan_line(plan, r->line_id);
+    int64_t days = 0, period = 0;
+    aj_money full = 0;
+    char a[32], b[32];
+
+    memset(ch, 0, sizeof(*ch));
+    ch->trace.contract_version = k->version;
+    ch->trace.quantity = 1;
+    ch->trace.rate_unit = 1;
+    aj_money_format(r->legacy_amount, 6, a, sizeof(a));
+    if (!in_force || k->status == AJ_CONTRACT_TERMINATED) {
+        snprintf(hyp, len, "line %s charged %s while %s", r->line_id, a,
+                 in_force ? "the contract is terminated" : "no contract version was in force");
+        return AJ_REASON_MRC_INACTIVE_LINE;
+    }
+    if (!line || line->service != r->service) {
+        snprintf(hyp, len, "line %s (%s) is not in the inventory of contract %s v%d; %s removed", r->line_id,
+                 aj_service_name(r->service), k->contract_id, k->version, a);
+        return AJ_REASON_MRC_INACTIVE_LINE;
+    }
+    if (aj_rating_line_amount(plan, line, r->period_start_ms, r->period_end_ms, 1, &ch->amount, &days, &period) ||
+        aj_rating_line_amount(plan, line, r->period_start_ms, r->period_end_ms, 0, &full, &days, &period)) {
+        snprintf(hyp, len, "line %s amount overflows", r->line_id);
+        return AJ_REASON__COUNT;
+    }
+    aj_rating_line_amount(plan, line, r->period_start_ms, r->period_end_ms, 1, &ch->amount, &days, &period);
+    ch->trace.price = line->monthly_price;
+    ch->trace.billed_quantity = line->quantity;
+    ch->trace.free_units = days;
+    snprintf(ch->trace.bands, sizeof(ch->trace.bands), "%lld of %lld days", (long long)days, (long long)period);
+    if (times > 1) {
+        ch->amount = 0;
+        snprintf(hyp, len, "line %s already charged in cycle %s (charge %u); %s removed", r->line_id, r->cycle_id,
+                 times, a);
+        return AJ_REASON_MRC_DUPLICATE;
+    }
+    if (days == 0) {
+        snprintf(hyp, len, "line %s is not active in cycle %s; %s removed", r->line_id, r->cycle_id, a);
+        return AJ_REASON_MRC_INACTIVE_LINE;
+    }
+    aj_money_format(ch->amount, 6, b, sizeof(b));
+    if (r->legacy_amount == full && days < period) {
+        snprintf(hyp, len, "line %s charged the whole cycle (%s) though active %lld of %lld days (%s)", r->line_id, a,
+                 (long long)days, (long long)period, b);
+        return AJ_REASON_MRC_PRORATION;
+    }
+    snprintf(hyp, len, "line %s charged %s where %d x %lld micro-units for %lld of %lld days gives %s", r->line_id, a,
+             line->quantity, (long long)line->monthly_price, (long long)days, (long long)period, b);
+    return AJ_REASON_MRC_PRICE_MISMATCH;
+}
+
+static aj_err aj_adjust_recurring(aj_adjust *adj, const aj_event *ev, char *detail, size_t detlen) {
     const aj_recurring *r = &ev->u.recurring;
     const aj_plan *plan;
-    const aj_line *line;
     aj_acc *acc;
     aj_charge charge;
     aj_correction c, *cp = NULL;
+    char hyp[sizeof(c.hypothesis)];
+    int in_force;
+    uint32_t times;
     aj_err rc;
 
-    if ((rc = aj_begin_record(adj, r->account, r->cycle_id, ts, r->currency, &plan, &acc, detail, detlen)))
+    int64_t ts = r->period_start_ms;
+    if (!aj_contract_store_find(adj->store, r->account, ts, NULL) && r->period_end_ms > r->period_start_ms &&
+        aj_contract_store_find(adj->store, r->account, r->period_end_ms - 1, NULL))
+        ts = r->period_end_ms - 1;   /* a contract that starts mid-cycle */
+    if ((rc = aj_begin_record(adj, r->account, r->cycle_id, ts, r->currency, &plan, &in_force, &acc, detail, detlen)))
         return rc;
     const aj_contract *k = aj_plan_contract(plan);
-    rc = aj_rating_rate_recurring(plan, r, &charge, &line);
-    if (rc != AJ_E_OK && rc != AJ_E_NOT_FOUND) return rc;
+    uint32_t id_count;
+    if (!acc && (rc = aj_acc_get(adj, r->account, r->cycle_id, 1, &acc))) return rc;
+    if ((rc = aj_seen_add(&acc->seen, aj_fp('R', r->record_id, NULL), &id_count))) return rc;
+    if ((rc = aj_seen_add(&acc->seen, aj_fp('L', r->line_id, NULL), &times))) return rc;
+    aj_reason reason = aj_rate_recurring(plan, in_force, r, times, &charge, hyp, sizeof(hyp));
+    if (reason == AJ_REASON__COUNT) return AJ_E_OVERFLOW;
     if (charge.amount != r->legacy_amount) {
-        aj_correction_common(&c, ev, r->record_id, k);
+        aj_correction_common(&c, ev, r->record_id, id_count, k);
         memcpy(c.account, r->account, sizeof(c.account));
         memcpy(c.cycle_id, r->cycle_id, sizeof(c.cycle_id));
         memcpy(c.tariff_code, r->tariff_code, sizeof(c.tariff_code));
@@ -277,14 +489,56 @@ static aj_err aj_adjust_recurring(aj_adjust *adj, const aj_event *ev, int64_t ts
         c.corrected_amount = charge.amount;
         if ((rc = aj_money_sub(charge.amount, r->legacy_amount, &c.delta))) return rc;
         c.trace = charge.trace;
-        snprintf(c.trace.zone, sizeof(c.trace.zone), "%s", "");
-        c.reason = aj_classify_recurring(line, r, &charge, c.hypothesis, sizeof(c.hypothesis));
+        c.reason = reason;
+        memcpy(c.hypothesis, hyp, sizeof(c.hypothesis));
         cp = &c;
     }
-    if ((rc = aj_finish_record(adj, r->account, r->cycle_id, k, AJ_KIND_RECURRING, r->service, 1,
-                               r->legacy_amount, charge.amount, cp)))
+    if ((rc = aj_finish_record(adj, acc, k, AJ_KIND_RECURRING, r->service, 1, r->legacy_amount, charge.amount, cp)))
         return rc;
     adj->stats.recurring++;
+    return AJ_E_OK;
+}
+
+/* Clause "Recurring charges", MRC_MISSING: every contracted line active in the closed period
+ * that had no recurring charge is an undercharge. */
+static aj_err aj_missing_lines(aj_adjust *adj, const aj_event *ev, aj_acc *acc) {
+    const aj_cycle_close *cl = &ev->u.close;
+    const aj_plan *plan = aj_contract_store_find(adj->store, cl->account, cl->period_start_ms, NULL);
+    char record_id[AJ_ID_LEN + 1], a[32];
+    aj_correction c;
+    aj_err rc;
+
+    if (!plan) plan = aj_contract_store_find(adj->store, cl->account, cl->period_end_ms - 1, NULL);
+    if (!plan || aj_plan_contract(plan)->status == AJ_CONTRACT_TERMINATED) return AJ_E_OK;
+    const aj_contract *k = aj_plan_contract(plan);
+    for (size_t i = 0; i < k->n_lines; i++) {
+        const aj_line *l = &k->lines[i];
+        aj_money amount;
+        int64_t days, period;
+        if (aj_seen_count(&acc->seen, aj_fp('L', l->line_id, NULL))) continue;
+        if ((rc = aj_rating_line_amount(plan, l, cl->period_start_ms, cl->period_end_ms, 1, &amount, &days, &period)))
+            return rc;
+        if (days == 0 || amount == 0) continue;
+        snprintf(record_id, sizeof(record_id), "MISSING-%s-%s", l->line_id, cl->cycle_id);
+        aj_correction_common(&c, ev, record_id, 1, k);
+        memcpy(c.account, cl->account, sizeof(c.account));
+        memcpy(c.cycle_id, cl->cycle_id, sizeof(c.cycle_id));
+        c.kind = AJ_KIND_RECURRING;
+        c.service = l->service;
+        c.reason = AJ_REASON_MRC_MISSING;
+        c.corrected_amount = amount;
+        c.delta = amount;
+        c.trace.quantity = 1;
+        c.trace.rate_unit = 1;
+        c.trace.price = l->monthly_price;
+        c.trace.billed_quantity = l->quantity;
+        c.trace.free_units = days;
+        snprintf(c.trace.bands, sizeof(c.trace.bands), "%lld of %lld days", (long long)days, (long long)period);
+        aj_money_format(amount, 6, a, sizeof(a));
+        snprintf(c.hypothesis, sizeof(c.hypothesis), "line %s active %lld of %lld days in cycle %s had no recurring "
+                 "charge; %s added", l->line_id, (long long)days, (long long)period, cl->cycle_id, a);
+        if ((rc = aj_finish_record(adj, acc, k, AJ_KIND_RECURRING, l->service, 1, 0, amount, &c))) return rc;
+    }
     return AJ_E_OK;
 }
 
@@ -300,7 +554,7 @@ static aj_err aj_build_invoice(const aj_cycle_close *cl, const aj_acc *acc, cons
     inv->revision = 1;
     inv->period_start_ms = cl->period_start_ms;
     inv->period_end_ms = cl->period_end_ms;
-    if (!acc) {
+    if (!acc || (acc->n_versions == 0 && k)) {
         memcpy(inv->currency, k->currency, sizeof(inv->currency));
         snprintf(inv->contract_id, sizeof(inv->contract_id), "%s", k->contract_id);
         return AJ_E_OK;
@@ -337,19 +591,23 @@ static aj_err aj_adjust_close(aj_adjust *adj, const aj_event *ev, char *detail, 
         adj->stats.duplicate_closes++;
         return AJ_E_OK;
     }
-    plan = aj_contract_store_find(adj->store, cl->account, cl->period_start_ms);
+    plan = aj_contract_store_find(adj->store, cl->account, cl->period_start_ms, NULL);
+    if (!plan) plan = aj_contract_store_nearest(adj->store, cl->account, cl->period_start_ms);
     if (!acc && !plan) {
         snprintf(detail, detlen, "account %s has no record and no contract in cycle %s", cl->account, cl->cycle_id);
         return AJ_E_NO_CONTRACT;
     }
+    if (!acc && (rc = aj_acc_get(adj, cl->account, cl->cycle_id, 1, &acc))) return rc;
+    if ((rc = aj_missing_lines(adj, ev, acc))) return rc;
     if ((rc = aj_build_invoice(cl, acc, plan ? aj_plan_contract(plan) : NULL, &inv))) return rc;
     if ((rc = adj->out.invoice(adj->out.opaque, &inv))) return rc;
     /* Keep a closed marker so late records are recognized; the sums are no longer needed. */
-    if (!acc && (rc = aj_acc_get(adj, cl->account, cl->cycle_id, 1, &acc))) return rc;
     acc->closed = 1;
     free(acc->versions);
     acc->versions = NULL;
     acc->n_versions = acc->cap_versions = 0;
+    aj_counters_free(&acc->counters);
+    aj_seen_free(&acc->seen);
     adj->open--;
     adj->stats.closes++;
     adj->stats.invoices++;
@@ -362,7 +620,7 @@ aj_err aj_adjust_event(aj_adjust *adj, const aj_event *ev, char *detail, size_t 
     case AJ_EVENT_USAGE:
         return aj_adjust_usage(adj, ev, detail, detlen);
     case AJ_EVENT_RECURRING:
-        return aj_adjust_recurring(adj, ev, ev->u.recurring.period_start_ms, detail, detlen);
+        return aj_adjust_recurring(adj, ev, detail, detlen);
     case AJ_EVENT_CYCLE_CLOSE:
         return aj_adjust_close(adj, ev, detail, detlen);
     }

@@ -26,39 +26,41 @@ typedef struct aj_adjust_stats {
     aj_money undercharge;     /* sum of positive deltas */
     int64_t invoices;
     int64_t duplicate_closes; /* a close for a cycle already closed: no second invoice */
+    int64_t classified;       /* records whose difference went through the counterfactuals */
 } aj_adjust_stats;
 
 typedef struct aj_adjust aj_adjust;
 
-/* store is borrowed and must outlive the adjuster; out is copied. NULL on NOMEM. */
-aj_adjust *aj_adjust_create(const aj_contract_store *store, const aj_adjust_out *out);
+/* store is borrowed and must outlive the adjuster (it notes the records rated, for backdated
+ * amendments); out is copied. NULL on NOMEM. */
+aj_adjust *aj_adjust_create(aj_contract_store *store, const aj_adjust_out *out);
 void aj_adjust_destroy(aj_adjust *adj);   /* NULL-safe */
 
 /*
- * Processes one valid event in partition order:
- *  - usage / recurring: find the contract version in force (NO_CONTRACT), check the currency
- *    (CURRENCY_MISMATCH), rate (NO_RATE), classify any difference and hand the correction to
- *    out->correction, accumulate the account-cycle;
- *  - cycle close: build the invoice of the account-cycle and hand it to out->invoice (an
- *    account with no record in the cycle gets an invoice with no lines).
- * A record for a cycle already closed is LATE_USAGE. Reject codes leave the state unchanged
- * and are for the caller to dead-letter with detail. Other errors (OVERFLOW, NOMEM, the out
- * callbacks') are returned as is.
+ * Processes one valid event in partition order (docs/rating.md, "Record checks"):
+ *  - usage: an account with no contract at all is NO_CONTRACT (rejected); a currency other
+ *    than the contract's is CURRENCY_MISMATCH; a record for a closed cycle is LATE_USAGE; then
+ *    duplicates, records outside any contract version and after termination are corrected to
+ *    zero; the rest is rated with the account-cycle's allowances, promotions and discount caps
+ *    (NO_RATE when a rate is missing), any difference classified and handed to
+ *    out->correction, and the account-cycle accumulated;
+ *  - recurring: checked against the line inventory and prorated (MRC_ reasons);
+ *  - cycle close: contracted lines active in the period that had no recurring charge get an
+ *    MRC_MISSING correction, then the invoice goes to out->invoice (an account with no record
+ *    in the cycle gets an invoice with no lines).
+ * Reject codes leave the state unchanged and are for the caller to dead-letter with detail.
+ * Other errors (OVERFLOW, NOMEM, the out callbacks') are returned as is.
  */
 aj_err aj_adjust_event(aj_adjust *adj, const aj_event *ev, char *detail, size_t detlen);
 
 /*
- * Explains why a usage record's legacy charge differs from `expected` (rated under `plan`):
- * re-rates it under each counterfactual of docs/rating.md "Reasons", in that order, and
- * returns the first whose charge equals the legacy charge, PRICE_MISMATCH when none does.
- * Writes the explanation into hypothesis. Pure.
+ * Explains why a usage record's legacy charge differs from `expected` (rated under `plan`
+ * with the account-cycle's consumption `state`): re-rates it under each counterfactual of
+ * docs/rating.md "Reasons", in that order, and returns the first whose charge equals the
+ * legacy charge, RATE_MISMATCH when none does. Writes the explanation into hypothesis. Pure.
  */
 aj_reason aj_classify_usage(const aj_contract_store *store, const aj_plan *plan, const aj_usage *u,
-                            const aj_charge *expected, char *hypothesis, size_t len);
-
-/* Same for a recurring charge; line is the contract's line or NULL when it has none. */
-aj_reason aj_classify_recurring(const aj_line *line, const aj_recurring *r,
-                                const aj_charge *expected, char *hypothesis, size_t len);
+                            const aj_counters *state, const aj_charge *expected, char *hypothesis, size_t len);
 
 const aj_adjust_stats *aj_adjust_get_stats(const aj_adjust *adj);
 

@@ -135,9 +135,9 @@ static void bench_rating(const bench *b, const aj_contract_store *store) {
     for (int p = 0; p < b->passes; p++) {
         int64_t t0 = bench_now_us();
         for (size_t i = 0; i < n; i++) {
-            const aj_plan *plan = aj_contract_store_find(store, usage[i].account, usage[i].start_ms);
+            const aj_plan *plan = aj_contract_store_find(store, usage[i].account, usage[i].start_ms, NULL);
             aj_charge c;
-            if (plan && aj_rating_rate_usage(plan, &usage[i], &c) == AJ_E_OK) sum += c.amount;
+            if (plan && aj_rating_rate_usage(plan, &usage[i], NULL, NULL, &c) == AJ_E_OK) sum += c.amount;
         }
         int64_t us = bench_now_us() - t0;
         if (us < best) best = us;

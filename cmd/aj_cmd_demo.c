@@ -26,13 +26,15 @@ typedef struct demo {
     int64_t produced;
     aj_truth *truths;
     size_t n_truths, cap_truths;
-    aj_map *truth_by_id;                 /* record id -> index + 1 in truths */
+    aj_map *truth_by_id;                 /* correction id -> index + 1 in truths */
     int64_t expected_dead[AJ_E__COUNT];
     int64_t expected_corrections;
     /* what came out */
     int64_t invoices, corrections, matched, dead_letters;
     int64_t dead_by_reason[AJ_E__COUNT];
     int64_t corrections_by_reason[AJ_REASON__COUNT];
+    int64_t expected_by_reason[AJ_REASON__COUNT];   /* injected errors per class */
+    int64_t matched_by_reason[AJ_REASON__COUNT];    /* corrections that match their injection */
     aj_invoice showcase;
     int have_showcase;
     int32_t showcase_versions[16];
@@ -113,10 +115,12 @@ static aj_err demo_on_truth(void *opaque, const aj_truth *t) {
         d->cap_truths = cap;
     }
     d->truths[d->n_truths++] = *t;
-    if (t->dead_letter)
+    if (t->dead_letter) {
         d->expected_dead[t->dead_reason]++;
-    else
+    } else {
         d->expected_corrections++;
+        d->expected_by_reason[t->reason]++;
+    }
     return AJ_E_OK;
 }
 
@@ -218,11 +222,13 @@ static aj_err demo_on_correction(void *opaque, const aj_message *msg) {
     if (rc) return rc;
     d->corrections++;
     d->corrections_by_reason[c.reason]++;
-    uintptr_t i = (uintptr_t)aj_map_get(d->truth_by_id, c.record_id, strlen(c.record_id));
+    uintptr_t i = (uintptr_t)aj_map_get(d->truth_by_id, c.correction_id, strlen(c.correction_id));
     if (i) {
         const aj_truth *t = &d->truths[i - 1];
-        if (!t->dead_letter && t->reason == c.reason && t->correct == c.corrected_amount && t->legacy == c.legacy_amount)
+        if (!t->dead_letter && t->reason == c.reason && t->correct == c.corrected_amount && t->legacy == c.legacy_amount) {
             d->matched++;
+            d->matched_by_reason[c.reason]++;
+        }
     }
     return AJ_E_OK;
 }
@@ -301,6 +307,17 @@ static void demo_print_json(const demo *d, const aj_pipeline_stats *ps, const aj
             printf("%s\"%s\":%lld", first ? "" : ",", aj_reason_name((aj_reason)i), (long long)d->corrections_by_reason[i]);
             first = 0;
         }
+    printf("},\"by_class\":{");
+    first = 1;
+    for (int i = 0; i < AJ_REASON__COUNT; i++)
+        if (d->corrections_by_reason[i] || d->expected_by_reason[i]) {
+            printf("%s\"%s\":{\"injected\":%lld,\"found\":%lld,\"matched\":%lld,\"precision\":%s,\"recall\":%s}",
+                   first ? "" : ",", aj_reason_name((aj_reason)i), (long long)d->expected_by_reason[i],
+                   (long long)d->corrections_by_reason[i], (long long)d->matched_by_reason[i],
+                   demo_ratio(d->matched_by_reason[i], d->corrections_by_reason[i], p, sizeof(p)),
+                   demo_ratio(d->matched_by_reason[i], d->expected_by_reason[i], r, sizeof(r)));
+            first = 0;
+        }
     printf("},\"overcharge_removed\":\"%s\",\"undercharge_added\":\"%s\",\"currency\":\"BRL\","
            "\"invoices\":%lld,\"precision\":%s,\"recall\":%s,\"records_per_second\":%lld,\"pipeline_ms\":%lld}\n",
            aj_money_format(as->overcharge, 6, a, sizeof(a)), aj_money_format(as->undercharge, 6, b, sizeof(b)),
@@ -326,11 +343,15 @@ static void demo_print_text(const demo *d, const aj_pipeline_stats *ps, const aj
         if (d->dead_by_reason[e] || d->expected_dead[e])
             printf("  %-22s %6lld  (expected %lld)\n", aj_err_name((aj_err)e), (long long)d->dead_by_reason[e],
                    (long long)d->expected_dead[e]);
-    printf("Corrections:         %lld\n", (long long)d->corrections);
+    printf("Corrections:         %lld, by reason, against the errors the generator injected:\n",
+           (long long)d->corrections);
+    printf("  %-24s %7s %7s %9s %8s  %s\n", "reason", "found", "injected", "precision", "recall", "what the legacy chain did");
     for (int i = 0; i < AJ_REASON__COUNT; i++)
-        if (d->corrections_by_reason[i])
-            printf("  %-22s %6lld  %s\n", aj_reason_name((aj_reason)i), (long long)d->corrections_by_reason[i],
-                   aj_reason_desc((aj_reason)i));
+        if (d->corrections_by_reason[i] || d->expected_by_reason[i])
+            printf("  %-24s %7lld %7lld %9s %8s  %s\n", aj_reason_name((aj_reason)i),
+                   (long long)d->corrections_by_reason[i], (long long)d->expected_by_reason[i],
+                   demo_pct(d->matched_by_reason[i], d->corrections_by_reason[i], a, sizeof(a)),
+                   demo_pct(d->matched_by_reason[i], d->expected_by_reason[i], b, sizeof(b)), aj_reason_desc((aj_reason)i));
     printf("Money corrected:     overcharges removed %s BRL, undercharges added %s BRL\n",
            aj_amount(as->overcharge, a, sizeof(a)), aj_amount(as->undercharge, b, sizeof(b)));
     printf("Invoices emitted:    %lld (one per account for cycle 2026-10)\n", (long long)d->invoices);
@@ -461,7 +482,9 @@ int aj_cmd_demo(int argc, char **argv) {
     }
     d.total_records = counts.usage + counts.recurring + counts.closes + DEMO_MALFORMED;
     for (size_t i = 0; i < d.n_truths; i++)
-        if (aj_map_put(d.truth_by_id, d.truths[i].record_id, strlen(d.truths[i].record_id), (void *)(uintptr_t)(i + 1), NULL))
+        if (!d.truths[i].dead_letter &&
+            aj_map_put(d.truth_by_id, d.truths[i].correction_id, strlen(d.truths[i].correction_id),
+                       (void *)(uintptr_t)(i + 1), NULL))
             goto end;
     if (!d.quiet)
         fprintf(stderr, "ajuste demo: produced %lld contract versions and %lld usage-topic messages in %lld ms\n",

@@ -16,6 +16,7 @@ typedef struct aj_gen_opts {
 
 /* One injected error: what a correct pipeline must report for the record. */
 typedef struct aj_truth {
+    char correction_id[AJ_ID_LEN + 8];   /* the id the correction must carry ("" for a dead letter) */
     char record_id[AJ_ID_LEN + 1];
     int dead_letter;        /* 1: must be rejected with dead_reason; 0: must be corrected */
     aj_reason reason;       /* when corrected: the reason the correction must carry */
@@ -48,8 +49,8 @@ aj_err aj_gen_run(const aj_gen_opts *o, const aj_gen_out *out, aj_gen_counts *co
 /* Parses a rate such as "0.05", "5%" or "0" into parts per million. AJ_E_ARG otherwise. */
 aj_err aj_gen_parse_rate(const char *s, int64_t *ppm);
 
-/* Writes a truth row as CSV ("record_id,expected,legacy,correct") / the header line. */
+/* Writes a truth row as CSV / the header line. */
 void aj_truth_csv(const aj_truth *t, char *buf, size_t len);
-#define AJ_TRUTH_CSV_HEADER "record_id,expected,legacy_amount,correct_amount"
+#define AJ_TRUTH_CSV_HEADER "correction_id,record_id,expected,legacy_amount,correct_amount"
 
 #endif /* AJ_GEN_H */

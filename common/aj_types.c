@@ -69,22 +69,97 @@ aj_err aj_reason_parse(const char *s, aj_reason *out) {
     return AJ_E_NOT_FOUND;
 }
 
+void aj_rate_init(aj_rate *r) {
+    memset(r, 0, sizeof(*r));
+    r->rate_unit = 1;
+    r->first_increment = 1;
+    r->next_increment = 1;
+    r->decimals = 6;
+    r->rounding = AJ_ROUND_HALF_UP;
+}
+
+void aj_line_init(aj_line *l) {
+    memset(l, 0, sizeof(*l));
+    l->quantity = 1;
+    l->active_from = INT64_MIN;
+    l->active_to = INT64_MAX;
+}
+
+void aj_contract_init(aj_contract *c) {
+    memset(c, 0, sizeof(*c));
+    c->status = AJ_CONTRACT_ACTIVE;
+    c->effective_to = INT64_MAX;
+    c->decimals = 2;
+    c->rounding = AJ_ROUND_HALF_UP;
+    c->payment_terms_days = 30;
+    c->band_mode = AJ_BAND_AT_START;
+}
+
+const char *aj_band_mode_name(aj_band_mode m) {
+    return m == AJ_BAND_AT_START ? "AT_START" : m == AJ_BAND_SPLIT ? "SPLIT" : "UNKNOWN";
+}
+
+const char *aj_promo_kind_name(aj_promo_kind k) {
+    switch (k) {
+    case AJ_PROMO_FREE_UNITS: return "FREE_UNITS";
+    case AJ_PROMO_PRICE: return "PRICE";
+    case AJ_PROMO_PERCENT_OFF: return "PERCENT_OFF";
+    }
+    return "UNKNOWN";
+}
+
+const char *aj_tax_mode_name(aj_tax_mode m) {
+    return m == AJ_TAX_EXCLUSIVE ? "EXCLUSIVE" : m == AJ_TAX_GROSS_UP ? "GROSS_UP" : "UNKNOWN";
+}
+
+static void aj_names_free(char **names, size_t n) {
+    for (size_t i = 0; i < n; i++) free(names[i]);
+    free(names);
+}
+
 void aj_contract_free(aj_contract *c) {
     if (!c) return;
     free(c->account);
     free(c->contract_id);
     free(c->time_zone);
     free(c->default_zone);
+    free(c->default_band);
     for (size_t i = 0; i < c->n_zones; i++) {
         free(c->zones[i].name);
-        for (size_t j = 0; j < c->zones[i].n_prefixes; j++) free(c->zones[i].prefixes[j]);
-        free(c->zones[i].prefixes);
+        aj_names_free(c->zones[i].prefixes, c->zones[i].n_prefixes);
     }
     free(c->zones);
-    for (size_t i = 0; i < c->n_rates; i++) free(c->rates[i].zone);
+    for (size_t i = 0; i < c->n_bands; i++) {
+        free(c->bands[i].name);
+        free(c->bands[i].windows);
+        free(c->bands[i].holidays);
+    }
+    free(c->bands);
+    for (size_t i = 0; i < c->n_rates; i++) {
+        free(c->rates[i].zone);
+        free(c->rates[i].band);
+        free(c->rates[i].tiers);
+    }
     free(c->rates);
+    for (size_t i = 0; i < c->n_allowances; i++) {
+        free(c->allowances[i].name);
+        aj_names_free(c->allowances[i].zones, c->allowances[i].n_zones);
+    }
+    free(c->allowances);
+    for (size_t i = 0; i < c->n_discounts; i++) {
+        free(c->discounts[i].name);
+        aj_names_free(c->discounts[i].zones, c->discounts[i].n_zones);
+    }
+    free(c->discounts);
+    for (size_t i = 0; i < c->n_promotions; i++) {
+        free(c->promotions[i].name);
+        aj_names_free(c->promotions[i].zones, c->promotions[i].n_zones);
+    }
+    free(c->promotions);
     for (size_t i = 0; i < c->n_lines; i++) free(c->lines[i].line_id);
     free(c->lines);
+    for (size_t i = 0; i < c->n_taxes; i++) free(c->taxes[i].name);
+    free(c->taxes);
     free(c);
 }
 
@@ -105,25 +180,24 @@ aj_err aj_copy_field(char *dst, size_t dstsize, const char *src, size_t srclen) 
     return AJ_E_OK;
 }
 
-int aj_normalize_number(const char *in, char *out, size_t outlen) {
-    size_t n = 0;
-    int leading = 1;
+static int aj_number_separator(char c) {
+    return c == '+' || c == ' ' || c == '-' || c == '(' || c == ')' || c == '.';
+}
 
+int aj_normalize_number(const char *in, char *out, size_t outlen) {
+    size_t n = 0, seen = 0, skip = 0;
+    char first[2];
+
+    /* The first two digits "00" are the international access prefix, like '+', with or
+     * without separators between them ("0 0 55 ..."). */
+    for (const char *p = in; *p && seen < 2; p++)
+        if (!aj_number_separator(*p)) first[seen++] = *p;
+    if (seen == 2 && first[0] == '0' && first[1] == '0') skip = 2;
+    seen = 0;
     for (const char *p = in; *p; p++) {
-        switch (*p) {
-        case '+': case ' ': case '-': case '(': case ')': case '.':
-            continue;
-        default:
-            break;
-        }
+        if (aj_number_separator(*p)) continue;
         if (*p < '0' || *p > '9') return -1;
-        /* "00" before any other digit is the international access prefix, like '+'. */
-        if (leading && p[0] == '0' && p[1] == '0') {
-            p++;
-            leading = 0;
-            continue;
-        }
-        leading = 0;
+        if (seen++ < skip) continue;
         if (n + 1 >= outlen) return -1;
         out[n++] = *p;
     }

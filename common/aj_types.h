@@ -104,27 +104,112 @@ const char *aj_event_account(const aj_event *ev);
 
 typedef enum aj_contract_status { AJ_CONTRACT_ACTIVE, AJ_CONTRACT_TERMINATED } aj_contract_status;
 
+/* Every field below is documented with its rule in docs/rating.md; the Avro schema is
+ * schemas/contract.v2.avsc. Code that builds a contract by hand calls aj_rate_init and
+ * aj_line_init so the fields whose zero is not the default get their defaults. */
+
 typedef struct aj_zone {
     char *name;
     char **prefixes;   /* digits only */
     size_t n_prefixes;
 } aj_zone;
 
+/* How a call that crosses a band boundary is rated (docs/rating.md, "Time bands"). */
+typedef enum aj_band_mode { AJ_BAND_AT_START, AJ_BAND_SPLIT } aj_band_mode;
+
+/* A weekly time-of-day window of a band: days is a bit mask, bit (weekday - 1) for ISO
+ * weekday 1 = Monday .. 7 = Sunday; minutes of the local day [from_minute, to_minute). */
+typedef struct aj_window {
+    uint8_t days;
+    int32_t from_minute;
+    int32_t to_minute;
+} aj_window;
+
+typedef struct aj_band {
+    char *name;
+    aj_window *windows;
+    size_t n_windows;
+    int64_t *holidays;   /* local dates, days since 1970-01-01, ascending */
+    size_t n_holidays;
+} aj_band;
+
+/* A tier of a rate: from `start` units of elapsed (billed) usage on, each increment costs
+ * price per rate_unit and is `increment` units long. */
+typedef struct aj_tier {
+    int64_t start;
+    aj_money price;
+    int64_t increment;
+} aj_tier;
+
 typedef struct aj_rate {
     aj_service service;
     char *zone;
+    char *band;          /* NULL: every band without a rate of its own */
     aj_money connect_fee;
-    aj_money price;     /* per rate_unit units */
+    aj_money price;      /* per rate_unit units: tier 0 */
     int64_t rate_unit;
     int64_t first_increment;
-    int64_t next_increment;
+    int64_t next_increment;   /* increment of tier 0 */
+    aj_tier *tiers;      /* further tiers, start ascending and > 0 */
+    size_t n_tiers;
+    aj_money min_charge;      /* 0: none */
+    aj_money max_charge;      /* 0: none */
+    int32_t decimals;         /* the record's charge is rounded to this many decimals (0..6) */
+    aj_rounding rounding;
 } aj_rate;
+
+/* Units per cycle for a service (and, when zones are listed, only those zones). */
+typedef struct aj_allowance {
+    char *name;
+    aj_service service;
+    char **zones;
+    size_t n_zones;
+    int64_t units;
+} aj_allowance;
+
+typedef struct aj_discount {
+    char *name;
+    aj_service service;
+    char **zones;
+    size_t n_zones;
+    int64_t percent_ppm;   /* 125000 = 12.5% */
+    aj_money cap;          /* most discounted per cycle; 0: no cap */
+} aj_discount;
+
+typedef enum aj_promo_kind { AJ_PROMO_FREE_UNITS, AJ_PROMO_PRICE, AJ_PROMO_PERCENT_OFF } aj_promo_kind;
+
+/* A time-windowed override; value is free units per cycle, a price per rate_unit or a
+ * percentage in ppm by kind. The highest priority applies; ties go to the first listed. */
+typedef struct aj_promotion {
+    char *name;
+    aj_service service;
+    char **zones;
+    size_t n_zones;
+    int64_t valid_from;   /* record start time, inclusive, UTC ms */
+    int64_t valid_to;     /* exclusive; INT64_MAX when open-ended */
+    aj_promo_kind kind;
+    int64_t value;
+    int32_t priority;
+} aj_promotion;
 
 typedef struct aj_line {
     char *line_id;
     aj_service service;
-    aj_money monthly_price;
+    aj_money monthly_price;   /* per unit and cycle */
+    int32_t quantity;
+    int64_t active_from;      /* activation, inclusive, UTC ms */
+    int64_t active_to;        /* deactivation, exclusive; INT64_MAX when active */
 } aj_line;
+
+typedef enum aj_tax_mode { AJ_TAX_EXCLUSIVE, AJ_TAX_GROSS_UP } aj_tax_mode;
+
+/* A tax on the services whose bit (1 << service) is in services (computed on invoices). */
+typedef struct aj_tax {
+    char *name;
+    uint32_t services;
+    int64_t rate_ppm;
+    aj_tax_mode mode;
+} aj_tax;
 
 typedef struct aj_contract {
     char *account;
@@ -134,15 +219,44 @@ typedef struct aj_contract {
     int64_t effective_from;   /* inclusive, UTC ms */
     int64_t effective_to;     /* exclusive, UTC ms; INT64_MAX when open-ended */
     char currency[AJ_CURRENCY_LEN + 1];
+    int32_t decimals;         /* minor unit of the currency, for recurring charges and taxes */
+    aj_rounding rounding;     /* of recurring charges (proration) and taxes */
+    int32_t payment_terms_days;
     char *time_zone;
     aj_zone *zones;
     size_t n_zones;
     char *default_zone;
+    aj_band_mode band_mode;
+    aj_band *bands;
+    size_t n_bands;
+    char *default_band;       /* band of a time no band claims */
     aj_rate *rates;
     size_t n_rates;
+    aj_allowance *allowances;
+    size_t n_allowances;
+    aj_discount *discounts;
+    size_t n_discounts;
+    aj_promotion *promotions;
+    size_t n_promotions;
     aj_line *lines;
     size_t n_lines;
+    aj_tax *taxes;
+    size_t n_taxes;
 } aj_contract;
+
+/* Sets the fields of a rate whose zero is not the default: decimals 6, HALF_UP, increments 1. */
+void aj_rate_init(aj_rate *r);
+
+/* Sets quantity 1, active_from INT64_MIN and active_to INT64_MAX. */
+void aj_line_init(aj_line *l);
+
+/* Sets decimals 2, HALF_UP, effective_to INT64_MAX. */
+void aj_contract_init(aj_contract *c);
+
+/* Names of the enums above: "AT_START"/"SPLIT", "FREE_UNITS"/..., "EXCLUSIVE"/"GROSS_UP". */
+const char *aj_band_mode_name(aj_band_mode m);
+const char *aj_promo_kind_name(aj_promo_kind k);
+const char *aj_tax_mode_name(aj_tax_mode m);
 
 /* Frees a contract and everything it owns; NULL-safe. */
 void aj_contract_free(aj_contract *c);
@@ -150,17 +264,31 @@ void aj_contract_free(aj_contract *c);
 /* ---- outputs ---- */
 
 /*
- * Why a legacy charge differs from the contract's (docs/rating.md, "Reasons"). Each names the
- * counterfactual that reproduces the legacy charge; PRICE_MISMATCH when none does.
+ * Why a legacy charge differs from the contract's (docs/rating.md, "Reasons"). Usage reasons
+ * from STALE_CONTRACT_VERSION to MIN_MAX_CHARGE name the counterfactual that reproduces the
+ * legacy charge, tried in this order; RATE_MISMATCH when none does. The first three and the
+ * MRC_ reasons are decided by the record itself and the account-cycle's state.
  */
-#define AJ_REASON_MAP(X)                                                                   \
-    X(STALE_CONTRACT_VERSION, "rated with an earlier contract version's price")           \
-    X(WRONG_INCREMENT, "rated with other first/next increments")                          \
-    X(WRONG_ZONE, "rated as another destination zone")                                    \
-    X(MISSING_CONNECT_FEE, "connect fee not charged")                                     \
-    X(UNKNOWN_LINE, "recurring charge for a line not in the contract's inventory")        \
-    X(RECURRING_PRICE, "recurring charge differs from the contract's monthly price")      \
-    X(PRICE_MISMATCH, "differs from the contract; no single hypothesis explains it")
+#define AJ_REASON_MAP(X)                                                                          \
+    X(DUPLICATE_USAGE, "usage charged twice (same record id, or same call) in the cycle")         \
+    X(USAGE_AFTER_TERMINATION, "usage charged after the contract was terminated")                 \
+    X(NO_CONTRACT, "usage charged while no contract version was in force")                        \
+    X(STALE_CONTRACT_VERSION, "rated with an earlier contract version")                          \
+    X(WRONG_ZONE, "rated as another destination zone")                                           \
+    X(WRONG_TIME_BAND, "rated in another time band")                                             \
+    X(INCREMENT_ROUNDING, "rated with other increments (e.g. whole minutes instead of 30/6)")     \
+    X(CONNECT_FEE, "connect fee left out, or charged on a zero-quantity record")                 \
+    X(TIER_NOT_APPLIED, "the rate's tiers were not applied")                                     \
+    X(ALLOWANCE_NOT_APPLIED, "the cycle's allowance was not applied")                            \
+    X(PROMOTION_NOT_APPLIED, "the promotion in force was not applied")                           \
+    X(DISCOUNT_NOT_APPLIED, "the contract's discount was not applied")                           \
+    X(MIN_MAX_CHARGE, "the minimum or maximum charge per record was not applied")                \
+    X(RATE_MISMATCH, "differs from the contract; no single hypothesis explains it")              \
+    X(MRC_INACTIVE_LINE, "recurring charge for a line not active in the cycle (or not in the inventory)") \
+    X(MRC_DUPLICATE, "line charged twice in the cycle")                                          \
+    X(MRC_PRORATION, "full month charged for a line active only part of the cycle")              \
+    X(MRC_PRICE_MISMATCH, "recurring charge differs from the line's contracted price")           \
+    X(MRC_MISSING, "contracted active line not charged (undercharge)")
 
 typedef enum aj_reason {
 #define AJ_REASON_ENUM(name, desc) AJ_REASON_##name,
@@ -175,17 +303,33 @@ const char *aj_reason_desc(aj_reason r);
 /* Returns AJ_E_OK and sets *out, or AJ_E_NOT_FOUND. */
 aj_err aj_reason_parse(const char *s, aj_reason *out);
 
-/* The rules that produced an expected charge. */
+/* How min/max changed a record's charge. */
+typedef enum aj_clamp { AJ_CLAMP_NONE, AJ_CLAMP_MIN, AJ_CLAMP_MAX, AJ_CLAMP__BAD } aj_clamp;
+
+/* The rules that produced an expected charge (docs/rating.md, "Trace"). */
 typedef struct aj_trace {
+    int32_t contract_version;
     char zone[AJ_KEY_LEN + 1];
     char matched_prefix[AJ_NUMBER_LEN + 1];
+    char band[AJ_KEY_LEN + 1];        /* band at the record's start */
+    char bands[96];                   /* every band charged, in time order, comma-separated */
+    int32_t tiers;                    /* highest tier index charged (0: the base tier) */
     int64_t quantity;
-    int64_t billed_quantity;
+    int64_t billed_quantity;          /* after increments, before allowances */
     int64_t first_increment;
     int64_t next_increment;
-    aj_money price;
+    aj_money price;                   /* tier 0 price per rate_unit at the start */
     int64_t rate_unit;
     aj_money connect_fee;
+    int64_t free_units;               /* billed units covered by free units and allowances */
+    char allowance[AJ_KEY_LEN + 1];   /* first allowance (or free-unit promotion) drawn on */
+    char promotion[AJ_KEY_LEN + 1];
+    aj_money promotion_amount;        /* taken off by a PERCENT_OFF promotion */
+    char discount[AJ_KEY_LEN + 1];
+    aj_money discount_amount;
+    aj_clamp clamp;
+    int32_t decimals;
+    aj_rounding rounding;
 } aj_trace;
 
 typedef struct aj_correction {

@@ -55,7 +55,9 @@ static int aj_reason_ok(aj_reason r) {
     return (unsigned)r < AJ_REASON__COUNT;
 }
 
-/* Fields of schemas/correction.avsc, in order. */
+static const char *const aj_clamp_names[] = {"NONE", "MIN", "MAX"};
+
+/* Fields of schemas/correction.v2.avsc, in order. */
 static aj_err aj_put_correction(const aj_correction *c, aj_bytes *out) {
     const aj_trace *t = &c->trace;
     aj_err rc;
@@ -74,6 +76,14 @@ static aj_err aj_put_correction(const aj_correction *c, aj_bytes *out) {
         (rc = aj_avro_put_long(out, t->first_increment)) || (rc = aj_avro_put_long(out, t->next_increment)) ||
         (rc = aj_avro_put_long(out, t->price)) || (rc = aj_avro_put_long(out, t->rate_unit)) ||
         (rc = aj_avro_put_long(out, t->connect_fee)))
+        return rc;
+    if ((unsigned)t->clamp > AJ_CLAMP_MAX || (unsigned)t->rounding >= AJ_ROUND__COUNT) return AJ_E_AVRO;
+    if ((rc = aj_put_str(out, t->band)) || (rc = aj_put_str(out, t->bands)) || (rc = aj_avro_put_long(out, t->tiers)) ||
+        (rc = aj_avro_put_long(out, t->free_units)) || (rc = aj_put_str(out, t->allowance)) ||
+        (rc = aj_put_str(out, t->promotion)) || (rc = aj_avro_put_long(out, t->promotion_amount)) ||
+        (rc = aj_put_str(out, t->discount)) || (rc = aj_avro_put_long(out, t->discount_amount)) ||
+        (rc = aj_put_str(out, aj_clamp_names[t->clamp])) || (rc = aj_avro_put_long(out, t->decimals)) ||
+        (rc = aj_put_str(out, aj_rounding_name(t->rounding))))
         return rc;
     if ((rc = aj_put_str(out, c->source.origin)) || (rc = aj_avro_put_long(out, c->source.partition)) ||
         (rc = aj_avro_put_long(out, c->source.offset)))
@@ -247,6 +257,23 @@ aj_err aj_decode_correction(const aj_schema *writer, const void *datum, size_t l
         (rc = aj_avro_get_long(&in, &t->price)) || (rc = aj_avro_get_long(&in, &t->rate_unit)) ||
         (rc = aj_avro_get_long(&in, &t->connect_fee)))
         return rc;
+    char clamp[8], rounding[16];
+    if ((rc = aj_get_str(&in, t->band, sizeof(t->band))) || (rc = aj_get_str(&in, t->bands, sizeof(t->bands))) ||
+        (rc = aj_get_i32(&in, &t->tiers)) || (rc = aj_avro_get_long(&in, &t->free_units)) ||
+        (rc = aj_get_str(&in, t->allowance, sizeof(t->allowance))) ||
+        (rc = aj_get_str(&in, t->promotion, sizeof(t->promotion))) || (rc = aj_avro_get_long(&in, &t->promotion_amount)) ||
+        (rc = aj_get_str(&in, t->discount, sizeof(t->discount))) || (rc = aj_avro_get_long(&in, &t->discount_amount)) ||
+        (rc = aj_get_str(&in, clamp, sizeof(clamp))) || (rc = aj_get_i32(&in, &t->decimals)) ||
+        (rc = aj_get_str(&in, rounding, sizeof(rounding))))
+        return rc == AJ_E_FIELD_TOO_LONG ? AJ_E_AVRO : rc;
+    t->clamp = AJ_CLAMP__BAD;
+    for (int i = 0; i < 3; i++)
+        if (strcmp(clamp, aj_clamp_names[i]) == 0) t->clamp = (aj_clamp)i;
+    t->rounding = AJ_ROUND__COUNT;
+    for (int i = 0; i < AJ_ROUND__COUNT; i++)
+        if (strcmp(rounding, aj_rounding_name((aj_rounding)i)) == 0) t->rounding = (aj_rounding)i;
+    if (t->clamp == AJ_CLAMP__BAD || t->rounding == AJ_ROUND__COUNT) return AJ_E_AVRO;
+    t->contract_version = c->contract_version;
     if ((rc = aj_get_str(&in, origin_buf, origin_len)) || (rc = aj_get_i32(&in, &c->source.partition)) ||
         (rc = aj_avro_get_long(&in, &c->source.offset)))
         return rc;

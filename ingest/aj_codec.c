@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "aj_ingest.h"
+#include "aj_tz.h"
 
 /* ================================================================ usage stream: decoding */
 
@@ -424,6 +425,162 @@ static aj_err aj_carray(aj_cread *r, avro_value_t *rec, const char *name, int re
     return AJ_E_OK;
 }
 
+/* The schema of a value, through a named-type reference. */
+static avro_schema_t aj_cschema(avro_value_t *v) {
+    avro_schema_t s = avro_value_get_schema(v);
+    while (s && avro_typeof(s) == AVRO_LINK) s = avro_schema_link_target(s);
+    return s;
+}
+
+/* Int field name of rec: as aj_clong, and in int32 range. */
+static aj_err aj_cint(aj_cread *r, avro_value_t *rec, const char *name, int has_def, int32_t def, int32_t *out) {
+    int64_t l;
+    aj_err rc = aj_clong(r, rec, name, has_def, def, &l);
+    if (rc) return rc;
+    if (l < INT32_MIN || l > INT32_MAX) return aj_cbad(r, "field %s (%lld) is out of int range", name, (long long)l);
+    *out = (int32_t)l;
+    return AJ_E_OK;
+}
+
+/* Enum field name of rec, by symbol name (so a writer's symbol order does not matter): *out is
+ * the index of the symbol in symbols[n]; def when absent (def < 0: required). */
+static aj_err aj_cenum(aj_cread *r, avro_value_t *rec, const char *name, const char *const *symbols, int n, int def,
+                       int *out) {
+    avro_value_t v;
+    avro_schema_t es;
+    const char *sym;
+    int idx;
+
+    if (avro_value_get_by_name(rec, name, &v, NULL) != 0) {
+        if (def < 0) return aj_cbad(r, "field %s is missing", name);
+        *out = def;
+        return AJ_E_OK;
+    }
+    es = aj_cschema(&v);
+    if (avro_value_get_type(&v) != AVRO_ENUM || !es || avro_typeof(es) != AVRO_ENUM ||
+        avro_value_get_enum(&v, &idx) != 0 || !(sym = avro_schema_enum_get(es, idx)))
+        return aj_cbad(r, "field %s is not an enum", name);
+    for (int i = 0; i < n; i++)
+        if (strcmp(sym, symbols[i]) == 0) {
+            *out = i;
+            return AJ_E_OK;
+        }
+    return aj_cbad(r, "field %s: unknown symbol %s", name, sym);
+}
+
+/* Nullable (["null", long]) field name of rec: def when absent or null. */
+static aj_err aj_copt_long(aj_cread *r, avro_value_t *rec, const char *name, int64_t def, int64_t *out) {
+    avro_value_t v, branch;
+    int32_t i32;
+
+    *out = def;
+    if (avro_value_get_by_name(rec, name, &v, NULL) != 0) return AJ_E_OK;
+    if (avro_value_get_type(&v) == AVRO_UNION) {
+        if (avro_value_get_current_branch(&v, &branch) != 0) return aj_cbad(r, "field %s has no branch", name);
+        v = branch;
+    }
+    switch (avro_value_get_type(&v)) {
+    case AVRO_NULL: return AJ_E_OK;
+    case AVRO_INT64: if (avro_value_get_long(&v, out) == 0) return AJ_E_OK; break;
+    case AVRO_INT32:
+        if (avro_value_get_int(&v, &i32) == 0) {
+            *out = i32;
+            return AJ_E_OK;
+        }
+        break;
+    default: break;
+    }
+    return aj_cbad(r, "field %s is not a long or null", name);
+}
+
+/* Nullable (["null", string]) field name of rec, malloc'ed into *out; NULL when absent or null.
+ * A present string must not be empty. */
+static aj_err aj_copt_str(aj_cread *r, avro_value_t *rec, const char *name, char **out) {
+    avro_value_t v, branch;
+    const char *s;
+    size_t size;
+
+    *out = NULL;
+    if (avro_value_get_by_name(rec, name, &v, NULL) != 0) return AJ_E_OK;
+    if (avro_value_get_type(&v) == AVRO_UNION) {
+        if (avro_value_get_current_branch(&v, &branch) != 0) return aj_cbad(r, "field %s has no branch", name);
+        v = branch;
+    }
+    if (avro_value_get_type(&v) == AVRO_NULL) return AJ_E_OK;
+    if (avro_value_get_type(&v) != AVRO_STRING || avro_value_get_string(&v, &s, &size) != 0)
+        return aj_cbad(r, "field %s is not a string or null", name);
+    if (!*s) return aj_cbad(r, "field %s is empty", name);
+    if (!(*out = strdup(s))) return AJ_E_NOMEM;
+    return AJ_E_OK;
+}
+
+/* Item i of the string array arr (field name of the record), not empty. */
+static aj_err aj_citem_str(aj_cread *r, avro_value_t *arr, size_t i, const char *name, const char **out) {
+    avro_value_t v;
+    size_t size;
+
+    if (avro_value_get_by_index(arr, i, &v, NULL) != 0 || avro_value_get_type(&v) != AVRO_STRING ||
+        avro_value_get_string(&v, out, &size) != 0)
+        return aj_cbad(r, "field %s: item %zu is not a string", name, i);
+    if (!**out) return aj_cbad(r, "field %s: item %zu is empty", name, i);
+    return AJ_E_OK;
+}
+
+/* String array field name of rec (empty when absent), every item non-empty, malloc'ed. */
+static aj_err aj_cnames(aj_cread *r, avro_value_t *rec, const char *name, char ***out, size_t *n_out) {
+    avro_value_t arr;
+    size_t n;
+    aj_err rc;
+
+    *out = NULL;
+    *n_out = 0;
+    if ((rc = aj_carray(r, rec, name, 0, &arr, &n))) return rc;
+    if (n && !(*out = calloc(n, sizeof(**out)))) return AJ_E_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const char *s;
+        if ((rc = aj_citem_str(r, &arr, i, name, &s))) return rc;
+        if (!((*out)[(*n_out)++] = strdup(s))) return AJ_E_NOMEM;
+    }
+    return AJ_E_OK;
+}
+
+static const char *const aj_weekday_names[] = {"MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"};
+static const char *const aj_rounding_symbols[] = {
+#define AJ_ROUNDING_SYMBOL(name) #name,
+    AJ_ROUNDING_MAP(AJ_ROUNDING_SYMBOL)
+#undef AJ_ROUNDING_SYMBOL
+};
+static const char *const aj_status_symbols[] = {"ACTIVE", "TERMINATED"};
+static const char *const aj_band_mode_symbols[] = {"AT_START", "SPLIT"};
+static const char *const aj_promo_kind_symbols[] = {"FREE_UNITS", "PRICE", "PERCENT_OFF"};
+static const char *const aj_tax_mode_symbols[] = {"EXCLUSIVE", "GROSS_UP"};
+
+#define AJ_COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+static aj_err aj_crounding(aj_cread *r, avro_value_t *rec, aj_rounding *out) {
+    int i;
+    aj_err rc = aj_cenum(r, rec, "rounding", aj_rounding_symbols, AJ_COUNT(aj_rounding_symbols), AJ_ROUND_HALF_UP, &i);
+    if (!rc) *out = (aj_rounding)i;
+    return rc;
+}
+
+static aj_err aj_cdecimals(aj_cread *r, avro_value_t *rec, const char *name, int32_t def, int32_t *out) {
+    aj_err rc = aj_cint(r, rec, name, 1, def, out);
+    if (!rc && (*out < 0 || *out > 6)) rc = aj_cbad(r, "%s %d is not in 0..6", name, (int)*out);
+    return rc;
+}
+
+static int aj_cmp_days(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Sets r->where to "<kind> <name>", name cut to fit buf. */
+static void aj_cwhere(aj_cread *r, char *buf, size_t len, const char *kind, const char *name) {
+    snprintf(buf, len, "%s %.48s", kind, name);
+    r->where = buf;
+}
+
 static aj_err aj_contract_zones(aj_cread *r, avro_value_t *root, aj_contract *c) {
     avro_value_t arr, zone, prefixes, pv;
     size_t n, np;
@@ -450,6 +607,91 @@ static aj_err aj_contract_zones(aj_cread *r, avro_value_t *root, aj_contract *c)
     return AJ_E_OK;
 }
 
+static aj_err aj_band_windows(aj_cread *r, avro_value_t *bv, aj_band *b) {
+    avro_value_t arr, wv, days;
+    size_t n, nd;
+    aj_err rc;
+
+    if ((rc = aj_carray(r, bv, "windows", 0, &arr, &n))) return rc;
+    if (n && !(b->windows = calloc(n, sizeof(*b->windows)))) return AJ_E_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        aj_window *w = &b->windows[b->n_windows++];
+        avro_value_get_by_index(&arr, i, &wv, NULL);
+        if ((rc = aj_carray(r, &wv, "days", 1, &days, &nd)) ||
+            (rc = aj_cint(r, &wv, "from_minute", 0, 0, &w->from_minute)) ||
+            (rc = aj_cint(r, &wv, "to_minute", 0, 0, &w->to_minute)))
+            return rc;
+        for (size_t j = 0; j < nd; j++) {
+            const char *s;
+            int day = -1;
+            if ((rc = aj_citem_str(r, &days, j, "days", &s))) return rc;
+            for (int d = 0; d < AJ_COUNT(aj_weekday_names); d++)
+                if (strcmp(s, aj_weekday_names[d]) == 0) day = d;
+            if (day < 0) return aj_cbad(r, "window %zu: unknown weekday '%.16s' (MON..SUN)", i, s);
+            w->days |= (uint8_t)(1u << day);
+        }
+        if (w->from_minute < 0 || w->from_minute > 1439)
+            return aj_cbad(r, "window %zu: from_minute %d is not in 0..1439", i, (int)w->from_minute);
+        if (w->to_minute <= w->from_minute || w->to_minute > 1440)
+            return aj_cbad(r, "window %zu: to_minute %d is not in %d..1440", i, (int)w->to_minute,
+                           (int)w->from_minute + 1);
+    }
+    return AJ_E_OK;
+}
+
+static aj_err aj_contract_bands(aj_cread *r, avro_value_t *root, aj_contract *c) {
+    char where[64];
+    avro_value_t arr, bv, hol;
+    size_t n, nh;
+    aj_err rc;
+
+    if ((rc = aj_carray(r, root, "bands", 0, &arr, &n))) return rc;
+    if (n && !(c->bands = calloc(n, sizeof(*c->bands)))) return AJ_E_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        aj_band *b = &c->bands[c->n_bands++];
+        snprintf(where, sizeof(where), "band %zu", i);
+        r->where = where;
+        avro_value_get_by_index(&arr, i, &bv, NULL);
+        if ((rc = aj_cstr(r, &bv, "name", NULL, &b->name))) return rc;
+        aj_cwhere(r, where, sizeof(where), "band", b->name);
+        if ((rc = aj_band_windows(r, &bv, b)) || (rc = aj_carray(r, &bv, "holidays", 0, &hol, &nh))) return rc;
+        if (nh && !(b->holidays = calloc(nh, sizeof(*b->holidays)))) return AJ_E_NOMEM;
+        for (size_t j = 0; j < nh; j++) {
+            const char *s;
+            if ((rc = aj_citem_str(r, &hol, j, "holidays", &s))) return rc;
+            if (aj_parse_date(s, &b->holidays[b->n_holidays]) != AJ_E_OK)
+                return aj_cbad(r, "holiday '%.32s' is not a YYYY-MM-DD date", s);
+            b->n_holidays++;
+        }
+        if (b->n_holidays > 1) qsort(b->holidays, b->n_holidays, sizeof(*b->holidays), aj_cmp_days);
+    }
+    r->where = "contract";   /* where pointed into this frame */
+    return AJ_E_OK;
+}
+
+static aj_err aj_rate_tiers(aj_cread *r, avro_value_t *rv, aj_rate *rt) {
+    avro_value_t arr, tv;
+    size_t n;
+    aj_err rc;
+
+    if ((rc = aj_carray(r, rv, "tiers", 0, &arr, &n))) return rc;
+    if (n && !(rt->tiers = calloc(n, sizeof(*rt->tiers)))) return AJ_E_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        aj_tier *t = &rt->tiers[rt->n_tiers++];
+        avro_value_get_by_index(&arr, i, &tv, NULL);
+        if ((rc = aj_clong(r, &tv, "start", 0, 0, &t->start)) || (rc = aj_clong(r, &tv, "price", 0, 0, &t->price)) ||
+            (rc = aj_clong(r, &tv, "increment", 0, 0, &t->increment)))
+            return rc;
+        if (t->start <= 0 || (i > 0 && t->start <= rt->tiers[i - 1].start))
+            return aj_cbad(r, "tier %zu: start %lld is not positive and above the previous tier's", i,
+                           (long long)t->start);
+        if (t->increment <= 0)
+            return aj_cbad(r, "tier %zu: increment %lld is not positive", i, (long long)t->increment);
+        if (t->price < 0) return aj_cbad(r, "tier %zu: negative price", i);
+    }
+    return AJ_E_OK;
+}
+
 static aj_err aj_contract_rates(aj_cread *r, avro_value_t *root, aj_contract *c) {
     char where[64];
     avro_value_t arr, rv;
@@ -460,20 +702,118 @@ static aj_err aj_contract_rates(aj_cread *r, avro_value_t *root, aj_contract *c)
     if (n && !(c->rates = calloc(n, sizeof(*c->rates)))) return AJ_E_NOMEM;
     for (size_t i = 0; i < n; i++) {
         aj_rate *rt = &c->rates[c->n_rates++];
+        aj_rate_init(rt);
         snprintf(where, sizeof(where), "rate %zu", i);
         r->where = where;
         avro_value_get_by_index(&arr, i, &rv, NULL);
         if ((rc = aj_cservice(r, &rv, &rt->service)) || (rc = aj_cstr(r, &rv, "zone", NULL, &rt->zone)) ||
+            (rc = aj_copt_str(r, &rv, "band", &rt->band)) ||
             (rc = aj_clong(r, &rv, "connect_fee", 1, 0, &rt->connect_fee)) ||
             (rc = aj_clong(r, &rv, "price", 0, 0, &rt->price)) ||
             (rc = aj_clong(r, &rv, "rate_unit", 0, 0, &rt->rate_unit)) ||
             (rc = aj_clong(r, &rv, "first_increment", 1, 1, &rt->first_increment)) ||
-            (rc = aj_clong(r, &rv, "next_increment", 1, 1, &rt->next_increment)))
+            (rc = aj_clong(r, &rv, "next_increment", 1, 1, &rt->next_increment)) ||
+            (rc = aj_clong(r, &rv, "min_charge", 1, 0, &rt->min_charge)) ||
+            (rc = aj_clong(r, &rv, "max_charge", 1, 0, &rt->max_charge)) ||
+            (rc = aj_cdecimals(r, &rv, "decimals", 6, &rt->decimals)) || (rc = aj_crounding(r, &rv, &rt->rounding)))
             return rc;
         if (rt->rate_unit <= 0 || rt->first_increment <= 0 || rt->next_increment <= 0)
             return aj_cbad(r, "zone %s: rate_unit and increments must be positive", rt->zone);
         if (rt->price < 0 || rt->connect_fee < 0) return aj_cbad(r, "zone %s: negative price or connect fee", rt->zone);
+        if (rt->min_charge < 0 || rt->max_charge < 0)
+            return aj_cbad(r, "zone %s: negative min_charge or max_charge", rt->zone);
+        if (rt->max_charge != 0 && rt->max_charge < rt->min_charge)
+            return aj_cbad(r, "zone %s: max_charge %lld is below min_charge %lld", rt->zone,
+                           (long long)rt->max_charge, (long long)rt->min_charge);
+        if ((rc = aj_rate_tiers(r, &rv, rt))) return rc;
     }
+    r->where = "contract";   /* where pointed into this frame */
+    return AJ_E_OK;
+}
+
+static aj_err aj_contract_allowances(aj_cread *r, avro_value_t *root, aj_contract *c) {
+    char where[64];
+    avro_value_t arr, av;
+    size_t n;
+    aj_err rc;
+
+    if ((rc = aj_carray(r, root, "allowances", 0, &arr, &n))) return rc;
+    if (n && !(c->allowances = calloc(n, sizeof(*c->allowances)))) return AJ_E_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        aj_allowance *a = &c->allowances[c->n_allowances++];
+        snprintf(where, sizeof(where), "allowance %zu", i);
+        r->where = where;
+        avro_value_get_by_index(&arr, i, &av, NULL);
+        if ((rc = aj_cstr(r, &av, "name", NULL, &a->name))) return rc;
+        aj_cwhere(r, where, sizeof(where), "allowance", a->name);
+        if ((rc = aj_cservice(r, &av, &a->service)) || (rc = aj_cnames(r, &av, "zones", &a->zones, &a->n_zones)) ||
+            (rc = aj_clong(r, &av, "units", 0, 0, &a->units)))
+            return rc;
+        if (a->units < 0) return aj_cbad(r, "units %lld is negative", (long long)a->units);
+    }
+    r->where = "contract";   /* where pointed into this frame */
+    return AJ_E_OK;
+}
+
+static aj_err aj_contract_discounts(aj_cread *r, avro_value_t *root, aj_contract *c) {
+    char where[64];
+    avro_value_t arr, dv;
+    size_t n;
+    aj_err rc;
+
+    if ((rc = aj_carray(r, root, "discounts", 0, &arr, &n))) return rc;
+    if (n && !(c->discounts = calloc(n, sizeof(*c->discounts)))) return AJ_E_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        aj_discount *d = &c->discounts[c->n_discounts++];
+        snprintf(where, sizeof(where), "discount %zu", i);
+        r->where = where;
+        avro_value_get_by_index(&arr, i, &dv, NULL);
+        if ((rc = aj_cstr(r, &dv, "name", NULL, &d->name))) return rc;
+        aj_cwhere(r, where, sizeof(where), "discount", d->name);
+        if ((rc = aj_cservice(r, &dv, &d->service)) || (rc = aj_cnames(r, &dv, "zones", &d->zones, &d->n_zones)) ||
+            (rc = aj_clong(r, &dv, "percent_ppm", 0, 0, &d->percent_ppm)) ||
+            (rc = aj_clong(r, &dv, "cap", 1, 0, &d->cap)))
+            return rc;
+        if (d->percent_ppm < 0 || d->percent_ppm > 1000000)
+            return aj_cbad(r, "percent_ppm %lld is not in 0..1000000", (long long)d->percent_ppm);
+        if (d->cap < 0) return aj_cbad(r, "negative cap");
+    }
+    r->where = "contract";   /* where pointed into this frame */
+    return AJ_E_OK;
+}
+
+static aj_err aj_contract_promotions(aj_cread *r, avro_value_t *root, aj_contract *c) {
+    char where[64];
+    avro_value_t arr, pv;
+    size_t n;
+    int kind;
+    aj_err rc;
+
+    if ((rc = aj_carray(r, root, "promotions", 0, &arr, &n))) return rc;
+    if (n && !(c->promotions = calloc(n, sizeof(*c->promotions)))) return AJ_E_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        aj_promotion *p = &c->promotions[c->n_promotions++];
+        snprintf(where, sizeof(where), "promotion %zu", i);
+        r->where = where;
+        avro_value_get_by_index(&arr, i, &pv, NULL);
+        if ((rc = aj_cstr(r, &pv, "name", NULL, &p->name))) return rc;
+        aj_cwhere(r, where, sizeof(where), "promotion", p->name);
+        if ((rc = aj_cservice(r, &pv, &p->service)) || (rc = aj_cnames(r, &pv, "zones", &p->zones, &p->n_zones)) ||
+            (rc = aj_clong(r, &pv, "valid_from", 0, 0, &p->valid_from)) ||
+            (rc = aj_copt_long(r, &pv, "valid_to", INT64_MAX, &p->valid_to)) ||
+            (rc = aj_cenum(r, &pv, "kind", aj_promo_kind_symbols, AJ_COUNT(aj_promo_kind_symbols), -1, &kind)) ||
+            (rc = aj_clong(r, &pv, "value", 0, 0, &p->value)) || (rc = aj_cint(r, &pv, "priority", 1, 0, &p->priority)))
+            return rc;
+        p->kind = (aj_promo_kind)kind;
+        if (p->valid_to <= p->valid_from)
+            return aj_cbad(r, "valid_to %lld is not after valid_from %lld", (long long)p->valid_to,
+                           (long long)p->valid_from);
+        if (p->value < 0)
+            return aj_cbad(r, "%s value %lld is negative", aj_promo_kind_name(p->kind), (long long)p->value);
+        if (p->kind == AJ_PROMO_PERCENT_OFF && p->value > 1000000)
+            return aj_cbad(r, "PERCENT_OFF value %lld is not in 0..1000000", (long long)p->value);
+    }
+    r->where = "contract";   /* where pointed into this frame */
     return AJ_E_OK;
 }
 
@@ -487,33 +827,91 @@ static aj_err aj_contract_lines(aj_cread *r, avro_value_t *root, aj_contract *c)
     if (n && !(c->lines = calloc(n, sizeof(*c->lines)))) return AJ_E_NOMEM;
     for (size_t i = 0; i < n; i++) {
         aj_line *l = &c->lines[c->n_lines++];
+        aj_line_init(l);
         snprintf(where, sizeof(where), "line %zu", i);
         r->where = where;
         avro_value_get_by_index(&arr, i, &lv, NULL);
         if ((rc = aj_cstr(r, &lv, "line_id", NULL, &l->line_id)) || (rc = aj_cservice(r, &lv, &l->service)) ||
-            (rc = aj_clong(r, &lv, "monthly_price", 0, 0, &l->monthly_price)))
+            (rc = aj_clong(r, &lv, "monthly_price", 0, 0, &l->monthly_price)) ||
+            (rc = aj_cint(r, &lv, "quantity", 1, 1, &l->quantity)) ||
+            (rc = aj_copt_long(r, &lv, "activated", INT64_MIN, &l->active_from)) ||
+            (rc = aj_copt_long(r, &lv, "deactivated", INT64_MAX, &l->active_to)))
             return rc;
         if (l->monthly_price < 0) return aj_cbad(r, "line %s: negative monthly price", l->line_id);
+        if (l->quantity <= 0) return aj_cbad(r, "line %s: quantity %d is not positive", l->line_id, (int)l->quantity);
+        if (l->active_to <= l->active_from)
+            return aj_cbad(r, "line %s: deactivated %lld is not after activated %lld", l->line_id,
+                           (long long)l->active_to, (long long)l->active_from);
     }
+    r->where = "contract";   /* where pointed into this frame */
+    return AJ_E_OK;
+}
+
+static aj_err aj_contract_taxes(aj_cread *r, avro_value_t *root, aj_contract *c) {
+    char where[64];
+    avro_value_t arr, tv, services;
+    size_t n, ns;
+    int mode;
+    aj_err rc;
+
+    if ((rc = aj_carray(r, root, "taxes", 0, &arr, &n))) return rc;
+    if (n && !(c->taxes = calloc(n, sizeof(*c->taxes)))) return AJ_E_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        aj_tax *t = &c->taxes[c->n_taxes++];
+        snprintf(where, sizeof(where), "tax %zu", i);
+        r->where = where;
+        avro_value_get_by_index(&arr, i, &tv, NULL);
+        if ((rc = aj_cstr(r, &tv, "name", NULL, &t->name))) return rc;
+        aj_cwhere(r, where, sizeof(where), "tax", t->name);
+        if ((rc = aj_carray(r, &tv, "services", 1, &services, &ns)) ||
+            (rc = aj_clong(r, &tv, "rate_ppm", 0, 0, &t->rate_ppm)) ||
+            (rc = aj_cenum(r, &tv, "mode", aj_tax_mode_symbols, AJ_COUNT(aj_tax_mode_symbols), AJ_TAX_EXCLUSIVE,
+                           &mode)))
+            return rc;
+        t->mode = (aj_tax_mode)mode;
+        for (size_t j = 0; j < ns; j++) {
+            const char *s;
+            aj_service sv;
+            if ((rc = aj_citem_str(r, &services, j, "services", &s))) return rc;
+            if (aj_service_parse(s, &sv) != AJ_E_OK)
+                return aj_cbad(r, "service %.32s is not VOICE, SMS, MMS or DATA", s);
+            t->services |= 1u << sv;
+        }
+        if (t->rate_ppm < 0 || t->rate_ppm > 999999)
+            return aj_cbad(r, "rate_ppm %lld is not in 0..999999", (long long)t->rate_ppm);
+    }
+    r->where = "contract";   /* where pointed into this frame */
     return AJ_E_OK;
 }
 
 /* The contract of a generic value, validated structurally. */
 static aj_err aj_contract_from_value(avro_value_t *root, aj_contract *c, char *detail, size_t detlen) {
     aj_cread r = {detail, detlen, "contract"};
-    avro_value_t v, branch;
     char *currency = NULL;
     int64_t version;
+    int status, band_mode;
     aj_err rc;
 
+    aj_contract_init(c);
     if ((rc = aj_cstr(&r, root, "account", NULL, &c->account)) ||
         (rc = aj_cstr(&r, root, "contract_id", NULL, &c->contract_id)) ||
         (rc = aj_clong(&r, root, "version", 0, 0, &version)) ||
+        (rc = aj_cenum(&r, root, "status", aj_status_symbols, AJ_COUNT(aj_status_symbols), AJ_CONTRACT_ACTIVE,
+                       &status)) ||
         (rc = aj_clong(&r, root, "effective_from", 0, 0, &c->effective_from)) ||
+        (rc = aj_copt_long(&r, root, "effective_to", INT64_MAX, &c->effective_to)) ||
         (rc = aj_cstr(&r, root, "currency", NULL, &currency)) ||
+        (rc = aj_cdecimals(&r, root, "currency_decimals", 2, &c->decimals)) ||
+        (rc = aj_crounding(&r, root, &c->rounding)) ||
+        (rc = aj_cint(&r, root, "payment_terms_days", 1, 30, &c->payment_terms_days)) ||
         (rc = aj_cstr(&r, root, "time_zone", "UTC", &c->time_zone)) ||
-        (rc = aj_cstr(&r, root, "default_zone", NULL, &c->default_zone)))
+        (rc = aj_cstr(&r, root, "default_zone", NULL, &c->default_zone)) ||
+        (rc = aj_cenum(&r, root, "band_mode", aj_band_mode_symbols, AJ_COUNT(aj_band_mode_symbols), AJ_BAND_AT_START,
+                       &band_mode)) ||
+        (rc = aj_cstr(&r, root, "default_band", "ANY", &c->default_band)))
         goto end;
+    c->status = (aj_contract_status)status;
+    c->band_mode = (aj_band_mode)band_mode;
     if (version < 0 || version > INT32_MAX) {
         rc = aj_cbad(&r, "version %lld out of range", (long long)version);
         goto end;
@@ -524,19 +922,14 @@ static aj_err aj_contract_from_value(avro_value_t *root, aj_contract *c, char *d
         goto end;
     }
     memcpy(c->currency, currency, AJ_CURRENCY_LEN + 1);
-    c->status = AJ_CONTRACT_ACTIVE;
-    if (avro_value_get_by_name(root, "status", &v, NULL) == 0) {
-        int sym;
-        avro_schema_t es = avro_value_get_schema(&v);
-        if (avro_value_get_enum(&v, &sym) == 0 && strcmp(avro_schema_enum_get(es, sym), "TERMINATED") == 0)
-            c->status = AJ_CONTRACT_TERMINATED;
+    if (c->payment_terms_days < 0) {
+        rc = aj_cbad(&r, "payment_terms_days %d is negative", (int)c->payment_terms_days);
+        goto end;
     }
-    c->effective_to = INT64_MAX;
-    if (avro_value_get_by_name(root, "effective_to", &v, NULL) == 0 &&
-        avro_value_get_current_branch(&v, &branch) == 0 && avro_value_get_type(&branch) == AVRO_INT64)
-        avro_value_get_long(&branch, &c->effective_to);
-    if ((rc = aj_contract_zones(&r, root, c)) || (rc = aj_contract_rates(&r, root, c)) ||
-        (rc = aj_contract_lines(&r, root, c)))
+    if ((rc = aj_contract_zones(&r, root, c)) || (rc = aj_contract_bands(&r, root, c)) ||
+        (rc = aj_contract_rates(&r, root, c)) || (rc = aj_contract_allowances(&r, root, c)) ||
+        (rc = aj_contract_discounts(&r, root, c)) || (rc = aj_contract_promotions(&r, root, c)) ||
+        (rc = aj_contract_lines(&r, root, c)) || (rc = aj_contract_taxes(&r, root, c)))
         goto end;
 end:
     free(currency);
@@ -690,25 +1083,172 @@ aj_err aj_encode_event(aj_encoder *enc, const aj_event *ev, aj_bytes *out) {
     return bad ? AJ_E_AVRO : aj_avro_encode(&enc->event, out);
 }
 
-/* Fills the generic value of a contract; non-zero on failure. */
+/* Sets the enum field name of rec to symbol, by name in the writer schema. */
+static int aj_set_enum(avro_value_t *rec, const char *name, const char *symbol) {
+    avro_value_t f;
+    avro_schema_t es;
+    int idx;
+    if (avro_value_get_by_name(rec, name, &f, NULL) || !(es = aj_cschema(&f)) || avro_typeof(es) != AVRO_ENUM ||
+        (idx = avro_schema_enum_get_by_name(es, symbol)) < 0)
+        return 1;
+    return avro_value_set_enum(&f, idx);
+}
+
+/* Sets the ["null", long] field name of rec: null when v == null_value. */
+static int aj_set_opt_long(avro_value_t *rec, const char *name, int64_t v, int64_t null_value) {
+    avro_value_t f, branch;
+    if (avro_value_get_by_name(rec, name, &f, NULL)) return 1;
+    if (v == null_value) return avro_value_set_branch(&f, 0, &branch) || avro_value_set_null(&branch);
+    return avro_value_set_branch(&f, 1, &branch) || avro_value_set_long(&branch, v);
+}
+
+/* Appends n strings to the array field name of rec. */
+static int aj_set_names(avro_value_t *rec, const char *name, char *const *names, size_t n) {
+    avro_value_t arr, s;
+    if (avro_value_get_by_name(rec, name, &arr, NULL)) return 1;
+    for (size_t i = 0; i < n; i++)
+        if (avro_value_append(&arr, &s, NULL) || avro_value_set_string(&s, names[i])) return 1;
+    return 0;
+}
+
+static int aj_bands_to_value(const aj_contract *c, avro_value_t *root) {
+    avro_value_t arr, item, windows, w, days, s;
+    char date[32];
+
+    if (avro_value_get_by_name(root, "bands", &arr, NULL)) return 1;
+    for (size_t i = 0; i < c->n_bands; i++) {
+        const aj_band *b = &c->bands[i];
+        if (avro_value_append(&arr, &item, NULL) || aj_set_str(&item, "name", b->name) ||
+            avro_value_get_by_name(&item, "windows", &windows, NULL))
+            return 1;
+        for (size_t j = 0; j < b->n_windows; j++) {
+            if (avro_value_append(&windows, &w, NULL) || avro_value_get_by_name(&w, "days", &days, NULL) ||
+                aj_set_int(&w, "from_minute", b->windows[j].from_minute) ||
+                aj_set_int(&w, "to_minute", b->windows[j].to_minute))
+                return 1;
+            for (int d = 0; d < AJ_COUNT(aj_weekday_names); d++)
+                if ((b->windows[j].days & (1u << d)) &&
+                    (avro_value_append(&days, &s, NULL) || avro_value_set_string(&s, aj_weekday_names[d])))
+                    return 1;
+        }
+        if (avro_value_get_by_name(&item, "holidays", &windows, NULL)) return 1;
+        for (size_t j = 0; j < b->n_holidays; j++) {
+            int32_t y;
+            int m, d;
+            aj_civil_from_days(b->holidays[j], &y, &m, &d);
+            snprintf(date, sizeof(date), "%04d-%02d-%02d", (int)y, m, d);
+            if (avro_value_append(&windows, &s, NULL) || avro_value_set_string(&s, date)) return 1;
+        }
+    }
+    return 0;
+}
+
+static int aj_rates_to_value(const aj_contract *c, avro_value_t *root) {
+    avro_value_t arr, item, v, branch, tiers, t;
+
+    if (avro_value_get_by_name(root, "rates", &arr, NULL)) return 1;
+    for (size_t i = 0; i < c->n_rates; i++) {
+        const aj_rate *r = &c->rates[i];
+        if (avro_value_append(&arr, &item, NULL) || aj_set_str(&item, "service", aj_service_name(r->service)) ||
+            aj_set_str(&item, "zone", r->zone) || aj_set_long(&item, "connect_fee", r->connect_fee) ||
+            aj_set_long(&item, "price", r->price) || aj_set_long(&item, "rate_unit", r->rate_unit) ||
+            aj_set_long(&item, "first_increment", r->first_increment) ||
+            aj_set_long(&item, "next_increment", r->next_increment) ||
+            aj_set_long(&item, "min_charge", r->min_charge) || aj_set_long(&item, "max_charge", r->max_charge) ||
+            aj_set_int(&item, "decimals", r->decimals) ||
+            aj_set_enum(&item, "rounding", aj_rounding_name(r->rounding)) ||
+            avro_value_get_by_name(&item, "band", &v, NULL))
+            return 1;
+        if (r->band ? avro_value_set_branch(&v, 1, &branch) || avro_value_set_string(&branch, r->band)
+                    : avro_value_set_branch(&v, 0, &branch) || avro_value_set_null(&branch))
+            return 1;
+        if (avro_value_get_by_name(&item, "tiers", &tiers, NULL)) return 1;
+        for (size_t j = 0; j < r->n_tiers; j++)
+            if (avro_value_append(&tiers, &t, NULL) || aj_set_long(&t, "start", r->tiers[j].start) ||
+                aj_set_long(&t, "price", r->tiers[j].price) || aj_set_long(&t, "increment", r->tiers[j].increment))
+                return 1;
+    }
+    return 0;
+}
+
+static int aj_offers_to_value(const aj_contract *c, avro_value_t *root) {
+    avro_value_t arr, item;
+
+    if (avro_value_get_by_name(root, "allowances", &arr, NULL)) return 1;
+    for (size_t i = 0; i < c->n_allowances; i++) {
+        const aj_allowance *a = &c->allowances[i];
+        if (avro_value_append(&arr, &item, NULL) || aj_set_str(&item, "name", a->name) ||
+            aj_set_str(&item, "service", aj_service_name(a->service)) ||
+            aj_set_names(&item, "zones", a->zones, a->n_zones) || aj_set_long(&item, "units", a->units))
+            return 1;
+    }
+    if (avro_value_get_by_name(root, "discounts", &arr, NULL)) return 1;
+    for (size_t i = 0; i < c->n_discounts; i++) {
+        const aj_discount *d = &c->discounts[i];
+        if (avro_value_append(&arr, &item, NULL) || aj_set_str(&item, "name", d->name) ||
+            aj_set_str(&item, "service", aj_service_name(d->service)) ||
+            aj_set_names(&item, "zones", d->zones, d->n_zones) || aj_set_long(&item, "percent_ppm", d->percent_ppm) ||
+            aj_set_long(&item, "cap", d->cap))
+            return 1;
+    }
+    if (avro_value_get_by_name(root, "promotions", &arr, NULL)) return 1;
+    for (size_t i = 0; i < c->n_promotions; i++) {
+        const aj_promotion *p = &c->promotions[i];
+        if (avro_value_append(&arr, &item, NULL) || aj_set_str(&item, "name", p->name) ||
+            aj_set_str(&item, "service", aj_service_name(p->service)) ||
+            aj_set_names(&item, "zones", p->zones, p->n_zones) || aj_set_long(&item, "valid_from", p->valid_from) ||
+            aj_set_opt_long(&item, "valid_to", p->valid_to, INT64_MAX) ||
+            aj_set_enum(&item, "kind", aj_promo_kind_name(p->kind)) || aj_set_long(&item, "value", p->value) ||
+            aj_set_int(&item, "priority", p->priority))
+            return 1;
+    }
+    return 0;
+}
+
+static int aj_lines_taxes_to_value(const aj_contract *c, avro_value_t *root) {
+    avro_value_t arr, item, services, s;
+
+    if (avro_value_get_by_name(root, "lines", &arr, NULL)) return 1;
+    for (size_t i = 0; i < c->n_lines; i++) {
+        const aj_line *l = &c->lines[i];
+        if (avro_value_append(&arr, &item, NULL) || aj_set_str(&item, "line_id", l->line_id) ||
+            aj_set_str(&item, "service", aj_service_name(l->service)) ||
+            aj_set_long(&item, "monthly_price", l->monthly_price) || aj_set_int(&item, "quantity", l->quantity) ||
+            aj_set_opt_long(&item, "activated", l->active_from, INT64_MIN) ||
+            aj_set_opt_long(&item, "deactivated", l->active_to, INT64_MAX))
+            return 1;
+    }
+    if (avro_value_get_by_name(root, "taxes", &arr, NULL)) return 1;
+    for (size_t i = 0; i < c->n_taxes; i++) {
+        const aj_tax *t = &c->taxes[i];
+        if (avro_value_append(&arr, &item, NULL) || aj_set_str(&item, "name", t->name) ||
+            aj_set_long(&item, "rate_ppm", t->rate_ppm) || aj_set_enum(&item, "mode", aj_tax_mode_name(t->mode)) ||
+            avro_value_get_by_name(&item, "services", &services, NULL))
+            return 1;
+        for (int sv = 0; sv < AJ_SERVICE__COUNT; sv++)
+            if ((t->services & (1u << sv)) &&
+                (avro_value_append(&services, &s, NULL) || avro_value_set_string(&s, aj_service_name((aj_service)sv))))
+                return 1;
+    }
+    return 0;
+}
+
+/* Fills the generic value of a contract (current schema); non-zero on failure. */
 static int aj_contract_to_value(const aj_contract *c, avro_value_t *root) {
-    avro_value_t v, branch, arr, item, sub, s;
+    avro_value_t arr, item, sub, s;
 
     if (aj_set_str(root, "account", c->account) || aj_set_str(root, "contract_id", c->contract_id) ||
         aj_set_int(root, "version", c->version) || aj_set_long(root, "effective_from", c->effective_from) ||
-        aj_set_str(root, "currency", c->currency) ||
+        aj_set_str(root, "currency", c->currency) || aj_set_int(root, "currency_decimals", c->decimals) ||
+        aj_set_enum(root, "rounding", aj_rounding_name(c->rounding)) ||
+        aj_set_int(root, "payment_terms_days", c->payment_terms_days) ||
         aj_set_str(root, "time_zone", c->time_zone ? c->time_zone : "UTC") ||
-        aj_set_str(root, "default_zone", c->default_zone))
+        aj_set_str(root, "default_zone", c->default_zone) ||
+        aj_set_enum(root, "status", c->status == AJ_CONTRACT_TERMINATED ? "TERMINATED" : "ACTIVE") ||
+        aj_set_opt_long(root, "effective_to", c->effective_to, INT64_MAX) ||
+        aj_set_enum(root, "band_mode", aj_band_mode_name(c->band_mode)) ||
+        aj_set_str(root, "default_band", c->default_band ? c->default_band : "ANY"))
         return 1;
-    if (avro_value_get_by_name(root, "status", &v, NULL) ||
-        avro_value_set_enum(&v, c->status == AJ_CONTRACT_TERMINATED ? 1 : 0))
-        return 1;
-    if (avro_value_get_by_name(root, "effective_to", &v, NULL)) return 1;
-    if (c->effective_to == INT64_MAX) {
-        if (avro_value_set_branch(&v, 0, &branch) || avro_value_set_null(&branch)) return 1;
-    } else if (avro_value_set_branch(&v, 1, &branch) || avro_value_set_long(&branch, c->effective_to)) {
-        return 1;
-    }
     if (avro_value_get_by_name(root, "zones", &arr, NULL)) return 1;
     for (size_t i = 0; i < c->n_zones; i++) {
         if (avro_value_append(&arr, &item, NULL) || aj_set_str(&item, "name", c->zones[i].name) ||
@@ -717,25 +1257,8 @@ static int aj_contract_to_value(const aj_contract *c, avro_value_t *root) {
         for (size_t j = 0; j < c->zones[i].n_prefixes; j++)
             if (avro_value_append(&sub, &s, NULL) || avro_value_set_string(&s, c->zones[i].prefixes[j])) return 1;
     }
-    if (avro_value_get_by_name(root, "rates", &arr, NULL)) return 1;
-    for (size_t i = 0; i < c->n_rates; i++) {
-        const aj_rate *r = &c->rates[i];
-        if (avro_value_append(&arr, &item, NULL) || aj_set_str(&item, "service", aj_service_name(r->service)) ||
-            aj_set_str(&item, "zone", r->zone) || aj_set_long(&item, "connect_fee", r->connect_fee) ||
-            aj_set_long(&item, "price", r->price) || aj_set_long(&item, "rate_unit", r->rate_unit) ||
-            aj_set_long(&item, "first_increment", r->first_increment) ||
-            aj_set_long(&item, "next_increment", r->next_increment))
-            return 1;
-    }
-    if (avro_value_get_by_name(root, "lines", &arr, NULL)) return 1;
-    for (size_t i = 0; i < c->n_lines; i++) {
-        const aj_line *l = &c->lines[i];
-        if (avro_value_append(&arr, &item, NULL) || aj_set_str(&item, "line_id", l->line_id) ||
-            aj_set_str(&item, "service", aj_service_name(l->service)) ||
-            aj_set_long(&item, "monthly_price", l->monthly_price))
-            return 1;
-    }
-    return 0;
+    return aj_bands_to_value(c, root) || aj_rates_to_value(c, root) || aj_offers_to_value(c, root) ||
+           aj_lines_taxes_to_value(c, root);
 }
 
 aj_err aj_encode_contract(aj_encoder *enc, const aj_contract *c, aj_bytes *out) {

@@ -1,182 +1,207 @@
-/* aj_rating.c - compiling a contract version into a plan and rating records against it. */
+/* aj_rating.c - rating a record against a compiled plan (docs/rating.md, clause by clause). */
 #include "aj_rating_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Orders prefixes by digits, a shorter prefix before its extensions. */
-static int aj_prefix_cmp(const aj_prefix *a, const char *digits, uint32_t len) {
-    uint32_t n = a->len < len ? a->len : len;
-    int c = memcmp(a->digits, digits, n);
-    if (c) return c;
-    return a->len < len ? -1 : a->len > len ? 1 : 0;
-}
+/* ---- destinations ---- */
 
-static int aj_prefix_sort(const void *x, const void *y) {
-    const aj_prefix *a = x, *b = y;
-    return aj_prefix_cmp(a, b->digits, b->len);
-}
-
-void aj_plan_free(aj_plan *p) {
-    if (!p) return;
-    aj_contract_free(p->c);
-    free(p->zone_names);
-    free(p->prefixes);
-    free(p->rate_of);
-    free(p);
-}
-
-static int aj_plan_zone_index(const aj_plan *p, const char *name) {
-    for (size_t i = 0; i < p->n_zones; i++)
-        if (strcmp(p->zone_names[i], name) == 0) return (int)i;
-    return -1;
-}
-
-aj_err aj_plan_compile(aj_contract *c, aj_plan **out, char *detail, size_t detlen) {
-    aj_plan *p = calloc(1, sizeof(*p));
-    size_t n_prefixes = 0;
-
-    if (!p) {
-        aj_contract_free(c);
-        return AJ_E_NOMEM;
-    }
-    p->c = c;
-    if (c->effective_to <= c->effective_from) {
-        snprintf(detail, detlen, "contract %s v%d: effective_to is not after effective_from",
-                 c->contract_id, c->version);
-        goto bad;
-    }
-    /* Zones: the contract's, then the default zone when it is not one of them. */
-    if (!(p->zone_names = calloc(c->n_zones + 1, sizeof(*p->zone_names)))) goto nomem;
-    for (size_t i = 0; i < c->n_zones; i++) {
-        if (aj_plan_zone_index(p, c->zones[i].name) >= 0) {
-            snprintf(detail, detlen, "contract %s v%d: zone %s defined twice", c->contract_id,
-                     c->version, c->zones[i].name);
-            goto bad;
-        }
-        p->zone_names[p->n_zones++] = c->zones[i].name;
-        n_prefixes += c->zones[i].n_prefixes;
-    }
-    int def = aj_plan_zone_index(p, c->default_zone);
-    if (def < 0) {
-        def = (int)p->n_zones;
-        p->zone_names[p->n_zones++] = c->default_zone;
-    }
-    p->default_zone = (size_t)def;
-
-    /* Prefix table, sorted for binary search; a prefix in two zones is ambiguous. */
-    if (n_prefixes && !(p->prefixes = malloc(n_prefixes * sizeof(*p->prefixes)))) goto nomem;
-    for (size_t z = 0; z < c->n_zones; z++)
-        for (size_t j = 0; j < c->zones[z].n_prefixes; j++) {
-            aj_prefix *e = &p->prefixes[p->n_prefixes++];
-            e->digits = c->zones[z].prefixes[j];
-            e->len = (uint32_t)strlen(e->digits);
-            e->zone = (uint32_t)z;
-            if (e->len == 0 || e->len > AJ_NUMBER_LEN) {
-                snprintf(detail, detlen, "contract %s v%d: zone %s has an empty or too long prefix",
-                         c->contract_id, c->version, c->zones[z].name);
-                goto bad;
-            }
-            if (e->len > p->max_prefix_len) p->max_prefix_len = e->len;
-        }
-    if (p->n_prefixes) qsort(p->prefixes, p->n_prefixes, sizeof(*p->prefixes), aj_prefix_sort);
-    for (size_t i = 1; i < p->n_prefixes; i++)
-        if (aj_prefix_sort(&p->prefixes[i - 1], &p->prefixes[i]) == 0) {
-            snprintf(detail, detlen, "contract %s v%d: prefix %s is in zones %s and %s",
-                     c->contract_id, c->version, p->prefixes[i].digits,
-                     p->zone_names[p->prefixes[i - 1].zone], p->zone_names[p->prefixes[i].zone]);
-            goto bad;
-        }
-
-    /* Rates by (service, zone). */
-    size_t cells = (size_t)AJ_SERVICE__COUNT * p->n_zones;
-    if (!(p->rate_of = malloc(cells * sizeof(*p->rate_of)))) goto nomem;
-    for (size_t i = 0; i < cells; i++) p->rate_of[i] = -1;
-    for (size_t i = 0; i < c->n_rates; i++) {
-        const aj_rate *r = &c->rates[i];
-        int z = aj_plan_zone_index(p, r->zone);
-        if (z < 0) {
-            snprintf(detail, detlen, "contract %s v%d: rate for %s names unknown zone %s",
-                     c->contract_id, c->version, aj_service_name(r->service), r->zone);
-            goto bad;
-        }
-        if (r->rate_unit <= 0 || r->first_increment <= 0 || r->next_increment <= 0 ||
-            r->price < 0 || r->connect_fee < 0) {
-            snprintf(detail, detlen,
-                     "contract %s v%d: rate %s/%s needs positive rate_unit and increments and "
-                     "non-negative prices", c->contract_id, c->version,
-                     aj_service_name(r->service), r->zone);
-            goto bad;
-        }
-        int32_t *cell = &p->rate_of[(size_t)r->service * p->n_zones + (size_t)z];
-        if (*cell >= 0) {
-            snprintf(detail, detlen, "contract %s v%d: two rates for %s in zone %s",
-                     c->contract_id, c->version, aj_service_name(r->service), r->zone);
-            goto bad;
-        }
-        *cell = (int32_t)i;
-    }
-    *out = p;
-    return AJ_E_OK;
-
-nomem:
-    aj_plan_free(p);
-    return AJ_E_NOMEM;
-bad:
-    aj_plan_free(p);
-    return AJ_E_BAD_CONTRACT;
-}
-
-const aj_contract *aj_plan_contract(const aj_plan *plan) {
-    return plan->c;
-}
-
-size_t aj_plan_zone_count(const aj_plan *plan) {
-    return plan->n_zones;
-}
-
-const char *aj_plan_zone_name(const aj_plan *plan, size_t zone) {
-    return zone < plan->n_zones ? plan->zone_names[zone] : "";
-}
-
-size_t aj_plan_zone_of(const aj_plan *plan, aj_service service, const char *destination,
-                       char *prefix) {
+size_t aj_plan_zone_of(const aj_plan *plan, aj_service service, const char *destination, char *prefix) {
     char digits[AJ_NUMBER_LEN + 1];
-    int n;
+    int n, best = -1, best_len = 0, node = 0;
 
     prefix[0] = '\0';
-    if (service == AJ_SERVICE_DATA || plan->n_prefixes == 0) return plan->default_zone;
+    if (service == AJ_SERVICE_DATA || plan->n_nodes <= 1) return plan->default_zone;
     if ((n = aj_normalize_number(destination, digits, sizeof(digits))) <= 0) return plan->default_zone;
-    uint32_t len = (uint32_t)n < plan->max_prefix_len ? (uint32_t)n : plan->max_prefix_len;
-    /* Longest prefix first: the first exact hit wins. */
-    for (; len > 0; len--) {
-        size_t lo = 0, hi = plan->n_prefixes;
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            int c = aj_prefix_cmp(&plan->prefixes[mid], digits, len);
-            if (c == 0) {
-                memcpy(prefix, digits, len);
-                prefix[len] = '\0';
-                return plan->prefixes[mid].zone;
-            }
-            if (c < 0)
-                lo = mid + 1;
-            else
-                hi = mid;
+    /* Clause "Destinations": walk the trie; the deepest prefix that ends on the way wins. */
+    for (int i = 0; i < n; i++) {
+        node = plan->trie[node].child[digits[i] - '0'];
+        if (!node) break;
+        if (plan->trie[node].zone >= 0) {
+            best = plan->trie[node].zone;
+            best_len = i + 1;
         }
     }
-    return plan->default_zone;
+    if (best < 0) return plan->default_zone;
+    memcpy(prefix, digits, (size_t)best_len);
+    prefix[best_len] = '\0';
+    return (size_t)best;
 }
 
-const aj_rate *aj_plan_rate(const aj_plan *plan, aj_service service, size_t zone) {
-    if ((unsigned)service >= AJ_SERVICE__COUNT || zone >= plan->n_zones) return NULL;
-    int32_t i = plan->rate_of[(size_t)service * plan->n_zones + zone];
-    return i < 0 ? NULL : &plan->c->rates[i];
+/* ---- time bands ---- */
+
+static int aj_band_holiday(const aj_band *b, int64_t days) {
+    size_t lo = 0, hi = b->n_holidays;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (b->holidays[mid] == days) return 1;
+        if (b->holidays[mid] < days)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
 }
 
-aj_err aj_rating_billed(int64_t quantity, int64_t first_increment, int64_t next_increment,
-                        int64_t *billed) {
+static int aj_band_window(const aj_band *b, const aj_local *l) {
+    int minute = (int)(l->ms_of_day / 60000);
+    for (size_t w = 0; w < b->n_windows; w++) {
+        const aj_window *win = &b->windows[w];
+        if ((win->days & (1u << (l->weekday - 1))) && win->from_minute <= minute && minute < win->to_minute)
+            return 1;
+    }
+    return 0;
+}
+
+static size_t aj_band_of_local(const aj_plan *plan, const aj_local *l) {
+    const aj_contract *c = plan->c;
+    /* Clause "Time bands": a holiday first, then the first band with a window, then the default. */
+    for (size_t i = 0; i < c->n_bands; i++)
+        if (aj_band_holiday(&c->bands[i], l->days)) return i;
+    for (size_t i = 0; i < c->n_bands; i++)
+        if (aj_band_window(&c->bands[i], l)) return i;
+    return plan->default_band;
+}
+
+size_t aj_plan_band_at(const aj_plan *plan, int64_t utc_ms) {
+    aj_local l;
+    if (plan->c->n_bands == 0) return plan->default_band;
+    aj_tz_local(plan->tz, utc_ms, &l);
+    return aj_band_of_local(plan, &l);
+}
+
+/* Band at utc_ms and the first instant after it where the band may change: the next window
+ * edge of the local day (or midnight), or an offset change of the time zone. */
+static size_t aj_band_span(const aj_plan *plan, int64_t utc_ms, int64_t *until) {
+    aj_local l;
+    int64_t change;
+
+    if (plan->c->n_bands == 0) {
+        *until = INT64_MAX;
+        return plan->default_band;
+    }
+    aj_tz_local(plan->tz, utc_ms, &l);
+    aj_tz_offset(plan->tz, utc_ms, &change);
+    int64_t edge = 1440LL * 60000;
+    for (size_t i = 0; i < plan->n_edges; i++)
+        if ((int64_t)plan->edges[i] * 60000 > l.ms_of_day) {
+            edge = (int64_t)plan->edges[i] * 60000;
+            break;
+        }
+    *until = utc_ms + (edge - l.ms_of_day);
+    if (change < *until) *until = change;
+    return aj_band_of_local(plan, &l);
+}
+
+const aj_rate *aj_plan_rate(const aj_plan *plan, aj_service service, size_t zone, size_t band) {
+    if ((unsigned)service >= AJ_SERVICE__COUNT || zone >= plan->n_zones || band >= plan->n_bands) return NULL;
+    int32_t i = plan->rate_of[((size_t)service * plan->n_zones + zone) * plan->n_bands + band];
+    return i < 0 ? NULL : plan->rates[i].r;
+}
+
+static const aj_prate *aj_plan_prate(const aj_plan *plan, aj_service service, size_t zone, size_t band) {
+    int32_t i = plan->rate_of[((size_t)service * plan->n_zones + zone) * plan->n_bands + band];
+    return i < 0 ? NULL : &plan->rates[i];
+}
+
+/* ---- counters ---- */
+
+int64_t aj_counters_used(const aj_counters *c, aj_counter_kind kind, const char *name) {
+    if (!c) return 0;
+    for (size_t i = 0; i < c->n; i++)
+        if (c->v[i].kind == kind && strcmp(c->v[i].name, name) == 0) return c->v[i].used;
+    return 0;
+}
+
+aj_err aj_counters_add(aj_counters *c, aj_counter_kind kind, const char *name, int64_t amount) {
+    for (size_t i = 0; i < c->n; i++)
+        if (c->v[i].kind == kind && strcmp(c->v[i].name, name) == 0)
+            return __builtin_add_overflow(c->v[i].used, amount, &c->v[i].used) ? AJ_E_OVERFLOW : AJ_E_OK;
+    if (strlen(name) > AJ_KEY_LEN) return AJ_E_ARG;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 4;
+        aj_counter *grown = realloc(c->v, cap * sizeof(*grown));
+        if (!grown) return AJ_E_NOMEM;
+        c->v = grown;
+        c->cap = cap;
+    }
+    aj_counter *e = &c->v[c->n++];
+    e->kind = kind;
+    snprintf(e->name, sizeof(e->name), "%s", name);
+    e->used = amount;
+    return AJ_E_OK;
+}
+
+void aj_counters_free(aj_counters *c) {
+    free(c->v);
+    memset(c, 0, sizeof(*c));
+}
+
+aj_err aj_charge_commit(const aj_charge *ch, aj_counters *state) {
+    aj_err rc;
+    for (size_t i = 0; i < ch->n_draws; i++)
+        if ((rc = aj_counters_add(state, ch->draws[i].kind, ch->draws[i].name, ch->draws[i].amount))) return rc;
+    return AJ_E_OK;
+}
+
+/* ---- exact fractions and rounding ---- */
+
+/* A non-negative exact amount num/den of micro-units. */
+typedef struct aj_frac {
+    __int128 num;
+    int64_t den;
+} aj_frac;
+
+static int64_t aj_gcd(int64_t a, int64_t b) {
+    while (b) {
+        int64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+/* f += len * price / unit, exactly. */
+static aj_err aj_frac_add(aj_frac *f, int64_t len, int64_t price, int64_t unit) {
+    __int128 term = (__int128)len * price;   /* both < 2^63: fits */
+    if (unit != f->den) {
+        int64_t g = aj_gcd(f->den, unit), den;
+        if (__builtin_mul_overflow(f->den / g, unit, &den)) return AJ_E_OVERFLOW;
+        if (__builtin_mul_overflow(f->num, (__int128)(den / f->den), &f->num) ||
+            __builtin_mul_overflow(term, (__int128)(den / unit), &term))
+            return AJ_E_OVERFLOW;
+        f->den = den;
+    }
+    return __builtin_add_overflow(f->num, term, &f->num) ? AJ_E_OVERFLOW : AJ_E_OK;
+}
+
+/* num/den (num >= 0, den > 0) rounded by r to a multiple of 10^(6 - decimals) micro-units. */
+static aj_err aj_round_frac(__int128 num, __int128 den, int32_t decimals, aj_rounding r, aj_money *out) {
+    static const int64_t step_of[7] = {1000000, 100000, 10000, 1000, 100, 10, 1};
+    __int128 d, q, rem;
+    if (__builtin_mul_overflow(den, (__int128)step_of[decimals], &d)) return AJ_E_OVERFLOW;
+    q = num / d;
+    rem = num % d;
+    switch (r) {
+    case AJ_ROUND_HALF_UP: q += 2 * rem >= d; break;
+    case AJ_ROUND_HALF_EVEN: q += 2 * rem > d || (2 * rem == d && (q & 1)); break;
+    case AJ_ROUND_UP: q += rem != 0; break;
+    case AJ_ROUND_DOWN: break;
+    default: return AJ_E_ARG;
+    }
+    q *= step_of[decimals];
+    if (q > INT64_MAX) return AJ_E_OVERFLOW;
+    *out = (aj_money)q;
+    return AJ_E_OK;
+}
+
+/* amount x ppm / 10^6, rounded as the record's charge. */
+static aj_err aj_percent(aj_money amount, int64_t ppm, const aj_rate *r, aj_money *out) {
+    return aj_round_frac((__int128)amount * ppm, 1000000, r->decimals, r->rounding, out);
+}
+
+aj_err aj_rating_billed(int64_t quantity, int64_t first_increment, int64_t next_increment, int64_t *billed) {
     int64_t rest, blocks, extra, total;
 
     if (quantity <= 0) {
@@ -189,67 +214,283 @@ aj_err aj_rating_billed(int64_t quantity, int64_t first_increment, int64_t next_
     }
     rest = quantity - first_increment;
     blocks = rest / next_increment + (rest % next_increment != 0);
-    if (__builtin_mul_overflow(blocks, next_increment, &extra) ||
-        __builtin_add_overflow(first_increment, extra, &total))
+    if (__builtin_mul_overflow(blocks, next_increment, &extra) || __builtin_add_overflow(first_increment, extra, &total))
         return AJ_E_OVERFLOW;
     *billed = total;
     return AJ_E_OK;
 }
 
-aj_err aj_rating_price(const aj_rate *rate, int64_t quantity, aj_charge *out) {
-    aj_money units;
-    aj_err rc;
+/* ---- usage ---- */
 
-    out->trace.quantity = quantity;
-    out->trace.first_increment = rate->first_increment;
-    out->trace.next_increment = rate->next_increment;
-    out->trace.price = rate->price;
-    out->trace.rate_unit = rate->rate_unit;
-    out->trace.connect_fee = quantity > 0 ? rate->connect_fee : 0;
-    out->trace.billed_quantity = 0;
-    out->amount = 0;
-    if (quantity <= 0) return AJ_E_OK;
-    if ((rc = aj_rating_billed(quantity, rate->first_increment, rate->next_increment,
-                               &out->trace.billed_quantity)) != AJ_E_OK)
-        return rc;
-    /* Clause "Usage charge": the billed quantity times the unit price, rounded HALF_UP to the
-     * micro-unit, plus the connect fee. */
-    if ((rc = aj_money_muldiv(out->trace.billed_quantity, rate->price, rate->rate_unit,
-                              AJ_ROUND_HALF_UP, &units)) != AJ_E_OK)
-        return rc;
-    return aj_money_add(units, rate->connect_fee, &out->amount);
+static void aj_trace_band(aj_trace *t, const char *name) {
+    size_t len = strlen(t->bands), add = strlen(name);
+    const char *last = len ? strrchr(t->bands, ',') : NULL;
+    last = last ? last + 1 : t->bands;
+    if (len && strcmp(last, name) == 0) return;
+    if (len + add + 2 > sizeof(t->bands)) return;
+    if (len) t->bands[len++] = ',';
+    memcpy(t->bands + len, name, add + 1);
 }
 
-aj_err aj_rating_rate_usage(const aj_plan *plan, const aj_usage *u, aj_charge *out) {
-    char prefix[AJ_NUMBER_LEN + 1];
-    size_t zone = aj_plan_zone_of(plan, u->service, u->destination, prefix);
-    const aj_rate *rate = aj_plan_rate(plan, u->service, zone);
-    aj_err rc;
-
-    memset(out, 0, sizeof(*out));
-    snprintf(out->trace.zone, sizeof(out->trace.zone), "%s", plan->zone_names[zone]);
-    snprintf(out->trace.matched_prefix, sizeof(out->trace.matched_prefix), "%s", prefix);
-    if (!rate) return AJ_E_NO_RATE;
-    rc = aj_rating_price(rate, u->quantity, out);
-    return rc;
+/* The tier of a rate for elapsed units e. */
+static size_t aj_tier_at(const aj_prate *pr, int64_t e, int no_tiers) {
+    size_t k = 0;
+    if (no_tiers) return 0;
+    while (k + 1 < pr->n_tiers && pr->tiers[k + 1].start <= e) k++;
+    return k;
 }
 
-aj_err aj_rating_rate_recurring(const aj_plan *plan, const aj_recurring *r, aj_charge *out,
-                                const aj_line **line) {
+/*
+ * Clauses "Increments", "Tiers" and "Time bands": walks the record's increments and sums the
+ * price of the billed units from `free` on into f. The first increment is the start rate's
+ * first_increment; each later one is the increment of the tier (by elapsed billed units) of
+ * the rate of the band in force when it starts. Runs of increments with the same rate and
+ * tier are taken in closed form. *billed gets the total billed units.
+ */
+static aj_err aj_walk(const aj_plan *plan, const aj_usage *u, size_t zone, size_t start_band, const aj_hyp *h,
+                      int64_t promo_price, int64_t free, aj_frac *f, int64_t *billed, aj_trace *t) {
+    int split = plan->c->band_mode == AJ_BAND_SPLIT && u->service == AJ_SERVICE_VOICE && h->band < 0;
+    int no_tiers = (h->flags & AJ_HYP_NO_TIERS) != 0;
+    int64_t q = u->quantity, e = 0, band_until = INT64_MAX;
+    size_t band = start_band;
+    aj_err rc;
+
+    if (split) band = aj_band_span(plan, u->start_ms, &band_until);
+    while (e < q) {
+        const aj_prate *pr = aj_plan_prate(plan, u->service, zone, band);
+        if (!pr) {
+            snprintf(t->band, sizeof(t->band), "%s", plan->band_names[band]);
+            return AJ_E_NO_RATE;
+        }
+        size_t k = aj_tier_at(pr, e, no_tiers);
+        int64_t price = promo_price >= 0 ? promo_price : pr->tiers[k].price;
+        int64_t inc = h->next_increment > 0 ? h->next_increment : pr->tiers[k].increment;
+        int64_t limit = q, count = 1, end;
+        aj_trace_band(t, plan->band_names[band]);
+        if ((int32_t)k > t->tiers) t->tiers = (int32_t)k;
+        if (e == 0) {
+            /* The first increment, whatever tier or band boundary falls inside it. */
+            inc = h->first_increment > 0 ? h->first_increment : pr->r->first_increment;
+        } else {
+            if (!no_tiers && k + 1 < pr->n_tiers && pr->tiers[k + 1].start < limit) limit = pr->tiers[k + 1].start;
+            if (split && band_until != INT64_MAX) {
+                /* Increments that start before the boundary: elapsed x with start + 1000x < until. */
+                int64_t ms = band_until - u->start_ms;
+                int64_t eb = ms / 1000 + (ms % 1000 != 0);
+                if (eb < limit) limit = eb;
+            }
+            if (limit > e) count = (limit - e) / inc + ((limit - e) % inc != 0);
+        }
+        if (__builtin_mul_overflow(count, inc, &end) || __builtin_add_overflow(end, e, &end)) return AJ_E_OVERFLOW;
+        int64_t from = e > free ? e : free;
+        if (from < end && (rc = aj_frac_add(f, end - from, price, pr->r->rate_unit))) return rc;
+        e = end;
+        if (split && e < q) {
+            int64_t at;
+            if (__builtin_mul_overflow(e, 1000, &at) || __builtin_add_overflow(at, u->start_ms, &at))
+                return AJ_E_OVERFLOW;
+            if (at >= band_until) band = aj_band_span(plan, at, &band_until);
+        }
+    }
+    *billed = e;
+    return AJ_E_OK;
+}
+
+static int aj_in_zones(const aj_pzones *z, size_t zone) {
+    return !z->in || z->in[zone];
+}
+
+/* Clause "Promotions": the promotion in force for the record, or -1. */
+static int aj_pick_promotion(const aj_plan *plan, const aj_usage *u, size_t zone) {
     const aj_contract *c = plan->c;
+    int best = -1;
+    for (size_t i = 0; i < c->n_promotions; i++) {
+        const aj_promotion *m = &c->promotions[i];
+        if (m->service != u->service || !aj_in_zones(&plan->promotion_zones[i], zone) || u->start_ms < m->valid_from ||
+            u->start_ms >= m->valid_to)
+            continue;
+        if (best < 0 || m->priority > c->promotions[best].priority) best = (int)i;
+    }
+    return best;
+}
 
-    memset(out, 0, sizeof(*out));
-    out->trace.quantity = 1;
-    out->trace.billed_quantity = 1;
-    out->trace.rate_unit = 1;
-    *line = NULL;
-    for (size_t i = 0; i < c->n_lines; i++) {
-        if (strcmp(c->lines[i].line_id, r->line_id) != 0) continue;
-        if (c->lines[i].service != r->service) break;
-        *line = &c->lines[i];
-        out->amount = c->lines[i].monthly_price;
-        out->trace.price = c->lines[i].monthly_price;
+static aj_err aj_draw_add(aj_charge *out, aj_counter_kind kind, const char *name, int64_t amount) {
+    if (out->n_draws == AJ_MAX_DRAWS) return AJ_E_OVERFLOW;
+    out->draws[out->n_draws++] = (aj_draw){kind, name, amount};
+    return AJ_E_OK;
+}
+
+/* Clause "Allowances": units left to the record from the promotion's free units, then from
+ * each matching allowance in order. With billed >= 0, also records the draws of the units
+ * covered, from the front of the billed units. */
+static aj_err aj_cover(const aj_plan *plan, const aj_usage *u, size_t zone, int promo, const aj_counters *state,
+                       const aj_hyp *h, int64_t billed, aj_charge *out, int64_t *avail) {
+    const aj_contract *c = plan->c;
+    int64_t need = billed < 0 ? INT64_MAX : billed, total = 0;
+    aj_err rc;
+
+    if (promo >= 0 && c->promotions[promo].kind == AJ_PROMO_FREE_UNITS) {
+        const aj_promotion *m = &c->promotions[promo];
+        int64_t left = m->value - aj_counters_used(state, AJ_COUNTER_FREE_UNITS, m->name);
+        int64_t take = left < need ? left : need;
+        if (take > 0) {
+            if (billed >= 0 && (rc = aj_draw_add(out, AJ_COUNTER_FREE_UNITS, m->name, take))) return rc;
+            if (billed >= 0) snprintf(out->trace.allowance, sizeof(out->trace.allowance), "%s", m->name);
+            need -= take;
+            total += take;
+        }
+    }
+    for (size_t i = 0; need > 0 && !(h->flags & AJ_HYP_NO_ALLOWANCE) && i < c->n_allowances; i++) {
+        const aj_allowance *a = &c->allowances[i];
+        if (a->service != u->service || !aj_in_zones(&plan->allowance_zones[i], zone)) continue;
+        int64_t left = a->units - aj_counters_used(state, AJ_COUNTER_ALLOWANCE, a->name);
+        int64_t take = left < need ? left : need;
+        if (take <= 0) continue;
+        if (billed >= 0) {
+            if ((rc = aj_draw_add(out, AJ_COUNTER_ALLOWANCE, a->name, take))) return rc;
+            if (!out->trace.allowance[0]) snprintf(out->trace.allowance, sizeof(out->trace.allowance), "%s", a->name);
+        }
+        need -= take;
+        if (__builtin_add_overflow(total, take, &total)) return AJ_E_OVERFLOW;
+    }
+    *avail = total;
+    return AJ_E_OK;
+}
+
+/* Clause "Discounts": the first discount matching the record, on its charge after promotions. */
+static aj_err aj_apply_discount(const aj_plan *plan, const aj_usage *u, size_t zone, const aj_counters *state,
+                          const aj_rate *r, aj_charge *out) {
+    const aj_contract *c = plan->c;
+    aj_money d;
+    aj_err rc;
+
+    for (size_t i = 0; i < c->n_discounts; i++) {
+        const aj_discount *ds = &c->discounts[i];
+        if (ds->service != u->service || !aj_in_zones(&plan->discount_zones[i], zone)) continue;
+        if ((rc = aj_percent(out->amount, ds->percent_ppm, r, &d))) return rc;
+        if (d > out->amount) d = out->amount;   /* a minimum off the R1 grid: never below zero */
+        if (ds->cap) {
+            aj_money left = ds->cap - aj_counters_used(state, AJ_COUNTER_DISCOUNT, ds->name);
+            if (left < 0) left = 0;
+            if (d > left) d = left;
+            if (d > 0 && (rc = aj_draw_add(out, AJ_COUNTER_DISCOUNT, ds->name, d))) return rc;
+        }
+        snprintf(out->trace.discount, sizeof(out->trace.discount), "%s", ds->name);
+        out->trace.discount_amount = d;
+        out->amount -= d;
         return AJ_E_OK;
     }
-    return AJ_E_NOT_FOUND;
+    return AJ_E_OK;
+}
+
+aj_err aj_rating_rate_usage(const aj_plan *plan, const aj_usage *u, const aj_counters *state, const aj_hyp *hyp,
+                            aj_charge *out) {
+    const aj_hyp none = AJ_HYP_NONE;
+    const aj_hyp *h = hyp ? hyp : &none;
+    aj_trace *t = &out->trace;
+    int64_t avail, billed, covered;
+    aj_frac f;
+    aj_err rc;
+
+    memset(out, 0, sizeof(*out));
+    t->contract_version = plan->c->version;
+    t->quantity = u->quantity;
+    /* Clause "Destinations". */
+    size_t zone = aj_plan_zone_of(plan, u->service, u->destination, t->matched_prefix);
+    if (h->zone >= 0 && (size_t)h->zone < plan->n_zones) {
+        zone = (size_t)h->zone;
+        t->matched_prefix[0] = '\0';
+    }
+    snprintf(t->zone, sizeof(t->zone), "%s", plan->zone_names[zone]);
+    /* Clause "Time bands": the band at the start (or the hypothesis's). */
+    size_t band = h->band >= 0 && (size_t)h->band < plan->n_bands ? (size_t)h->band : aj_plan_band_at(plan, u->start_ms);
+    snprintf(t->band, sizeof(t->band), "%s", plan->band_names[band]);
+    const aj_prate *start = aj_plan_prate(plan, u->service, zone, band);
+    if (!start) return AJ_E_NO_RATE;
+    const aj_rate *r = start->r;
+    t->first_increment = h->first_increment > 0 ? h->first_increment : r->first_increment;
+    t->next_increment = h->next_increment > 0 ? h->next_increment : r->next_increment;
+    t->price = r->price;
+    t->rate_unit = r->rate_unit;
+    t->decimals = r->decimals;
+    t->rounding = r->rounding;
+    /* Clause "Usage charge": a record with nothing used costs nothing. */
+    if (u->quantity <= 0) return AJ_E_OK;
+
+    int promo = h->flags & AJ_HYP_NO_PROMOTION ? -1 : aj_pick_promotion(plan, u, zone);
+    const aj_promotion *m = promo >= 0 ? &plan->c->promotions[promo] : NULL;
+    if (m) snprintf(t->promotion, sizeof(t->promotion), "%s", m->name);
+    if ((rc = aj_cover(plan, u, zone, promo, state, h, -1, out, &avail))) return rc;
+    f.num = 0;
+    f.den = r->rate_unit;
+    if ((rc = aj_walk(plan, u, zone, band, h, m && m->kind == AJ_PROMO_PRICE ? m->value : -1, avail, &f, &billed, t)))
+        return rc;
+    t->billed_quantity = billed;
+    if ((rc = aj_cover(plan, u, zone, promo, state, h, billed, out, &covered))) return rc;
+    t->free_units = covered;
+
+    t->connect_fee = h->flags & AJ_HYP_NO_CONNECT_FEE ? 0 : r->connect_fee;
+    __int128 fee;
+    if (__builtin_mul_overflow((__int128)t->connect_fee, (__int128)f.den, &fee) ||
+        __builtin_add_overflow(f.num, fee, &f.num))
+        return AJ_E_OVERFLOW;
+    /* Clause "Rounding": once, at the rate's decimals, by its method. */
+    if ((rc = aj_round_frac(f.num, f.den, r->decimals, r->rounding, &out->amount))) return rc;
+    /* Clause "Minimum and maximum": only a record with chargeable units. */
+    if (!(h->flags & AJ_HYP_NO_MINMAX) && covered < billed) {
+        if (r->min_charge && out->amount < r->min_charge) {
+            out->amount = r->min_charge;
+            t->clamp = AJ_CLAMP_MIN;
+        } else if (r->max_charge && out->amount > r->max_charge) {
+            out->amount = r->max_charge;
+            t->clamp = AJ_CLAMP_MAX;
+        }
+    }
+    /* Clause "Promotions": a percentage off. */
+    if (m && m->kind == AJ_PROMO_PERCENT_OFF) {
+        if ((rc = aj_percent(out->amount, m->value, r, &t->promotion_amount))) return rc;
+        if (t->promotion_amount > out->amount) t->promotion_amount = out->amount;
+        out->amount -= t->promotion_amount;
+    }
+    if (!(h->flags & AJ_HYP_NO_DISCOUNT) && (rc = aj_apply_discount(plan, u, zone, state, r, out))) return rc;
+    return AJ_E_OK;
+}
+
+/* ---- recurring charges ---- */
+
+void aj_rating_period_days(const aj_tz *tz, int64_t start_ms, int64_t end_ms, int64_t *first, int64_t *end_day) {
+    aj_local a, b;
+    aj_tz_local(tz, start_ms, &a);
+    aj_tz_local(tz, end_ms > start_ms ? end_ms - 1 : start_ms, &b);
+    *first = a.days;
+    *end_day = b.days + 1;
+}
+
+int64_t aj_rating_line_days(const aj_tz *tz, const aj_line *line, int64_t first, int64_t end_day) {
+    int64_t from = first, to = end_day;
+    aj_local l;
+    /* Clause "Recurring charges": the activation date counts, the deactivation date does not. */
+    if (line->active_from != INT64_MIN) {
+        aj_tz_local(tz, line->active_from, &l);
+        if (l.days > from) from = l.days;
+    }
+    if (line->active_to != INT64_MAX) {
+        aj_tz_local(tz, line->active_to, &l);
+        if (l.days < to) to = l.days;
+    }
+    return to > from ? to - from : 0;
+}
+
+aj_err aj_rating_line_amount(const aj_plan *plan, const aj_line *line, int64_t start_ms, int64_t end_ms, int prorate,
+                             aj_money *amount, int64_t *active_days, int64_t *period_days) {
+    int64_t first, end_day, days, full;
+    __int128 num;
+
+    aj_rating_period_days(plan->tz, start_ms, end_ms, &first, &end_day);
+    *period_days = end_day - first;
+    days = prorate ? aj_rating_line_days(plan->tz, line, first, end_day) : *period_days;
+    *active_days = days;
+    if (__builtin_mul_overflow(line->monthly_price, (int64_t)line->quantity, &full)) return AJ_E_OVERFLOW;
+    num = (__int128)full * days;
+    return aj_round_frac(num, *period_days > 0 ? *period_days : 1, plan->c->decimals, plan->c->rounding, amount);
 }

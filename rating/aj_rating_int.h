@@ -1,29 +1,53 @@
-/* aj_rating_int.h - the compiled plan, shared by the store and the engine of rating/. */
+/* aj_rating_int.h - the compiled plan, shared by the compiler, the store and the engine. */
 #ifndef AJ_RATING_INT_H
 #define AJ_RATING_INT_H
 
 #include "aj_rating.h"
 
-typedef struct aj_prefix {
-    const char *digits;   /* borrowed from the contract */
-    uint32_t len;
-    uint32_t zone;
-} aj_prefix;
+/* A node of the destination trie: children by digit, the zone of the prefix ending here. */
+typedef struct aj_trie_node {
+    int32_t child[10];   /* 0: none (node 0 is the root, never a child) */
+    int32_t zone;        /* -1: no prefix ends here */
+} aj_trie_node;
+
+/* A rate ready for the engine: tier 0 is the rate's own price and next increment. */
+typedef struct aj_prate {
+    const aj_rate *r;
+    aj_tier *tiers;      /* n_tiers + 1 */
+    size_t n_tiers;
+} aj_prate;
+
+/* An allowance, discount or promotion with its zones as a membership table. */
+typedef struct aj_pzones {
+    uint8_t *in;         /* [n_zones]; NULL: every zone */
+} aj_pzones;
 
 struct aj_plan {
-    aj_contract *c;             /* owned */
-    const char **zone_names;    /* zones[i].name, then default_zone if not among them */
+    aj_contract *c;              /* owned */
+    const aj_tz *tz;             /* borrowed from the store's cache */
+    size_t bytes;                /* memory of the compiled plan, reported by benchmarks */
+    const char **zone_names;     /* zones[i].name, then default_zone if not among them */
     size_t n_zones;
     size_t default_zone;
-    aj_prefix *prefixes;        /* sorted by (digits, len) */
-    size_t n_prefixes;
-    uint32_t max_prefix_len;
-    int32_t *rate_of;           /* [service * n_zones + zone] -> index in c->rates, or -1 */
+    aj_trie_node *trie;
+    size_t n_nodes;
+    const char **band_names;     /* bands[i].name, then default_band if not among them */
+    size_t n_bands;
+    size_t default_band;
+    int32_t *edges;              /* minutes of the day where some window starts or ends, and 1440 */
+    size_t n_edges;
+    aj_prate *rates;             /* [n_rates] */
+    int32_t *rate_of;            /* [(service * n_zones + zone) * n_bands + band] -> rates index or -1 */
+    aj_pzones *allowance_zones;  /* [n_allowances] */
+    aj_pzones *discount_zones;
+    aj_pzones *promotion_zones;
 };
 
-/* Compiles c into a plan, taking ownership of c (freed on error). AJ_E_BAD_CONTRACT with
- * detail, AJ_E_NOMEM. */
-aj_err aj_plan_compile(aj_contract *c, aj_plan **out, char *detail, size_t detlen);
+/* Compiles c into a plan in time zone tz, taking ownership of c (freed on error). Checks what
+ * needs the whole contract: zone, band and rate names, duplicate names, prefixes in two zones,
+ * rates of one (service, zone, band) twice, effective_to after effective_from.
+ * AJ_E_BAD_CONTRACT with detail, AJ_E_NOMEM. */
+aj_err aj_plan_compile(aj_contract *c, const aj_tz *tz, aj_plan **out, char *detail, size_t detlen);
 
 /* Frees a plan and its contract; NULL-safe. */
 void aj_plan_free(aj_plan *p);

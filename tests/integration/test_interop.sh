@@ -280,7 +280,7 @@ check(sorted(got_inv) == sorted(want_inv), "the invoice ids on Kafka differ from
 for iid, inv in got_inv.items():
     check(inv == want_inv[iid], "%s differs between Kafka and the container file" % iid)
 
-correction_schema = parse("correction.avsc")
+correction_schema = parse("correction.v2.avsc")
 got_cor = {}
 for key, value in messages("corrections"):
     c = decode(correction_schema, value, "correction with key %s" % key)

@@ -1,4 +1,12 @@
-/* test_adjust.c - corrections and their reasons, account-cycle invoices, rejections. */
+/* test_adjust.c - corrections and their reasons, account-cycle state, recurring charges,
+ * invoices, rejections.
+ *
+ * Every expected amount is computed by hand from docs/rating.md (the arithmetic is in the
+ * comments; amounts in micro-units, 1 BRL = 1000000). The contracts are aj_fixtures.h's
+ * fx_contract (NATIONAL 0.12/min 30/6 fee 0.01, LOCAL 0.09/min 30/6, MOBILE 0.30/min 30/6 fee
+ * 0.02, INTL 0.60/min 60/60, SMS LOCAL 0.05, DATA 0.50/MiB 1024/1024, decimals 6 HALF_UP)
+ * with the rules of fx_extend where a test needs them.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,45 +18,67 @@
 #include "aj_adjust.h"
 #include "aj_fixtures.h"
 
-#define T0 1000000LL
-#define T1 2000000LL
+/* UTC ms; local times are America/Sao_Paulo (UTC-3, no DST in 2026). */
+#define JAN1 1767225600000LL        /* 2026-01-01T00:00Z */
+#define P_SEP 1788231600000LL       /* 2026-09-01T03:00Z = Sep 1 00:00 local */
+#define P_OCT 1790823600000LL       /* 2026-10-01T03:00Z = Oct 1 00:00 local */
+#define P_NOV 1793502000000LL       /* 2026-11-01T03:00Z = Nov 1 00:00 local */
+#define P_DEC 1796094000000LL       /* 2026-12-01T03:00Z */
+#define OCT05 1791212400000LL       /* 2026-10-05T15:00Z, Mon 12:00 local */
+#define OCT06_PEAK 1791291600000LL  /* 2026-10-06T13:00Z, Tue 10:00 local */
+#define OCT06_OFF 1791334800000LL   /* 2026-10-07T01:00Z, Tue 22:00 local */
+#define OCT10 1791590400000LL       /* 2026-10-10T00:00Z */
+#define OCT10_NOON 1791633600000LL  /* 2026-10-10T12:00Z, Oct 10 09:00 local */
+#define OCT15 1792022400000LL       /* 2026-10-15T00:00Z */
+#define OCT17_0200 1792202400000LL  /* 2026-10-17T02:00Z, Oct 16 23:00 local */
+#define OCT20 1792454400000LL       /* 2026-10-20T00:00Z */
+#define OCT21 1792594800000LL       /* 2026-10-21T15:00Z */
+#define SEP15 1789473600000LL       /* 2026-09-15T12:00Z */
+#define NOV05 1793890800000LL       /* 2026-11-05T15:00Z */
+#define MIN 60000LL
+
+#define NATIONAL_NR "+552133334444"
+#define LOCAL_NR "+551131234567"
+#define MOBILE_NR "+5511912345678"
+#define INTL_NR "+12125550100"
+
+#define MAX_COR 64
+#define MAX_INV 8
 
 typedef struct fx {
     aj_contract_store *store;
     aj_adjust *adj;
-    aj_correction last;
-    int corrections;
-    aj_invoice inv;
-    int32_t versions[8];
-    int invoices;
+    aj_correction cor[MAX_COR];
+    int n_cor;
+    aj_invoice inv[MAX_INV];
+    int32_t versions[MAX_INV][8];
+    int n_inv;
+    int64_t offset;
+    char detail[256];
 } fx;
 
 static aj_err on_correction(void *opaque, const aj_correction *c) {
     fx *f = opaque;
-    f->last = *c;
-    f->corrections++;
+    if (f->n_cor == MAX_COR) return AJ_E_NOMEM;
+    f->cor[f->n_cor++] = *c;
     return AJ_E_OK;
 }
 
 static aj_err on_invoice(void *opaque, const aj_invoice *inv) {
     fx *f = opaque;
-    f->inv = *inv;
-    if (inv->n_versions) memcpy(f->versions, inv->versions, inv->n_versions * sizeof(int32_t));
-    f->inv.versions = f->versions;
-    f->invoices++;
+    if (f->n_inv == MAX_INV || inv->n_versions > 8) return AJ_E_NOMEM;
+    f->inv[f->n_inv] = *inv;
+    if (inv->n_versions) memcpy(f->versions[f->n_inv], inv->versions, inv->n_versions * sizeof(int32_t));
+    f->inv[f->n_inv].versions = f->versions[f->n_inv];
+    f->n_inv++;
     return AJ_E_OK;
 }
 
 static int setup(void **state) {
-    char detail[256];
     fx *f = calloc(1, sizeof(*f));
-    f->store = aj_contract_store_create();
-    /* v1 NATIONAL 0.12/min until T1, v2 0.10/min from T1 */
-    if (aj_contract_store_put(f->store, fx_contract(1, 0, T1, 120000), detail, sizeof(detail)) ||
-        aj_contract_store_put(f->store, fx_contract(2, T1, INT64_MAX, 100000), detail, sizeof(detail)))
-        return -1;
+    if (!f || !(f->store = aj_contract_store_create())) return -1;
     aj_adjust_out out = {f, on_correction, on_invoice};
-    f->adj = aj_adjust_create(f->store, &out);
+    if (!(f->adj = aj_adjust_create(f->store, &out))) return -1;
     *state = f;
     return 0;
 }
@@ -61,178 +91,678 @@ static int teardown(void **state) {
     return 0;
 }
 
-static aj_err feed_usage(fx *f, aj_usage u) {
-    aj_event ev;
+static void put(fx *f, aj_contract *c) {
     char detail[256];
-    memset(&ev, 0, sizeof(ev));
-    ev.kind = AJ_EVENT_USAGE;
-    ev.pos = (aj_position){"cdr.usage", 3, 42};
-    ev.u.usage = u;
-    return aj_adjust_event(f->adj, &ev, detail, sizeof(detail));
+    aj_err rc = aj_contract_store_put(f->store, c, detail, sizeof(detail));
+    if (rc) fail_msg("contract refused: %s: %s", aj_err_name(rc), detail);
 }
 
-static aj_err feed_recurring(fx *f, const char *id, const char *line, aj_money legacy) {
+/* fx_contract v1 from 2026-01-01, open-ended, NATIONAL 0.12/min, with fx_extend's rules. */
+static aj_contract *base(fx *f, unsigned what) {
+    aj_contract *c = fx_extend(fx_contract(1, JAN1, INT64_MAX, 120000), what);
+    put(f, c);
+    return c;
+}
+
+static aj_err feed_usage(fx *f, aj_usage u) {
     aj_event ev;
-    char detail[256];
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = AJ_EVENT_USAGE;
+    ev.pos = (aj_position){"cdr.usage", 3, f->offset++};
+    ev.u.usage = u;
+    return aj_adjust_event(f->adj, &ev, f->detail, sizeof(f->detail));
+}
+
+/* A recurring charge of ACC1 for cycle 2026-10 (period Oct 1 00:00 local to Nov 1 00:00 local). */
+static aj_err feed_recurring(fx *f, const char *id, const char *line, aj_service s, aj_money legacy) {
+    aj_event ev;
     memset(&ev, 0, sizeof(ev));
     ev.kind = AJ_EVENT_RECURRING;
+    ev.pos = (aj_position){"cdr.recurring", 0, f->offset++};
     aj_recurring *r = &ev.u.recurring;
     snprintf(r->record_id, sizeof(r->record_id), "%s", id);
     memcpy(r->account, "ACC1", 5);
     snprintf(r->line_id, sizeof(r->line_id), "%s", line);
-    r->service = AJ_SERVICE_VOICE;
+    r->service = s;
     memcpy(r->cycle_id, "2026-10", 8);
-    r->period_start_ms = T0;
-    r->period_end_ms = T1 + 1000;
+    r->period_start_ms = P_OCT;
+    r->period_end_ms = P_NOV;
     r->legacy_amount = legacy;
     memcpy(r->currency, "BRL", 4);
-    return aj_adjust_event(f->adj, &ev, detail, sizeof(detail));
+    memcpy(r->tariff_code, "MRC_T0", 7);
+    return aj_adjust_event(f->adj, &ev, f->detail, sizeof(f->detail));
+}
+
+static aj_err feed_close_cycle(fx *f, const char *account, const char *cycle, int64_t start, int64_t end) {
+    aj_event ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = AJ_EVENT_CYCLE_CLOSE;
+    ev.pos = (aj_position){"cdr.close", 0, f->offset++};
+    snprintf(ev.u.close.account, sizeof(ev.u.close.account), "%s", account);
+    snprintf(ev.u.close.cycle_id, sizeof(ev.u.close.cycle_id), "%s", cycle);
+    ev.u.close.period_start_ms = start;
+    ev.u.close.period_end_ms = end;
+    return aj_adjust_event(f->adj, &ev, f->detail, sizeof(f->detail));
 }
 
 static aj_err feed_close(fx *f) {
-    aj_event ev;
-    char detail[256];
-    memset(&ev, 0, sizeof(ev));
-    ev.kind = AJ_EVENT_CYCLE_CLOSE;
-    memcpy(ev.u.close.account, "ACC1", 5);
-    memcpy(ev.u.close.cycle_id, "2026-10", 8);
-    ev.u.close.period_start_ms = T0;
-    ev.u.close.period_end_ms = T1 + 1000;
-    return aj_adjust_event(f->adj, &ev, detail, sizeof(detail));
+    return feed_close_cycle(f, "ACC1", "2026-10", P_OCT, P_NOV);
 }
+
+static aj_usage in_cycle(aj_usage u, const char *cycle) {
+    snprintf(u.cycle_id, sizeof(u.cycle_id), "%s", cycle);
+    return u;
+}
+
+/* Feeds u, expects it accepted with no correction. */
+static void expect_none(fx *f, aj_usage u) {
+    int before = f->n_cor;
+    aj_err rc = feed_usage(f, u);
+    if (rc) fail_msg("%s: %s (%s)", u.record_id, aj_err_name(rc), f->detail);
+    if (f->n_cor != before)
+        fail_msg("%s: unexpected correction %s %s legacy %lld -> %lld (%s)", u.record_id,
+                 f->cor[f->n_cor - 1].correction_id, aj_reason_name(f->cor[f->n_cor - 1].reason),
+                 (long long)f->cor[f->n_cor - 1].legacy_amount, (long long)f->cor[f->n_cor - 1].corrected_amount,
+                 f->cor[f->n_cor - 1].hypothesis);
+}
+
+/* Checks a correction: id, reason, amounts (delta = corrected - legacy) and a hypothesis substring. */
+static void check_cor(const aj_correction *c, const char *id, aj_reason reason, aj_money legacy, aj_money corrected,
+                      const char *hyp) {
+    if (strcmp(c->correction_id, id) != 0 || c->reason != reason || c->legacy_amount != legacy ||
+        c->corrected_amount != corrected || c->delta != corrected - legacy)
+        fail_msg("want %s %s %lld -> %lld, got %s %s %lld -> %lld delta %lld (%s)", id, aj_reason_name(reason),
+                 (long long)legacy, (long long)corrected, c->correction_id, aj_reason_name(c->reason),
+                 (long long)c->legacy_amount, (long long)c->corrected_amount, (long long)c->delta, c->hypothesis);
+    if (hyp && !strstr(c->hypothesis, hyp)) fail_msg("%s: hypothesis '%s' lacks '%s'", id, c->hypothesis, hyp);
+}
+
+/* Feeds u, expects it accepted with exactly one correction as described; returns it. */
+static const aj_correction *expect_cor(fx *f, aj_usage u, const char *id, aj_reason reason, aj_money corrected,
+                                       const char *hyp) {
+    int before = f->n_cor;
+    aj_err rc = feed_usage(f, u);
+    if (rc) fail_msg("%s: %s (%s)", u.record_id, aj_err_name(rc), f->detail);
+    if (f->n_cor != before + 1) fail_msg("%s: %d corrections, want 1", u.record_id, f->n_cor - before);
+    const aj_correction *c = &f->cor[f->n_cor - 1];
+    check_cor(c, id, reason, u.legacy_charge, corrected, hyp);
+    assert_string_equal(c->record_id, u.record_id);
+    assert_string_equal(c->account, u.account);
+    assert_string_equal(c->cycle_id, u.cycle_id);
+    assert_int_equal(c->kind, AJ_KIND_USAGE);
+    assert_int_equal(c->service, u.service);
+    assert_string_equal(c->currency, "BRL");
+    assert_string_equal(c->contract_id, "CT-1");
+    assert_string_equal(c->tariff_code, u.tariff_code);
+    assert_int_equal(c->trace.quantity, u.quantity);
+    return c;
+}
+
+/* ---- no correction ---- */
 
 static void test_right_charge_no_correction(void **state) {
     fx *f = *state;
-    /* 37 s national under v1: 0.084 + 0.01 */
-    assert_int_equal(feed_usage(f, fx_usage("u1", AJ_SERVICE_VOICE, "+552133334444", 37, 94000, T0)), AJ_E_OK);
-    assert_int_equal(f->corrections, 0);
+    base(f, 0);
+    /* 37 s NATIONAL: B = 30 + 6 x ceil(7/6) = 42; 42 x 120000 / 60 = 84000, + fee 10000 = 94000 */
+    expect_none(f, fx_usage("u1", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, OCT05));
+    /* 3 SMS LOCAL: 3 x 50000 = 150000 */
+    expect_none(f, fx_usage("u2", AJ_SERVICE_SMS, LOCAL_NR, 3, 150000, OCT05 + MIN));
+    /* 1 byte of DATA: B = 1024; 1024 x 500000 / 1048576 = 488.28 -> 488 (HALF_UP, 6 decimals) */
+    expect_none(f, fx_usage("u3", AJ_SERVICE_DATA, "internet", 1, 488, OCT05 + 2 * MIN));
+    const aj_adjust_stats *st = aj_adjust_get_stats(f->adj);
+    assert_int_equal(st->usage, 3);
+    assert_int_equal(st->corrections, 0);
+    assert_int_equal(st->classified, 0);
+    assert_int_equal(aj_adjust_open_cycles(f->adj), 1);
 }
 
-static void test_reasons(void **state) {
+/* ---- one test per usage reason (docs/rating.md "Record checks" and "Reasons") ---- */
+
+static void test_reason_duplicate_usage(void **state) {
     fx *f = *state;
-    struct { aj_usage u; aj_reason want; aj_money corrected; const char *hyp; } cases[] = {
-        /* after the amendment, billed at v1's 0.12 instead of v2's 0.10: 42 s -> 0.084+0.01 vs 0.07+0.01 */
-        {fx_usage("s1", AJ_SERVICE_VOICE, "+552133334444", 37, 94000, T1), AJ_REASON_STALE_CONTRACT_VERSION, 80000, "version 1"},
-        /* 37 s local billed 60/60: 0.09 instead of 42 s = 0.063 */
-        {fx_usage("i1", AJ_SERVICE_VOICE, "+551131234567", 37, 90000, T0), AJ_REASON_WRONG_INCREMENT, 63000, "60/60 instead of 30/6"},
-        /* a mobile number rated as LOCAL: 42 s at 0.09 = 0.063 instead of 0.21 + 0.02 */
-        {fx_usage("z1", AJ_SERVICE_VOICE, "+5511912345678", 37, 63000, T0), AJ_REASON_WRONG_ZONE, 230000, "zone LOCAL instead of MOBILE"},
-        /* national without its 0.01 fee (40 s: 37 s would also be 1/1 increments with the fee) */
-        {fx_usage("f1", AJ_SERVICE_VOICE, "+552133334444", 40, 84000, T0), AJ_REASON_MISSING_CONNECT_FEE, 94000, "connect fee"},
-        /* something else entirely */
-        {fx_usage("p1", AJ_SERVICE_VOICE, "+552133334444", 37, 12345, T0), AJ_REASON_PRICE_MISMATCH, 94000, "no single hypothesis"},
-    };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        int before = f->corrections;
-        assert_int_equal(feed_usage(f, cases[i].u), AJ_E_OK);
-        assert_int_equal(f->corrections, before + 1);
-        assert_string_equal(aj_reason_name(f->last.reason), aj_reason_name(cases[i].want));
-        assert_int_equal(f->last.corrected_amount, cases[i].corrected);
-        assert_int_equal(f->last.legacy_amount, cases[i].u.legacy_charge);
-        assert_int_equal(f->last.delta, cases[i].corrected - cases[i].u.legacy_charge);
-        if (!strstr(f->last.hypothesis, cases[i].hyp)) fail_msg("case %zu: hypothesis '%s'", i, f->last.hypothesis);
-        char id[80];
-        snprintf(id, sizeof(id), "COR-%s", cases[i].u.record_id);
-        assert_string_equal(f->last.correction_id, id);
-        assert_string_equal(f->last.source.origin, "cdr.usage");
-        assert_int_equal(f->last.source.offset, 42);
-    }
-    assert_int_equal(f->last.contract_version, 1);
-    const aj_adjust_stats *st = aj_adjust_get_stats(f->adj);
-    assert_int_equal(st->corrections, 5);
-    assert_int_equal(st->by_reason[AJ_REASON_WRONG_ZONE], 1);
-    /* overcharges: 14000 + 27000 + 0 ...; undercharges: 167000 + 10000 + 81655 */
-    assert_int_equal(st->overcharge, 14000 + 27000);
-    assert_int_equal(st->undercharge, 167000 + 10000 + (94000 - 12345));
+    base(f, 0);
+    /* d1 37 s NATIONAL = 94000 (see above): right, remembered. */
+    expect_none(f, fx_usage("d1", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, OCT05));
+    /* The same record id again (another call): expected 0, the 2nd and 3rd occurrences get #2, #3. */
+    expect_cor(f, fx_usage("d1", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, OCT05 + MIN), "COR-d1#2",
+               AJ_REASON_DUPLICATE_USAGE, 0, "record id d1 already charged in cycle 2026-10 (occurrence 2)");
+    expect_cor(f, fx_usage("d1", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, OCT05 + 2 * MIN), "COR-d1#3",
+               AJ_REASON_DUPLICATE_USAGE, 0, "occurrence 3");
+    /* The same call under a new id: same subscriber, start, normalized destination (+55 21 3333-4444
+     * -> 552133334444), quantity and service. */
+    expect_cor(f, fx_usage("d2", AJ_SERVICE_VOICE, "+55 21 3333-4444", 37, 94000, OCT05), "COR-d2",
+               AJ_REASON_DUPLICATE_USAGE, 0, "same call");
+    /* Another quantity is another call: 38 s -> B 42 -> 94000, right. */
+    expect_none(f, fx_usage("d3", AJ_SERVICE_VOICE, NATIONAL_NR, 38, 94000, OCT05));
+    /* Duplicates are per account-cycle: d1's call with cycle 2026-11 is new. */
+    expect_none(f, in_cycle(fx_usage("d1", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, OCT05), "2026-11"));
+    assert_int_equal(aj_adjust_get_stats(f->adj)->by_reason[AJ_REASON_DUPLICATE_USAGE], 3);
+    assert_int_equal(aj_adjust_get_stats(f->adj)->classified, 0);
+}
+
+static void test_reason_usage_after_termination(void **state) {
+    fx *f = *state;
+    base(f, 0);
+    aj_contract *v2 = fx_contract(2, OCT20, INT64_MAX, 120000);
+    v2->status = AJ_CONTRACT_TERMINATED;
+    put(f, v2);
+    /* Before the termination v1 rates it: 94000, right. */
+    expect_none(f, fx_usage("t1", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, OCT05));
+    /* On Oct 21 v2 (TERMINATED, the highest version in force) applies: expected 0. */
+    const aj_correction *c = expect_cor(f, fx_usage("t2", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, OCT21), "COR-t2",
+                                        AJ_REASON_USAGE_AFTER_TERMINATION, 0, "terminated");
+    assert_int_equal(c->contract_version, 2);
+}
+
+static void test_reason_no_contract(void **state) {
+    fx *f = *state;
+    put(f, fx_contract(1, OCT10, INT64_MAX, 120000));
+    /* ACC1 has a version, but none in force on Oct 5: a correction to 0, with the nearest version. */
+    const aj_correction *c = expect_cor(f, fx_usage("n1", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, OCT05), "COR-n1",
+                                        AJ_REASON_NO_CONTRACT, 0, "no contract version in force");
+    assert_int_equal(c->contract_version, 1);
+    /* From Oct 10 v1 is in force: 94000, right. */
+    expect_none(f, fx_usage("n2", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, OCT10 + 60 * MIN));
+    /* An account with no contract at all is a dead letter, not a correction. */
+    aj_usage u = fx_usage("n3", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, OCT05);
+    memcpy(u.account, "ACC9", 5);
+    assert_int_equal(feed_usage(f, u), AJ_E_NO_CONTRACT);
+    assert_non_null(strstr(f->detail, "ACC9"));
+    assert_int_equal(f->n_cor, 1);
+    assert_int_equal(aj_adjust_get_stats(f->adj)->usage, 2);
+}
+
+static void test_reason_stale_contract_version(void **state) {
+    fx *f = *state;
+    put(f, fx_contract(1, JAN1, OCT15, 120000));
+    put(f, fx_contract(2, OCT15, INT64_MAX, 100000));
+    /* Oct 5 is v1's: 94000, right. */
+    expect_none(f, fx_usage("s0", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, OCT05));
+    /* Oct 20 is v2's: 42 x 100000 / 60 = 70000 + 10000 = 80000; legacy 94000 is v1's rating. */
+    const aj_correction *c = expect_cor(f, fx_usage("s1", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, OCT20), "COR-s1",
+                                        AJ_REASON_STALE_CONTRACT_VERSION, 80000, "rated with contract version 1");
+    assert_int_equal(c->contract_version, 2);
+    assert_int_equal(c->trace.contract_version, 2);
+    assert_int_equal(c->delta, -14000);
+    assert_string_equal(c->source.origin, "cdr.usage");
+    assert_int_equal(c->source.partition, 3);
+    assert_int_equal(c->source.offset, 1);
+}
+
+static void test_reason_wrong_zone(void **state) {
+    fx *f = *state;
+    base(f, 0);
+    /* MOBILE (55119 beats 5511): 42 x 300000 / 60 = 210000 + 20000 = 230000; legacy as LOCAL:
+     * 42 x 90000 / 60 = 63000 (zones are tried in order: LOCAL is the first that gives it). */
+    const aj_correction *c = expect_cor(f, fx_usage("z1", AJ_SERVICE_VOICE, MOBILE_NR, 37, 63000, OCT05), "COR-z1",
+                                        AJ_REASON_WRONG_ZONE, 230000, "rated as zone LOCAL instead of MOBILE");
+    assert_string_equal(c->trace.zone, "MOBILE");
+    assert_string_equal(c->trace.matched_prefix, "55119");
+}
+
+static void test_reason_wrong_time_band(void **state) {
+    fx *f = *state;
+    base(f, FX_BANDS);
+    /* Tue 22:00 local is OFFPEAK (the no-band NATIONAL rate): 94000, right. */
+    expect_none(f, fx_usage("b0", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, OCT06_OFF));
+    /* Tue 10:00 local is PEAK: 42 x 300000 / 60 = 210000 + 10000 = 220000; legacy 94000 is the
+     * OFFPEAK rating. No zone gives 94000 at PEAK (LOCAL 63000, MOBILE 230000, INTL 600000). */
+    const aj_correction *c = expect_cor(f, fx_usage("b1", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, OCT06_PEAK),
+                                        "COR-b1", AJ_REASON_WRONG_TIME_BAND, 220000, "rated in band OFFPEAK instead of PEAK");
+    assert_string_equal(c->trace.band, "PEAK");
+}
+
+static void test_reason_increment_rounding(void **state) {
+    fx *f = *state;
+    base(f, 0);
+    /* The docs' example: 37 s LOCAL 0.09/min 30/6: B 42 -> 63000; legacy 0.09 = 60/60 (B 60 x 1500). */
+    expect_cor(f, fx_usage("i1", AJ_SERVICE_VOICE, LOCAL_NR, 37, 90000, OCT05), "COR-i1", AJ_REASON_INCREMENT_ROUNDING,
+               63000, "rated with increments 60/60 instead of 30/6 (billed 60 instead of 42)");
+    assert_int_equal(f->cor[0].delta, -27000);
+}
+
+static void test_reason_connect_fee(void **state) {
+    fx *f = *state;
+    base(f, 0);
+    /* 40 s NATIONAL: B = 30 + 12 = 42 -> 84000 + 10000 = 94000; legacy 84000 without the fee. No
+     * increment candidate gives 84000 (60/60 130000, 1/1 40 x 2000 + 10000 = 90000, 6/6 94000). */
+    expect_cor(f, fx_usage("f1", AJ_SERVICE_VOICE, NATIONAL_NR, 40, 84000, OCT05), "COR-f1", AJ_REASON_CONNECT_FEE,
+               94000, "connect fee of 0.010000 not charged");
+    /* 0 s: costs nothing, no fee either; legacy charged the 0.01 fee. */
+    expect_cor(f, fx_usage("f2", AJ_SERVICE_VOICE, NATIONAL_NR, 0, 10000, OCT05 + MIN), "COR-f2",
+               AJ_REASON_CONNECT_FEE, 0, "charged on a record with nothing used");
+}
+
+static void test_reason_tier_not_applied(void **state) {
+    fx *f = *state;
+    base(f, FX_TIERS);
+    /* 600 s: increments 0-30 and 6 s ones up to 600, all tier 0: 600 x 2000 = 1200000 + 10000. */
+    expect_none(f, fx_usage("k0", AJ_SERVICE_VOICE, NATIONAL_NR, 600, 1210000, OCT05));
+    /* 650 s: tier 0 up to 600 (1200000), then one 60 s increment of tier 1 (600-660):
+     * 60 x 60000 / 60 = 60000; + 10000 = 1270000. Legacy: every increment in tier 0 (6 s):
+     * B = 30 + 6 x ceil(620/6) = 654; 654 x 2000 = 1308000 + 10000 = 1318000. */
+    const aj_correction *c = expect_cor(f, fx_usage("k1", AJ_SERVICE_VOICE, NATIONAL_NR, 650, 1318000, OCT05 + 20 * MIN),
+                                        "COR-k1", AJ_REASON_TIER_NOT_APPLIED, 1270000, "tiers not applied");
+    assert_int_equal(c->trace.billed_quantity, 660);
+    assert_int_equal(c->trace.tiers, 1);
+}
+
+static void test_reason_allowance_not_applied(void **state) {
+    fx *f = *state;
+    base(f, FX_ALLOWANCE);
+    /* 37 s LOCAL: B 42, FRANQUIA covers 42 of its 50 -> 0 (LOCAL has no fee); legacy 63000. */
+    const aj_correction *c = expect_cor(f, fx_usage("a1", AJ_SERVICE_VOICE, LOCAL_NR, 37, 63000, OCT05), "COR-a1",
+                                        AJ_REASON_ALLOWANCE_NOT_APPLIED, 0,
+                                        "allowance FRANQUIA not applied (42 billed units were covered)");
+    assert_int_equal(c->trace.free_units, 42);
+    assert_string_equal(c->trace.allowance, "FRANQUIA");
+}
+
+static void test_reason_promotion_not_applied(void **state) {
+    fx *f = *state;
+    base(f, FX_PROMOTION);
+    /* 37 s NATIONAL in October: 94000 - R2(94000 x 50% = 47000) = 47000; legacy 94000. */
+    const aj_correction *c = expect_cor(f, fx_usage("m1", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, OCT05), "COR-m1",
+                                        AJ_REASON_PROMOTION_NOT_APPLIED, 47000, "promotion OUTUBRO not applied");
+    assert_int_equal(c->trace.promotion_amount, 47000);
+    /* In November the promotion is over: 94000, right. */
+    expect_none(f, in_cycle(fx_usage("m2", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, NOV05), "2026-11"));
+}
+
+static void test_reason_discount_not_applied(void **state) {
+    fx *f = *state;
+    base(f, FX_DISCOUNT);
+    /* 37 s NATIONAL: 94000 - R2(94000 x 10% = 9400) = 84600; legacy 94000. */
+    const aj_correction *c = expect_cor(f, fx_usage("c1", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, OCT05), "COR-c1",
+                                        AJ_REASON_DISCOUNT_NOT_APPLIED, 84600, "discount FIDELIDADE not applied");
+    assert_int_equal(c->trace.discount_amount, 9400);
+}
+
+static void test_reason_min_max_charge(void **state) {
+    fx *f = *state;
+    base(f, FX_MINMAX);
+    /* 20 s INTL 60/60: B 60 x 600000 / 60 = 600000 < minimum 1000000 -> 1000000; legacy 600000. */
+    const aj_correction *c = expect_cor(f, fx_usage("x1", AJ_SERVICE_VOICE, INTL_NR, 20, 600000, OCT05), "COR-x1",
+                                        AJ_REASON_MIN_MAX_CHARGE, 1000000, "minimum charge of the rate not applied");
+    assert_int_equal(c->trace.clamp, AJ_CLAMP_MIN);
+    /* 40 MiB of DATA: 41943040 x 500000 / 1048576 = 20000000 > maximum 15000000; legacy 20000000. */
+    c = expect_cor(f, fx_usage("x2", AJ_SERVICE_DATA, "internet", 41943040, 20000000, OCT05 + MIN), "COR-x2",
+                   AJ_REASON_MIN_MAX_CHARGE, 15000000, "maximum charge of the rate not applied");
+    assert_int_equal(c->trace.clamp, AJ_CLAMP_MAX);
+}
+
+static void test_reason_rate_mismatch(void **state) {
+    fx *f = *state;
+    base(f, 0);
+    /* 12345 is no hypothesis's charge of a 37 s NATIONAL call (94000). */
+    expect_cor(f, fx_usage("p1", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 12345, OCT05), "COR-p1", AJ_REASON_RATE_MISMATCH,
+               94000, "no single hypothesis reproduces it");
+    assert_int_equal(aj_adjust_get_stats(f->adj)->classified, 1);
+}
+
+/* Where two reasons reproduce the legacy charge, the order of docs/rating.md names it. */
+static void test_reason_order(void **state) {
+    fx *f = *state;
+    base(f, 0);
+    /* 37 s NATIONAL, legacy 84000: increments 1/1 with the fee (37 x 2000 + 10000 = 84000) AND the
+     * fee left out (42 x 2000 = 84000) both give it: INCREMENT_ROUNDING (4) before CONNECT_FEE (5). */
+    expect_cor(f, fx_usage("o1", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 84000, OCT05), "COR-o1",
+               AJ_REASON_INCREMENT_ROUNDING, 94000, "increments 1/1 instead of 30/6");
+    /* Record checks: a repeated id at a time with no version in force is DUPLICATE_USAGE (check 4)
+     * before NO_CONTRACT (check 5). Account ACC1 has versions; none on 2025-12-31. */
+    expect_cor(f, fx_usage("o2", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, JAN1 - 86400000LL), "COR-o2",
+               AJ_REASON_NO_CONTRACT, 0, "no contract version in force");
+    expect_cor(f, fx_usage("o2", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, JAN1 - 86400000LL + MIN), "COR-o2#2",
+               AJ_REASON_DUPLICATE_USAGE, 0, "occurrence 2");
+}
+
+static void test_reason_order_promotion_before_discount(void **state) {
+    fx *f = *state;
+    aj_contract *c = fx_contract(1, JAN1, INT64_MAX, 120000);
+    fx_add_promotion(c, "DEZ", AJ_SERVICE_VOICE, "", AJ_PROMO_PERCENT_OFF, 100000, 1, FX_PROMO_FROM, FX_PROMO_TO);
+    fx_add_discount(c, "FIDELIDADE", AJ_SERVICE_VOICE, "", 100000, 0);
+    put(f, c);
+    /* 37 s NATIONAL: 94000 - 10% promotion (9400) = 84600 - 10% discount (8460) = 76140. Without
+     * the promotion: 94000 - 9400 = 84600; without the discount: 84600 too. Legacy 84600:
+     * PROMOTION_NOT_APPLIED (8) before DISCOUNT_NOT_APPLIED (9). */
+    expect_cor(f, fx_usage("o3", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 84600, OCT05), "COR-o3",
+               AJ_REASON_PROMOTION_NOT_APPLIED, 76140, "promotion DEZ not applied");
+}
+
+/* ---- account-cycle state ---- */
+
+static void test_duplicate_does_not_consume_allowance(void **state) {
+    fx *f = *state;
+    base(f, FX_ALLOWANCE);
+    /* a1 37 s LOCAL: B 42, all covered (8 of FRANQUIA's 50 left) -> 0, right. */
+    expect_none(f, fx_usage("a1", AJ_SERVICE_VOICE, LOCAL_NR, 37, 0, OCT05));
+    /* Its id again, and its call again: duplicates, expected 0, nothing drawn. */
+    expect_cor(f, fx_usage("a1", AJ_SERVICE_VOICE, LOCAL_NR, 37, 63000, OCT05 + MIN), "COR-a1#2",
+               AJ_REASON_DUPLICATE_USAGE, 0, "already charged");
+    expect_cor(f, fx_usage("a2", AJ_SERVICE_VOICE, LOCAL_NR, 37, 63000, OCT05), "COR-a2", AJ_REASON_DUPLICATE_USAGE, 0,
+               "same call");
+    /* a3: still 8 left: B 42, C 8, pays 34 x 1500 = 51000, right (0 left would give 63000). */
+    expect_none(f, fx_usage("a3", AJ_SERVICE_VOICE, LOCAL_NR, 37, 51000, OCT05 + 2 * MIN));
+    assert_int_equal(f->n_cor, 2);
+}
+
+static void test_allowance_input_order_per_account_cycle(void **state) {
+    fx *f = *state;
+    base(f, FX_ALLOWANCE);
+    /* Legacy ignores FRANQUIA (50 s per cycle): every 37 s LOCAL call (B 42) billed 63000.
+     * October, in input order: 42 covered -> 0; 8 covered -> 34 x 1500 = 51000; none -> 63000.
+     * November has its own 50. Records of the two cycles interleave. */
+    const aj_correction *c = expect_cor(f, fx_usage("o1", AJ_SERVICE_VOICE, LOCAL_NR, 37, 63000, OCT05), "COR-o1",
+                                        AJ_REASON_ALLOWANCE_NOT_APPLIED, 0, "42 billed units were covered");
+    assert_int_equal(c->trace.free_units, 42);
+    c = expect_cor(f, in_cycle(fx_usage("n1", AJ_SERVICE_VOICE, LOCAL_NR, 37, 63000, NOV05), "2026-11"), "COR-n1",
+                   AJ_REASON_ALLOWANCE_NOT_APPLIED, 0, "42 billed units were covered");
+    c = expect_cor(f, fx_usage("o2", AJ_SERVICE_VOICE, LOCAL_NR, 37, 63000, OCT05 + MIN), "COR-o2",
+                   AJ_REASON_ALLOWANCE_NOT_APPLIED, 51000, "8 billed units were covered");
+    assert_int_equal(c->trace.free_units, 8);
+    expect_none(f, fx_usage("o3", AJ_SERVICE_VOICE, LOCAL_NR, 37, 63000, OCT05 + 2 * MIN));
+    c = expect_cor(f, in_cycle(fx_usage("n2", AJ_SERVICE_VOICE, LOCAL_NR, 37, 63000, NOV05 + MIN), "2026-11"), "COR-n2",
+                   AJ_REASON_ALLOWANCE_NOT_APPLIED, 51000, "8 billed units were covered");
+    assert_int_equal(aj_adjust_open_cycles(f->adj), 2);
+}
+
+static void test_discount_cap_carried(void **state) {
+    fx *f = *state;
+    aj_contract *c = fx_contract(1, JAN1, INT64_MAX, 120000);
+    fx_add_discount(c, "FIDELIDADE", AJ_SERVICE_VOICE, "", 100000, 15000);
+    put(f, c);
+    /* 37 s NATIONAL 94000, 10% capped at 0.015 per cycle; legacy without the discount:
+     * d = 9400 -> 84600 (9400 used); d = min(9400, 15000 - 9400) = 5600 -> 88400; d = 0 -> 94000. */
+    const aj_correction *k = expect_cor(f, fx_usage("k1", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, OCT05), "COR-k1",
+                                        AJ_REASON_DISCOUNT_NOT_APPLIED, 84600, "discount FIDELIDADE");
+    assert_int_equal(k->trace.discount_amount, 9400);
+    k = expect_cor(f, fx_usage("k2", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, OCT05 + MIN), "COR-k2",
+                   AJ_REASON_DISCOUNT_NOT_APPLIED, 88400, "discount FIDELIDADE");
+    assert_int_equal(k->trace.discount_amount, 5600);
+    expect_none(f, fx_usage("k3", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, OCT05 + 2 * MIN));
+    /* November's cap is fresh: 84600 again. */
+    expect_cor(f, in_cycle(fx_usage("k4", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, NOV05), "2026-11"), "COR-k4",
+               AJ_REASON_DISCOUNT_NOT_APPLIED, 84600, "discount FIDELIDADE");
+}
+
+static void test_rejected_record_changes_no_state(void **state) {
+    fx *f = *state;
+    fx_no_lines(base(f, FX_ALLOWANCE));
+    assert_int_equal(feed_close_cycle(f, "ACC1", "2026-09", P_SEP, P_OCT), AJ_E_OK);
+    assert_int_equal(f->n_inv, 1);
+    /* Three rejects with the id of the record that follows (and, but for the first, its call). */
+    aj_usage u = fx_usage("x1", AJ_SERVICE_SMS, INTL_NR, 1, 50000, OCT05);   /* no SMS INTL rate */
+    assert_int_equal(feed_usage(f, u), AJ_E_NO_RATE);
+    u = fx_usage("x1", AJ_SERVICE_VOICE, LOCAL_NR, 37, 63000, OCT05);
+    memcpy(u.currency, "USD", 4);
+    assert_int_equal(feed_usage(f, u), AJ_E_CURRENCY_MISMATCH);
+    assert_int_equal(feed_usage(f, in_cycle(fx_usage("x1", AJ_SERVICE_VOICE, LOCAL_NR, 37, 63000, OCT05), "2026-09")),
+                     AJ_E_LATE_USAGE);
+    assert_int_equal(f->n_cor, 0);
+    assert_int_equal(aj_adjust_get_stats(f->adj)->usage, 0);
+    /* x1 is rated as if none came: not a duplicate (COR-x1, not #2), FRANQUIA whole: B 42 all
+     * covered -> 0; legacy 63000. */
+    const aj_correction *c = expect_cor(f, fx_usage("x1", AJ_SERVICE_VOICE, LOCAL_NR, 37, 63000, OCT05), "COR-x1",
+                                        AJ_REASON_ALLOWANCE_NOT_APPLIED, 0, "42 billed units were covered");
+    assert_int_equal(c->trace.free_units, 42);
+    assert_int_equal(aj_adjust_get_stats(f->adj)->usage, 1);
+}
+
+/* DISAGREES: docs/rating.md "Record checks": "A record rejected at 1-3, or at NO_RATE below,
+ * changes no state" (and aj_adjust.h: "Reject codes leave the state unchanged"): a NO_RATE reject
+ * must not leave an (empty) account-cycle open. Docs: 0 open cycles; the engine: 1 (aj_begin_record
+ * creates the account-cycle before rating finds no rate). */
+static void test_rejected_record_opens_no_cycle(void **state) {
+    fx *f = *state;
+    base(f, 0);
+    assert_int_equal(feed_usage(f, fx_usage("x1", AJ_SERVICE_SMS, INTL_NR, 1, 50000, OCT05)), AJ_E_NO_RATE);
+    aj_usage u = fx_usage("x2", AJ_SERVICE_VOICE, LOCAL_NR, 37, 63000, OCT05);
+    memcpy(u.currency, "USD", 4);
+    assert_int_equal(feed_usage(f, u), AJ_E_CURRENCY_MISMATCH);
+    assert_int_equal(aj_adjust_open_cycles(f->adj), 0);
+}
+
+/* ---- recurring charges ---- */
+
+/* v1 of ACC1 with the inventory of the recurring tests (period 2026-10: P = 31 local days). */
+static void recurring_contract(fx *f) {
+    aj_contract *c = fx_contract(1, JAN1, INT64_MAX, 120000);
+    /* L0 (fixture) VOICE 49.90 x 1, always active */
+    fx_add_line(c, "ACC1-L1", AJ_SERVICE_VOICE, 49900000, 2, OCT10_NOON, INT64_MAX);   /* from Oct 10 local */
+    fx_add_line(c, "ACC1-L2", AJ_SERVICE_DATA, 30000000, 1, INT64_MIN, SEP15);        /* gone Sep 15 */
+    fx_add_line(c, "ACC1-L3", AJ_SERVICE_SMS, 10000000, 1, OCT17_0200, INT64_MAX);    /* from Oct 16 local */
+    fx_add_line(c, "ACC1-L4", AJ_SERVICE_VOICE, 29900000, 1, INT64_MIN, INT64_MAX);   /* always */
+    fx_add_line(c, "ACC1-L5", AJ_SERVICE_VOICE, 19900000, 1, INT64_MIN, P_OCT);       /* gone Oct 1 00:00 local */
+    put(f, c);
+}
+
+static const aj_correction *expect_rec(fx *f, const char *id, const char *line, aj_service s, aj_money legacy,
+                                       const char *cor_id, aj_reason reason, aj_money corrected, const char *hyp) {
+    int before = f->n_cor;
+    aj_err rc = feed_recurring(f, id, line, s, legacy);
+    if (rc) fail_msg("%s: %s (%s)", id, aj_err_name(rc), f->detail);
+    if (f->n_cor != before + 1) fail_msg("%s: %d corrections, want 1", id, f->n_cor - before);
+    const aj_correction *c = &f->cor[f->n_cor - 1];
+    check_cor(c, cor_id, reason, legacy, corrected, hyp);
+    assert_int_equal(c->kind, AJ_KIND_RECURRING);
+    assert_int_equal(c->service, s);
+    assert_string_equal(c->record_id, id);
+    assert_string_equal(c->tariff_code, "MRC_T0");
+    return c;
 }
 
 static void test_recurring_reasons(void **state) {
     fx *f = *state;
-    assert_int_equal(feed_recurring(f, "rc0", "ACC1-L0", 49900000), AJ_E_OK);
-    assert_int_equal(f->corrections, 0);
-    assert_int_equal(feed_recurring(f, "rc1", "ACC1-L0", 59880000), AJ_E_OK);
-    assert_int_equal(f->last.reason, AJ_REASON_RECURRING_PRICE);
-    assert_int_equal(f->last.delta, -9980000);
-    assert_int_equal(feed_recurring(f, "rc2", "ACC1-L9", 19900000), AJ_E_OK);
-    assert_int_equal(f->last.reason, AJ_REASON_UNKNOWN_LINE);
-    assert_int_equal(f->last.corrected_amount, 0);
-    assert_int_equal(f->last.kind, AJ_KIND_RECURRING);
+    recurring_contract(f);
+    /* L0 49.90 x 1 x 31/31 = 49.90: right. */
+    assert_int_equal(feed_recurring(f, "rc0", "ACC1-L0", AJ_SERVICE_VOICE, 49900000), AJ_E_OK);
+    assert_int_equal(f->n_cor, 0);
+    /* L0 again under another id: MRC_DUPLICATE, expected 0. */
+    expect_rec(f, "rc0b", "ACC1-L0", AJ_SERVICE_VOICE, 49900000, "COR-rc0b", AJ_REASON_MRC_DUPLICATE, 0,
+               "already charged in cycle 2026-10");
+    /* The docs' example: L1 49.90 x 2 from Oct 10 local: D = 22 (Oct 10..31), 99.80 x 22 / 31 =
+     * 70.8258 -> R3 (2 decimals HALF_UP) 70.83; legacy the whole 99.80 -> MRC_PRORATION, -28.97. */
+    const aj_correction *c = expect_rec(f, "rc1", "ACC1-L1", AJ_SERVICE_VOICE, 99800000, "COR-rc1",
+                                        AJ_REASON_MRC_PRORATION, 70830000, "active 22 of 31 days");
+    assert_int_equal(c->delta, -28970000);
+    assert_string_equal(c->trace.bands, "22 of 31 days");
+    /* L2 deactivated Sep 15: D = 0 -> MRC_INACTIVE_LINE, expected 0. */
+    expect_rec(f, "rc2", "ACC1-L2", AJ_SERVICE_DATA, 30000000, "COR-rc2", AJ_REASON_MRC_INACTIVE_LINE, 0,
+               "not active in cycle 2026-10");
+    /* L9 is not in the inventory: MRC_INACTIVE_LINE, expected 0. */
+    expect_rec(f, "rc3", "ACC1-L9", AJ_SERVICE_VOICE, 19900000, "COR-rc3", AJ_REASON_MRC_INACTIVE_LINE, 0,
+               "not in the inventory");
+    /* L4 29.90 whole month charged 35.00: MRC_PRICE_MISMATCH, -5.10. */
+    c = expect_rec(f, "rc4", "ACC1-L4", AJ_SERVICE_VOICE, 35000000, "COR-rc4", AJ_REASON_MRC_PRICE_MISMATCH, 29900000,
+                   "ACC1-L4");
+    assert_int_equal(c->delta, -5100000);
+
+    /* The close: L3 (SMS 10.00 from Oct 16 local, 23:00) was never charged: D = 16 (Oct 16..31),
+     * 10.00 x 16 / 31 = 5.16129 -> 5.16, legacy 0. L0, L1, L2, L4 were charged; L5's
+     * deactivation date is Oct 1 (not counted): D = 0, nothing. */
+    int before = f->n_cor;
+    assert_int_equal(feed_close(f), AJ_E_OK);
+    assert_int_equal(f->n_cor, before + 1);
+    c = &f->cor[before];
+    check_cor(c, "COR-MISSING-ACC1-L3-2026-10", AJ_REASON_MRC_MISSING, 0, 5160000, "16 of 31 days");
+    assert_string_equal(c->record_id, "MISSING-ACC1-L3-2026-10");
+    assert_int_equal(c->kind, AJ_KIND_RECURRING);
+    assert_int_equal(c->service, AJ_SERVICE_SMS);
+    assert_string_equal(c->cycle_id, "2026-10");
+    assert_int_equal(f->n_inv, 1);
+    const aj_adjust_stats *st = aj_adjust_get_stats(f->adj);
+    assert_int_equal(st->recurring, 6);
+    assert_int_equal(st->by_reason[AJ_REASON_MRC_INACTIVE_LINE], 2);
+    assert_int_equal(st->by_reason[AJ_REASON_MRC_MISSING], 1);
 }
 
-static void test_rejections_change_nothing(void **state) {
+/* DISAGREES: docs/rating.md "Correction ids": the n-th record with the same id in an
+ * account-cycle gets COR-<record_id>#<n>, recurring charges included. Docs: COR-rc0#2; the
+ * engine: COR-rc0 (aj_adjust_recurring always passes occurrence 1). */
+static void test_recurring_duplicate_id(void **state) {
     fx *f = *state;
-    aj_usage u = fx_usage("x1", AJ_SERVICE_VOICE, "+552133334444", 37, 1, T0);
-    memcpy(u.currency, "USD", 4);
-    assert_int_equal(feed_usage(f, u), AJ_E_CURRENCY_MISMATCH);
-    u = fx_usage("x2", AJ_SERVICE_VOICE, "+552133334444", 37, 1, -5);
-    assert_int_equal(feed_usage(f, u), AJ_E_NO_CONTRACT);
-    u = fx_usage("x3", AJ_SERVICE_SMS, "+12125550100", 1, 1, T0);
-    assert_int_equal(feed_usage(f, u), AJ_E_NO_RATE);
-    assert_int_equal(f->corrections, 0);
-    assert_int_equal(aj_adjust_open_cycles(f->adj), 0);
-    assert_int_equal(aj_adjust_get_stats(f->adj)->usage, 0);
+    recurring_contract(f);
+    assert_int_equal(feed_recurring(f, "rc0", "ACC1-L0", AJ_SERVICE_VOICE, 49900000), AJ_E_OK);
+    /* The same record redelivered: MRC_DUPLICATE, expected 0, its 2nd occurrence. */
+    expect_rec(f, "rc0", "ACC1-L0", AJ_SERVICE_VOICE, 49900000, "COR-rc0#2", AJ_REASON_MRC_DUPLICATE, 0,
+               "already charged");
 }
+
+/* ---- invoices ---- */
 
 static void test_invoice_at_close(void **state) {
     fx *f = *state;
-    assert_int_equal(feed_usage(f, fx_usage("a", AJ_SERVICE_VOICE, "+552133334444", 37, 94000, T0)), AJ_E_OK);
-    assert_int_equal(feed_usage(f, fx_usage("b", AJ_SERVICE_VOICE, "+552133334444", 37, 94000, T1)), AJ_E_OK); /* stale */
-    assert_int_equal(feed_usage(f, fx_usage("c", AJ_SERVICE_SMS, "+551131234567", 2, 100000, T0)), AJ_E_OK);
-    assert_int_equal(feed_recurring(f, "r", "ACC1-L9", 19900000), AJ_E_OK);   /* unknown line */
+    aj_contract *v1 = fx_contract(1, JAN1, OCT15, 120000);
+    fx_add_line(v1, "ACC1-L3", AJ_SERVICE_SMS, 10000000, 1, OCT17_0200, INT64_MAX);
+    put(f, v1);
+    put(f, fx_contract(2, OCT15, INT64_MAX, 100000));
+    /* USAGE VOICE: a 94000 right (v1); b 94000 -> 80000 STALE (v2), delta -14000. */
+    expect_none(f, fx_usage("a", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, OCT05));
+    expect_cor(f, fx_usage("b", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, OCT20), "COR-b",
+               AJ_REASON_STALE_CONTRACT_VERSION, 80000, "version 1");
+    /* USAGE SMS: 2 x 50000 = 100000, right. */
+    expect_none(f, fx_usage("c", AJ_SERVICE_SMS, LOCAL_NR, 2, 100000, OCT05 + MIN));
+    /* RECURRING VOICE (v1 in force on Oct 1): L0 49.90 right; L9 unknown 19.90 -> 0. */
+    assert_int_equal(feed_recurring(f, "r0", "ACC1-L0", AJ_SERVICE_VOICE, 49900000), AJ_E_OK);
+    expect_rec(f, "r9", "ACC1-L9", AJ_SERVICE_VOICE, 19900000, "COR-r9", AJ_REASON_MRC_INACTIVE_LINE, 0, NULL);
     assert_int_equal(aj_adjust_open_cycles(f->adj), 1);
+    /* The close adds RECURRING SMS: MRC_MISSING of L3, 0 -> 5160000 (10.00 x 16 / 31). */
     assert_int_equal(feed_close(f), AJ_E_OK);
-    assert_int_equal(f->invoices, 1);
-    const aj_invoice *inv = &f->inv;
+    assert_int_equal(f->n_cor, 3);
+    check_cor(&f->cor[2], "COR-MISSING-ACC1-L3-2026-10", AJ_REASON_MRC_MISSING, 0, 5160000, NULL);
+    assert_int_equal(f->n_inv, 1);
+    const aj_invoice *inv = &f->inv[0];
     assert_string_equal(inv->invoice_id, "INV-ACC1-2026-10-r1");
+    assert_string_equal(inv->account, "ACC1");
+    assert_string_equal(inv->cycle_id, "2026-10");
+    assert_int_equal(inv->revision, 1);
+    assert_int_equal(inv->period_start_ms, P_OCT);
+    assert_int_equal(inv->period_end_ms, P_NOV);
+    assert_string_equal(inv->currency, "BRL");
+    assert_string_equal(inv->contract_id, "CT-1");
     assert_int_equal(inv->n_versions, 2);
     assert_int_equal(inv->versions[0], 1);
     assert_int_equal(inv->versions[1], 2);
-    assert_int_equal(inv->n_lines, 3);
-    /* USAGE VOICE, USAGE SMS, RECURRING VOICE in that order */
-    assert_int_equal(inv->lines[0].kind, AJ_KIND_USAGE);
-    assert_int_equal(inv->lines[0].service, AJ_SERVICE_VOICE);
-    assert_int_equal(inv->lines[0].records, 2);
-    assert_int_equal(inv->lines[0].quantity, 74);
-    assert_int_equal(inv->lines[0].legacy_amount, 188000);
-    assert_int_equal(inv->lines[0].corrected_amount, 174000);
-    assert_int_equal(inv->lines[0].corrections, 1);
-    assert_int_equal(inv->lines[1].service, AJ_SERVICE_SMS);
-    assert_int_equal(inv->lines[2].kind, AJ_KIND_RECURRING);
-    assert_int_equal(inv->legacy_total, 188000 + 100000 + 19900000);
-    assert_int_equal(inv->corrected_total, 174000 + 100000);
-    assert_int_equal(inv->adjustment_total, inv->corrected_total - inv->legacy_total);
-    assert_int_equal(inv->overcharge_removed, 14000 + 19900000);
-    assert_int_equal(inv->undercharge_added, 0);
-    assert_int_equal(inv->n_reasons, 2);
+    /* Lines: USAGE VOICE, USAGE SMS, RECURRING VOICE, RECURRING SMS. */
+    assert_int_equal(inv->n_lines, 4);
+    const struct { aj_record_kind k; aj_service s; int64_t records, quantity; aj_money legacy, corrected; int64_t corrections; }
+        want[] = {
+            {AJ_KIND_USAGE, AJ_SERVICE_VOICE, 2, 74, 188000, 174000, 1},                 /* 94000+94000 / 94000+80000 */
+            {AJ_KIND_USAGE, AJ_SERVICE_SMS, 1, 2, 100000, 100000, 0},
+            {AJ_KIND_RECURRING, AJ_SERVICE_VOICE, 2, 2, 69800000, 49900000, 1},         /* 49.90+19.90 / 49.90+0 */
+            {AJ_KIND_RECURRING, AJ_SERVICE_SMS, 1, 1, 0, 5160000, 1},
+        };
+    for (size_t i = 0; i < 4; i++) {
+        const aj_invoice_line *l = &inv->lines[i];
+        if (l->kind != want[i].k || l->service != want[i].s || l->records != want[i].records ||
+            l->quantity != want[i].quantity || l->legacy_amount != want[i].legacy ||
+            l->corrected_amount != want[i].corrected || l->corrections != want[i].corrections)
+            fail_msg("line %zu: %s %s records %lld qty %lld legacy %lld corrected %lld corrections %lld", i,
+                     aj_record_kind_name(l->kind), aj_service_name(l->service), (long long)l->records,
+                     (long long)l->quantity, (long long)l->legacy_amount, (long long)l->corrected_amount,
+                     (long long)l->corrections);
+    }
+    /* legacy 188000 + 100000 + 69800000 + 0 = 70088000;
+     * corrected 174000 + 100000 + 49900000 + 5160000 = 55334000; adjustment -14754000;
+     * overcharges 14000 + 19900000 = 19914000; undercharges 5160000 (5160000 - 19914000 = -14754000). */
+    assert_int_equal(inv->legacy_total, 70088000);
+    assert_int_equal(inv->corrected_total, 55334000);
+    assert_int_equal(inv->adjustment_total, -14754000);
+    assert_int_equal(inv->overcharge_removed, 19914000);
+    assert_int_equal(inv->undercharge_added, 5160000);
+    assert_int_equal(inv->n_reasons, 3);
     assert_int_equal(inv->reasons[0].reason, AJ_REASON_STALE_CONTRACT_VERSION);
-    assert_int_equal(inv->reasons[1].reason, AJ_REASON_UNKNOWN_LINE);
+    assert_int_equal(inv->reasons[0].count, 1);
+    assert_int_equal(inv->reasons[0].delta, -14000);
+    assert_int_equal(inv->reasons[1].reason, AJ_REASON_MRC_INACTIVE_LINE);
+    assert_int_equal(inv->reasons[1].count, 1);
     assert_int_equal(inv->reasons[1].delta, -19900000);
+    assert_int_equal(inv->reasons[2].reason, AJ_REASON_MRC_MISSING);
+    assert_int_equal(inv->reasons[2].count, 1);
+    assert_int_equal(inv->reasons[2].delta, 5160000);
+    const aj_adjust_stats *st = aj_adjust_get_stats(f->adj);
+    assert_int_equal(st->corrections, 3);
+    assert_int_equal(st->overcharge, 19914000);
+    assert_int_equal(st->undercharge, 5160000);
+    assert_int_equal(st->invoices, 1);
+    assert_int_equal(st->closes, 1);
     assert_int_equal(aj_adjust_open_cycles(f->adj), 0);
 
-    /* After the close: late usage is refused, a second close emits nothing. */
-    assert_int_equal(feed_usage(f, fx_usage("late", AJ_SERVICE_VOICE, "+552133334444", 37, 94000, T0)), AJ_E_LATE_USAGE);
+    /* A second close emits nothing (no invoice, no second MRC_MISSING) and is counted. */
     assert_int_equal(feed_close(f), AJ_E_OK);
-    assert_int_equal(f->invoices, 1);
-    assert_int_equal(aj_adjust_get_stats(f->adj)->duplicate_closes, 1);
+    assert_int_equal(f->n_inv, 1);
+    assert_int_equal(f->n_cor, 3);
+    assert_int_equal(st->duplicate_closes, 1);
+    assert_int_equal(st->invoices, 1);
+    /* A record of the closed cycle is LATE_USAGE, rejected. */
+    assert_int_equal(feed_usage(f, fx_usage("late", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 12345, OCT05 + 5 * MIN)),
+                     AJ_E_LATE_USAGE);
+    assert_non_null(strstr(f->detail, "2026-10"));
+    assert_int_equal(f->n_cor, 3);
+    assert_int_equal(st->usage, 3);
 }
 
 static void test_close_without_records(void **state) {
     fx *f = *state;
+    fx_no_lines(base(f, 0));
     assert_int_equal(feed_close(f), AJ_E_OK);
-    assert_int_equal(f->invoices, 1);
-    assert_int_equal(f->inv.n_lines, 0);
-    assert_int_equal(f->inv.corrected_total, 0);
-    assert_string_equal(f->inv.currency, "BRL");
+    assert_int_equal(f->n_inv, 1);
+    assert_int_equal(f->n_cor, 0);
+    assert_string_equal(f->inv[0].invoice_id, "INV-ACC1-2026-10-r1");
+    assert_int_equal(f->inv[0].n_lines, 0);
+    assert_int_equal(f->inv[0].n_reasons, 0);
+    assert_int_equal(f->inv[0].legacy_total, 0);
+    assert_int_equal(f->inv[0].corrected_total, 0);
+    assert_string_equal(f->inv[0].currency, "BRL");
+    assert_string_equal(f->inv[0].contract_id, "CT-1");
 }
+
+static void test_close_without_records_missing_line(void **state) {
+    fx *f = *state;
+    base(f, 0);
+    /* No record, but L0 (49.90, always active) is contracted: MRC_MISSING 49.90 x 31/31. */
+    assert_int_equal(feed_close(f), AJ_E_OK);
+    assert_int_equal(f->n_cor, 1);
+    check_cor(&f->cor[0], "COR-MISSING-ACC1-L0-2026-10", AJ_REASON_MRC_MISSING, 0, 49900000, "31 of 31 days");
+    assert_int_equal(f->n_inv, 1);
+    assert_int_equal(f->inv[0].n_lines, 1);
+    assert_int_equal(f->inv[0].lines[0].kind, AJ_KIND_RECURRING);
+    assert_int_equal(f->inv[0].corrected_total, 49900000);
+    assert_int_equal(f->inv[0].undercharge_added, 49900000);
+    assert_int_equal(f->inv[0].adjustment_total, 49900000);
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_right_charge_no_correction, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reasons, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_recurring_reasons, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rejections_change_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_invoice_at_close, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_close_without_records, setup, teardown),
+        T(test_right_charge_no_correction),
+        T(test_reason_duplicate_usage),
+        T(test_reason_usage_after_termination),
+        T(test_reason_no_contract),
+        T(test_reason_stale_contract_version),
+        T(test_reason_wrong_zone),
+        T(test_reason_wrong_time_band),
+        T(test_reason_increment_rounding),
+        T(test_reason_connect_fee),
+        T(test_reason_tier_not_applied),
+        T(test_reason_allowance_not_applied),
+        T(test_reason_promotion_not_applied),
+        T(test_reason_discount_not_applied),
+        T(test_reason_min_max_charge),
+        T(test_reason_rate_mismatch),
+        T(test_reason_order),
+        T(test_reason_order_promotion_before_discount),
+        T(test_duplicate_does_not_consume_allowance),
+        T(test_allowance_input_order_per_account_cycle),
+        T(test_discount_cap_carried),
+        T(test_rejected_record_changes_no_state),
+        T(test_rejected_record_opens_no_cycle),
+        T(test_recurring_reasons),
+        T(test_recurring_duplicate_id),
+        T(test_invoice_at_close),
+        T(test_close_without_records),
+        T(test_close_without_records_missing_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

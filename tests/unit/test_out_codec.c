@@ -33,7 +33,7 @@ static aj_correction sample_correction(void) {
     strcpy(c.record_id, "U0001");
     c.kind = AJ_KIND_USAGE;
     c.service = AJ_SERVICE_DATA;
-    c.reason = AJ_REASON_WRONG_INCREMENT;
+    c.reason = AJ_REASON_INCREMENT_ROUNDING;
     strcpy(c.hypothesis, "rated with 60/60 increments instead of 30/6 (\xc3\xa1 UTF-8 too)");
     c.legacy_amount = 94000;
     c.corrected_amount = 55500;
@@ -51,6 +51,19 @@ static aj_correction sample_correction(void) {
     c.trace.price = 120000;
     c.trace.rate_unit = 60;
     c.trace.connect_fee = INT64_MAX;   /* the extremes of a long survive */
+    c.trace.contract_version = 7;     /* not on the wire: the decoder takes the correction's */
+    strcpy(c.trace.band, "PEAK");
+    strcpy(c.trace.bands, "PEAK,OFFPEAK");
+    c.trace.tiers = 1;
+    c.trace.free_units = 20;
+    strcpy(c.trace.allowance, "FRANQUIA");
+    strcpy(c.trace.promotion, "NATAL");
+    c.trace.promotion_amount = 130000;
+    strcpy(c.trace.discount, "FIDELIDADE");
+    c.trace.discount_amount = INT64_MIN;
+    c.trace.clamp = AJ_CLAMP_MIN;
+    c.trace.decimals = 2;
+    c.trace.rounding = AJ_ROUND_HALF_EVEN;
     c.source.origin = "cdr.usage";
     c.source.partition = 3;
     c.source.offset = INT64_MIN;
@@ -81,9 +94,9 @@ static aj_invoice sample_invoice(void) {
     inv.adjustment_total = -49300000;
     inv.overcharge_removed = 50300000;
     inv.undercharge_added = 1000000;
-    inv.reasons[0] = (aj_reason_summary){AJ_REASON_WRONG_INCREMENT, 3, -400000};
-    inv.reasons[1] = (aj_reason_summary){AJ_REASON_UNKNOWN_LINE, 1, -49900000};
-    inv.reasons[2] = (aj_reason_summary){AJ_REASON_PRICE_MISMATCH, 1, 1000000};
+    inv.reasons[0] = (aj_reason_summary){AJ_REASON_INCREMENT_ROUNDING, 3, -400000};
+    inv.reasons[1] = (aj_reason_summary){AJ_REASON_MRC_INACTIVE_LINE, 1, -49900000};
+    inv.reasons[2] = (aj_reason_summary){AJ_REASON_RATE_MISMATCH, 1, 1000000};
     inv.n_reasons = 3;
     return inv;
 }
@@ -244,7 +257,7 @@ static void test_correction_round_trip(void **state) {
     assert_str_field(&v, "record_id", "U0001");
     assert_str_field(&v, "record_kind", "USAGE");
     assert_str_field(&v, "service", "DATA");
-    assert_str_field(&v, "reason", "WRONG_INCREMENT");
+    assert_str_field(&v, "reason", "INCREMENT_ROUNDING");
     assert_str_field(&v, "hypothesis", c.hypothesis);
     assert_long_field(&v, "legacy_amount", 94000);
     assert_long_field(&v, "corrected_amount", 55500);
@@ -344,7 +357,7 @@ static void test_invoice_round_trip(void **state) {
     assert_int_equal(avro_value_get_size(&a, &n), 0);
     assert_int_equal(n, 3);
     assert_int_equal(avro_value_get_by_index(&a, 1, &item, NULL), 0);
-    assert_str_field(&item, "reason", "UNKNOWN_LINE");
+    assert_str_field(&item, "reason", "MRC_INACTIVE_LINE");
     assert_long_field(&item, "count", 1);
     assert_long_field(&item, "delta", -49900000);
     avro_value_decref(&v);

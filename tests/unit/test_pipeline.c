@@ -89,8 +89,9 @@ static aj_err gm_contract(void *o, const char *key, const void *d, size_t len) {
     (void)key;
     hash_bytes(&g->hash, d, len);
     aj_err rc = aj_decode_contract(g->dec, aj_schema_current(AJ_SCHEMA_CONTRACT), d, len, &c, detail, sizeof(detail));
-    if (rc) return rc;
-    return aj_contract_store_put(g->store, c, detail, sizeof(detail));
+    if (!rc) rc = aj_contract_store_put(g->store, c, detail, sizeof(detail));
+    if (rc) print_error("generated contract refused: %s: %s\n", aj_err_name(rc), detail);
+    return rc;
 }
 
 static aj_err gm_event(void *o, const char *key, const void *d, size_t len) {
@@ -163,7 +164,7 @@ static void test_ground_truth_exactly(void **state) {
             want_dead[g.truths[i].dead_reason]++;
         else
             want_corr++;
-        aj_map_put(by_id, g.truths[i].record_id, strlen(g.truths[i].record_id), &g.truths[i], NULL);
+        aj_map_put(by_id, g.truths[i].correction_id, strlen(g.truths[i].correction_id), &g.truths[i], NULL);
     }
     assert_true(counts.invalid > 0);
     for (int e = 0; e < AJ_E__COUNT; e++)
@@ -177,8 +178,8 @@ static void test_ground_truth_exactly(void **state) {
     aj_money sum = 0;
     for (size_t i = 0; i < sink.n_corr; i++) {
         const aj_correction *c = &sink.corr[i];
-        const aj_truth *t = aj_map_get(by_id, c->record_id, strlen(c->record_id));
-        if (!t || t->dead_letter) fail_msg("correction %s is not in the ground truth", c->record_id);
+        const aj_truth *t = aj_map_get(by_id, c->correction_id, strlen(c->correction_id));
+        if (!t || t->dead_letter) fail_msg("correction %s is not in the ground truth", c->correction_id);
         if (t->reason != c->reason || t->correct != c->corrected_amount || t->legacy != c->legacy_amount)
             fail_msg("%s: want %s %lld->%lld, got %s %lld->%lld (%s)", c->record_id, aj_reason_name(t->reason),
                      (long long)t->legacy, (long long)t->correct, aj_reason_name(c->reason),
@@ -187,7 +188,7 @@ static void test_ground_truth_exactly(void **state) {
     }
     /* every reason the generator injects occurs */
     for (int r = 0; r < AJ_REASON__COUNT; r++)
-        if (r != AJ_REASON_PRICE_MISMATCH && as->by_reason[r] == 0) fail_msg("no %s injected", aj_reason_name((aj_reason)r));
+        if (as->by_reason[r] == 0) fail_msg("no %s injected", aj_reason_name((aj_reason)r));
     /* the invoices carry the same money as the corrections */
     assert_int_equal(sink.invoice_adjust, sum);
     assert_int_equal(as->undercharge - as->overcharge, sum);
@@ -218,6 +219,10 @@ static void test_no_errors_no_corrections(void **state) {
     aj_gen_counts counts;
     (void)state;
     run_workload(3, 0, &g, &sink, &counts);
+    for (size_t i = 0; i < sink.n_corr && i < 5; i++)
+        print_error("unexpected correction %s %s %lld -> %lld (%s)\n", sink.corr[i].correction_id,
+                    aj_reason_name(sink.corr[i].reason), (long long)sink.corr[i].legacy_amount,
+                    (long long)sink.corr[i].corrected_amount, sink.corr[i].hypothesis);
     assert_int_equal(sink.n_corr, 0);
     assert_int_equal(sink.invoice_adjust, 0);
     assert_int_equal(sink.invoices, 400);

@@ -58,7 +58,8 @@ static void test_registry(void **state) {
         assert_true(s->fingerprint == aj_crc64_avro(s->canonical, strlen(s->canonical)));
         for (int j = 0; j < i; j++) assert_true(aj_schema_current((aj_schema_id)j)->fingerprint != s->fingerprint);
     }
-    assert_string_equal(aj_schema_current(AJ_SCHEMA_CONTRACT)->file, "contract.avsc");
+    assert_string_equal(aj_schema_current(AJ_SCHEMA_CONTRACT)->file, "contract.v2.avsc");
+    assert_string_equal(aj_schema_current(AJ_SCHEMA_CORRECTION)->file, "correction.v2.avsc");
     assert_null(aj_schema_by_fingerprint(0x0123456789abcdefULL));
     aj_schemas_shutdown();
     assert_null(aj_schema_current(AJ_SCHEMA_CONTRACT));
