@@ -271,7 +271,7 @@ static const char *demo_pct(int64_t num, int64_t den, char *buf, size_t len) {
         snprintf(buf, len, "n/a");
         return buf;
     }
-    int64_t bp = (num * 10000 + den / 2) / den;
+    int64_t bp = num * 10000 / den;   /* truncated: 100.00% only when exact */
     snprintf(buf, len, "%lld.%02lld%%", (long long)(bp / 100), (long long)(bp % 100));
     return buf;
 }

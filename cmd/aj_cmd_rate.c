@@ -3,11 +3,13 @@
 #include <string.h>
 
 #include "aj_cmd.h"
+#include "aj_emit.h"
 #include "aj_log.h"
+#include "aj_truth.h"
 
 static void rate_usage(FILE *out) {
     fprintf(out,
-            "Usage: ajuste rate --in DIR --out DIR [--quiet]\n\n"
+            "Usage: ajuste rate --in DIR --out DIR [--truth F] [--quiet]\n\n"
             "Re-rates DIR/usage.avro against DIR/contracts.avro (as `ajuste gen` writes them)\n"
             "and writes into the output directory:\n"
             "  invoices.avro       the adjusted invoices (invoice.avsc)\n"
@@ -20,8 +22,64 @@ static void rate_usage(FILE *out) {
             "  --out DIR      output directory (created if missing)\n"
             "  --contracts F  contracts file instead of DIR/contracts.avro\n"
             "  --usage F      usage file instead of DIR/usage.avro\n"
+            "  --truth F      check the outputs against a ground_truth.csv of `ajuste gen`:\n"
+            "                 print precision and recall per reason, and exit 1 unless every\n"
+            "                 correction and dead letter is exactly the injected one\n"
             "  -q, --quiet    no summary\n"
             "  -h, --help     this help\n");
+}
+
+/* Feeds every datum of DIR/name to the checker; AJ_E_OK or an error written to stderr. */
+static aj_err rate_read_back(aj_truth_check *tc, const char *dir, const char *name, int corrections) {
+    char path[4096], err[512] = "", origin[256];
+    aj_err rc;
+    aj_message m;
+    aj_source *src = aj_file_source_open(aj_path(path, sizeof(path), dir, name), &rc, err, sizeof(err));
+
+    if (!src) {
+        fprintf(stderr, "ajuste rate: %s\n", err);
+        return rc;
+    }
+    while ((rc = aj_source_next(src, &m, 0)) == AJ_E_OK) {
+        if (corrections) {
+            aj_correction c;
+            if ((rc = aj_decode_correction(m.writer, m.value, m.value_len, &c, origin, sizeof(origin)))) break;
+            aj_truth_check_correction(tc, &c);
+        } else {
+            aj_dead_letter dl;
+            if ((rc = aj_decode_dead_letter(m.writer, m.value, m.value_len, &dl, origin, sizeof(origin)))) break;
+            aj_truth_check_dead_letter(tc, dl.reason);
+        }
+    }
+    aj_source_destroy(src);
+    if (rc == AJ_E_EOF) return AJ_E_OK;
+    fprintf(stderr, "ajuste rate: reading back %s: %s\n", path, aj_err_str(rc));
+    return rc;
+}
+
+/* --truth: the outputs against the ground truth. Exit status. */
+static int rate_check_truth(const char *truth, const char *out_dir, int quiet) {
+    aj_truth_check *tc = aj_truth_check_create();
+    char err[512] = "";
+    int status = AJ_EXIT_FAILURE;
+
+    if (!tc) return AJ_EXIT_FAILURE;
+    if (aj_truth_check_load(tc, truth, err, sizeof(err)) != AJ_E_OK) {
+        fprintf(stderr, "ajuste rate: %s\n", err);
+        status = AJ_EXIT_USAGE;
+    } else if (rate_read_back(tc, out_dir, "corrections.avro", 1) == AJ_E_OK &&
+               rate_read_back(tc, out_dir, "dead_letters.avro", 0) == AJ_E_OK) {
+        int exact = aj_truth_check_exact(tc);
+        if (!quiet || !exact) {
+            printf("Against %s:\n", truth);
+            aj_truth_check_print(tc, stdout);
+        }
+        printf("Ground truth:      %s\n", exact ? "every correction and dead letter is exactly the injected one"
+                                                 : "NOT matched (see the table above)");
+        status = exact ? AJ_EXIT_OK : AJ_EXIT_FAILURE;
+    }
+    aj_truth_check_destroy(tc);
+    return status;
 }
 
 int aj_cmd_rate(int argc, char **argv) {
@@ -29,9 +87,9 @@ int aj_cmd_rate(int argc, char **argv) {
         {"in", required_argument, 0, 'i'},        {"out", required_argument, 0, 'o'},
         {"contracts", required_argument, 0, 'c'}, {"usage", required_argument, 0, 'u'},
         {"quiet", no_argument, 0, 'q'},           {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0},
+        {"truth", required_argument, 0, 't'},     {0, 0, 0, 0},
     };
-    const char *in = NULL, *out_dir = NULL, *contracts = NULL, *usage = NULL;
+    const char *in = NULL, *out_dir = NULL, *contracts = NULL, *usage = NULL, *truth = NULL;
     char cpath[4096], upath[4096], err[512] = "";
     aj_contract_store *store = NULL;
     aj_source *src = NULL;
@@ -47,6 +105,7 @@ int aj_cmd_rate(int argc, char **argv) {
         case 'o': out_dir = optarg; break;
         case 'c': contracts = optarg; break;
         case 'u': usage = optarg; break;
+        case 't': truth = optarg; break;
         case 'q': quiet = 1; break;
         case 'h': rate_usage(stdout); return AJ_EXIT_OK;
         default: rate_usage(stderr); return AJ_EXIT_USAGE;
@@ -101,6 +160,7 @@ int aj_cmd_rate(int argc, char **argv) {
         printf("Output:            %s/{invoices,corrections,dead_letters}.avro\n", out_dir);
     }
     status = AJ_EXIT_OK;
+    if (truth) status = rate_check_truth(truth, out_dir, quiet);
     goto end;
 fail:
     fprintf(stderr, "ajuste rate: %s\n", err[0] ? err : aj_err_str(rc));

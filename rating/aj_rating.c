@@ -5,6 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Copies src into the fixed field dst of size n, cut to fit (the hot path's snprintf). */
+static void aj_set(char *dst, size_t n, const char *src) {
+    size_t len = strlen(src);
+    if (len >= n) len = n - 1;
+    memcpy(dst, src, len);
+    dst[len] = '\0';
+}
+
 /* ---- destinations ---- */
 
 size_t aj_plan_zone_of(const aj_plan *plan, aj_service service, const char *destination, char *prefix) {
@@ -128,7 +136,7 @@ aj_err aj_counters_add(aj_counters *c, aj_counter_kind kind, const char *name, i
     }
     aj_counter *e = &c->v[c->n++];
     e->kind = kind;
-    snprintf(e->name, sizeof(e->name), "%s", name);
+    aj_set(e->name, sizeof(e->name), name);
     e->used = amount;
     return AJ_E_OK;
 }
@@ -259,7 +267,7 @@ static aj_err aj_walk(const aj_plan *plan, const aj_usage *u, size_t zone, size_
     while (e < q) {
         const aj_prate *pr = aj_plan_prate(plan, u->service, zone, band);
         if (!pr) {
-            snprintf(t->band, sizeof(t->band), "%s", plan->band_names[band]);
+            aj_set(t->band, sizeof(t->band), plan->band_names[band]);
             return AJ_E_NO_RATE;
         }
         size_t k = aj_tier_at(pr, e, no_tiers);
@@ -335,7 +343,7 @@ static aj_err aj_cover(const aj_plan *plan, const aj_usage *u, size_t zone, int 
         int64_t take = left < need ? left : need;
         if (take > 0) {
             if (billed >= 0 && (rc = aj_draw_add(out, AJ_COUNTER_FREE_UNITS, m->name, take))) return rc;
-            if (billed >= 0) snprintf(out->trace.allowance, sizeof(out->trace.allowance), "%s", m->name);
+            if (billed >= 0) aj_set(out->trace.allowance, sizeof(out->trace.allowance), m->name);
             need -= take;
             total += take;
         }
@@ -348,7 +356,7 @@ static aj_err aj_cover(const aj_plan *plan, const aj_usage *u, size_t zone, int 
         if (take <= 0) continue;
         if (billed >= 0) {
             if ((rc = aj_draw_add(out, AJ_COUNTER_ALLOWANCE, a->name, take))) return rc;
-            if (!out->trace.allowance[0]) snprintf(out->trace.allowance, sizeof(out->trace.allowance), "%s", a->name);
+            if (!out->trace.allowance[0]) aj_set(out->trace.allowance, sizeof(out->trace.allowance), a->name);
         }
         need -= take;
         if (__builtin_add_overflow(total, take, &total)) return AJ_E_OVERFLOW;
@@ -375,7 +383,7 @@ static aj_err aj_apply_discount(const aj_plan *plan, const aj_usage *u, size_t z
             if (d > left) d = left;
             if (d > 0 && (rc = aj_draw_add(out, AJ_COUNTER_DISCOUNT, ds->name, d))) return rc;
         }
-        snprintf(out->trace.discount, sizeof(out->trace.discount), "%s", ds->name);
+        aj_set(out->trace.discount, sizeof(out->trace.discount), ds->name);
         out->trace.discount_amount = d;
         out->amount -= d;
         return AJ_E_OK;
@@ -401,10 +409,10 @@ aj_err aj_rating_rate_usage(const aj_plan *plan, const aj_usage *u, const aj_cou
         zone = (size_t)h->zone;
         t->matched_prefix[0] = '\0';
     }
-    snprintf(t->zone, sizeof(t->zone), "%s", plan->zone_names[zone]);
+    aj_set(t->zone, sizeof(t->zone), plan->zone_names[zone]);
     /* Clause "Time bands": the band at the start (or the hypothesis's). */
     size_t band = h->band >= 0 && (size_t)h->band < plan->n_bands ? (size_t)h->band : aj_plan_band_at(plan, u->start_ms);
-    snprintf(t->band, sizeof(t->band), "%s", plan->band_names[band]);
+    aj_set(t->band, sizeof(t->band), plan->band_names[band]);
     const aj_prate *start = aj_plan_prate(plan, u->service, zone, band);
     if (!start) return AJ_E_NO_RATE;
     const aj_rate *r = start->r;
@@ -419,7 +427,7 @@ aj_err aj_rating_rate_usage(const aj_plan *plan, const aj_usage *u, const aj_cou
 
     int promo = h->flags & AJ_HYP_NO_PROMOTION ? -1 : aj_pick_promotion(plan, u, zone);
     const aj_promotion *m = promo >= 0 ? &plan->c->promotions[promo] : NULL;
-    if (m) snprintf(t->promotion, sizeof(t->promotion), "%s", m->name);
+    if (m) aj_set(t->promotion, sizeof(t->promotion), m->name);
     if ((rc = aj_cover(plan, u, zone, promo, state, h, -1, out, &avail))) return rc;
     f.num = 0;
     f.den = r->rate_unit;
