@@ -375,13 +375,14 @@ static aj_contract *gen_contract(const gen_account *a, int version) {
         ln->active_to = a->lines[l].to;
     }
     if (!(c->taxes = calloc(3, sizeof(*c->taxes)))) abort();
-    c->n_taxes = 3;
     uint32_t all = (1u << AJ_SERVICE__COUNT) - 1;
     c->taxes[0] = (aj_tax){gen_strdup(a->tz == TZ_LISBON ? "IVA" : "ICMS"), all, a->tz == TZ_LISBON ? 230000 : 250000,
                            a->tz == TZ_LISBON ? AJ_TAX_EXCLUSIVE : AJ_TAX_GROSS_UP};
-    c->taxes[1] = (aj_tax){gen_strdup("PIS"), all, 6500, AJ_TAX_GROSS_UP};
-    c->taxes[2] = (aj_tax){gen_strdup("COFINS"), all, 30000, AJ_TAX_GROSS_UP};
-    c->n_taxes = a->tz == TZ_LISBON ? 1 : 3;
+    c->n_taxes = 1;
+    if (a->tz == TZ_SAO_PAULO) {
+        c->taxes[c->n_taxes++] = (aj_tax){gen_strdup("PIS"), all, 6500, AJ_TAX_GROSS_UP};
+        c->taxes[c->n_taxes++] = (aj_tax){gen_strdup("COFINS"), all, 30000, AJ_TAX_GROSS_UP};
+    }
     return c;
 }
 

@@ -15,7 +15,7 @@ void aj_plan_free(aj_plan *p) {
     for (size_t i = 0; p->promotion_zones && i < p->c->n_promotions; i++) free(p->promotion_zones[i].in);
     aj_contract_free(p->c);
     free(p->zone_names);
-    free(p->trie);
+    aj_trie_release(p->dest);
     free(p->band_names);
     free(p->edges);
     free(p->rates);
@@ -60,31 +60,38 @@ static void *aj_pc_alloc(aj_plan *p, size_t n, size_t size) {
 
 /* ---- destinations ---- */
 
+void aj_trie_release(aj_trie *t) {
+    if (!t || --t->refs) return;
+    free(t->nodes);
+    free(t);
+}
+
 /* Adds digits to the trie with zone z. A prefix already in the trie is in two zones. */
 static aj_err aj_trie_add(aj_pc *pc, const char *digits, int32_t z, size_t *cap) {
     aj_plan *p = pc->p;
+    aj_trie *t = p->dest;
     int32_t node = 0;
     for (const char *d = digits; *d; d++) {
         int k = *d - '0';
         if (k < 0 || k > 9) return aj_pc_bad(pc, "prefix %s is not digits", digits);
-        if (!p->trie[node].child[k]) {
-            if (p->n_nodes == *cap) {
+        if (!t->nodes[node].child[k]) {
+            if (t->n_nodes == *cap) {
                 size_t ncap = *cap * 2;
-                aj_trie_node *grown = realloc(p->trie, ncap * sizeof(*grown));
+                aj_trie_node *grown = realloc(t->nodes, ncap * sizeof(*grown));
                 if (!grown) return AJ_E_NOMEM;
-                p->trie = grown;
+                t->nodes = grown;
                 *cap = ncap;
             }
-            memset(&p->trie[p->n_nodes], 0, sizeof(p->trie[0]));
-            p->trie[p->n_nodes].zone = -1;
-            p->trie[node].child[k] = (int32_t)p->n_nodes++;
+            memset(&t->nodes[t->n_nodes], 0, sizeof(t->nodes[0]));
+            t->nodes[t->n_nodes].zone = -1;
+            t->nodes[node].child[k] = (int32_t)t->n_nodes++;
         }
-        node = p->trie[node].child[k];
+        node = t->nodes[node].child[k];
     }
-    if (p->trie[node].zone >= 0)
-        return aj_pc_bad(pc, "prefix %s is in zones %s and %s", digits, p->zone_names[p->trie[node].zone],
+    if (t->nodes[node].zone >= 0)
+        return aj_pc_bad(pc, "prefix %s is in zones %s and %s", digits, p->zone_names[t->nodes[node].zone],
                          p->zone_names[z]);
-    p->trie[node].zone = z;
+    t->nodes[node].zone = z;
     return AJ_E_OK;
 }
 
@@ -107,10 +114,12 @@ static aj_err aj_compile_zones(aj_pc *pc) {
     }
     p->default_zone = (size_t)def;
 
-    if (!(p->trie = malloc(cap * sizeof(*p->trie)))) return AJ_E_NOMEM;
-    memset(&p->trie[0], 0, sizeof(p->trie[0]));
-    p->trie[0].zone = -1;
-    p->n_nodes = 1;
+    if (!(p->dest = calloc(1, sizeof(*p->dest)))) return AJ_E_NOMEM;
+    p->dest->refs = 1;
+    if (!(p->dest->nodes = malloc(cap * sizeof(*p->dest->nodes)))) return AJ_E_NOMEM;
+    memset(&p->dest->nodes[0], 0, sizeof(p->dest->nodes[0]));
+    p->dest->nodes[0].zone = -1;
+    p->dest->n_nodes = 1;
     for (size_t z = 0; z < c->n_zones; z++)
         for (size_t j = 0; j < c->zones[z].n_prefixes; j++) {
             const char *d = c->zones[z].prefixes[j];
@@ -118,8 +127,47 @@ static aj_err aj_compile_zones(aj_pc *pc) {
                 return aj_pc_bad(pc, "zone %s has an empty or too long prefix", c->zones[z].name);
             if ((rc = aj_trie_add(pc, d, (int32_t)z, &cap))) return rc;
         }
+    p->trie = p->dest->nodes;
+    p->n_nodes = p->dest->n_nodes;
     p->bytes += p->n_nodes * sizeof(*p->trie);
     return AJ_E_OK;
+}
+
+aj_err aj_plan_dest_key(const aj_plan *p, char **key, size_t *len) {
+    const aj_contract *c = p->c;
+    size_t n = 1;
+    for (size_t z = 0; z < c->n_zones; z++) {
+        n += strlen(c->zones[z].name) + 2;
+        for (size_t j = 0; j < c->zones[z].n_prefixes; j++) n += strlen(c->zones[z].prefixes[j]) + 1;
+    }
+    char *k = malloc(n), *w = k;
+    if (!k) return AJ_E_NOMEM;
+    /* name \0 prefix \0 prefix \0 \1 name ...: names and prefixes hold no \0 or \1. */
+    for (size_t z = 0; z < c->n_zones; z++) {
+        size_t l = strlen(c->zones[z].name) + 1;
+        memcpy(w, c->zones[z].name, l);
+        w += l;
+        for (size_t j = 0; j < c->zones[z].n_prefixes; j++) {
+            l = strlen(c->zones[z].prefixes[j]) + 1;
+            memcpy(w, c->zones[z].prefixes[j], l);
+            w += l;
+        }
+        *w++ = '\1';
+    }
+    *w++ = '\2';
+    *key = k;
+    *len = (size_t)(w - k);
+    return AJ_E_OK;
+}
+
+void aj_plan_share_dest(aj_plan *p, aj_trie *t) {
+    if (p->dest == t) return;
+    p->bytes -= p->n_nodes * sizeof(*p->trie);
+    aj_trie_release(p->dest);
+    t->refs++;
+    p->dest = t;
+    p->trie = t->nodes;
+    p->n_nodes = t->n_nodes;
 }
 
 /* Membership table of a zone list (NULL table: every zone). */

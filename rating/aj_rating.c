@@ -17,18 +17,39 @@ static void aj_set(char *dst, size_t n, const char *src) {
 
 size_t aj_plan_zone_of(const aj_plan *plan, aj_service service, const char *destination, char *prefix) {
     char digits[AJ_NUMBER_LEN + 1];
-    int n, best = -1, best_len = 0, node = 0;
+    int n = 0, best = -1, best_len = 0, node = 0, seen = 0;
 
     prefix[0] = '\0';
     if (service == AJ_SERVICE_DATA || plan->n_nodes <= 1) return plan->default_zone;
-    if ((n = aj_normalize_number(destination, digits, sizeof(digits))) <= 0) return plan->default_zone;
-    /* Clause "Destinations": walk the trie; the deepest prefix that ends on the way wins. */
-    for (int i = 0; i < n; i++) {
-        node = plan->trie[node].child[digits[i] - '0'];
-        if (!node) break;
-        if (plan->trie[node].zone >= 0) {
-            best = plan->trie[node].zone;
-            best_len = i + 1;
+    /* Clause "Destinations": normalize (aj_normalize_number's rules) and walk the trie in one
+     * pass; the deepest prefix that ends on the way wins. A leading "00" is looked at before
+     * walking: "0" is a valid first digit of a prefix only when no "0" follows it. */
+    const char *p = destination;
+    for (; *p; p++) {
+        char ch = *p;
+        if (ch == '+' || ch == ' ' || ch == '-' || ch == '(' || ch == ')' || ch == '.') continue;
+        if (ch < '0' || ch > '9') return plan->default_zone;
+        if (seen == 0 && ch == '0') {
+            /* Is the next digit a '0' too (the international access prefix)? */
+            const char *q = p + 1;
+            while (*q == '+' || *q == ' ' || *q == '-' || *q == '(' || *q == ')' || *q == '.') q++;
+            if (*q == '0') {
+                p = q;
+                seen = 2;
+                continue;
+            }
+        }
+        seen = 2;
+        if (n == AJ_NUMBER_LEN) return plan->default_zone;   /* does not normalize: too long */
+        digits[n++] = ch;
+        if (node >= 0) {
+            node = plan->trie[node].child[ch - '0'];
+            if (!node) {
+                node = -1;   /* no longer prefix can match; keep validating the rest */
+            } else if (plan->trie[node].zone >= 0) {
+                best = plan->trie[node].zone;
+                best_len = n;
+            }
         }
     }
     if (best < 0) return plan->default_zone;
@@ -255,15 +276,14 @@ static size_t aj_tier_at(const aj_prate *pr, int64_t e, int no_tiers) {
  * the rate of the band in force when it starts. Runs of increments with the same rate and
  * tier are taken in closed form. *billed gets the total billed units.
  */
-static aj_err aj_walk(const aj_plan *plan, const aj_usage *u, size_t zone, size_t start_band, const aj_hyp *h,
-                      int64_t promo_price, int64_t free, aj_frac *f, int64_t *billed, aj_trace *t) {
-    int split = plan->c->band_mode == AJ_BAND_SPLIT && u->service == AJ_SERVICE_VOICE && h->band < 0;
+static aj_err aj_walk(const aj_plan *plan, const aj_usage *u, size_t zone, size_t start_band, int64_t band_until,
+                      const aj_hyp *h, int64_t promo_price, int64_t free, aj_frac *f, int64_t *billed, aj_trace *t) {
+    int split = band_until != INT64_MAX;
     int no_tiers = (h->flags & AJ_HYP_NO_TIERS) != 0;
-    int64_t q = u->quantity, e = 0, band_until = INT64_MAX;
+    int64_t q = u->quantity, e = 0;
     size_t band = start_band;
     aj_err rc;
 
-    if (split) band = aj_band_span(plan, u->start_ms, &band_until);
     while (e < q) {
         const aj_prate *pr = aj_plan_prate(plan, u->service, zone, band);
         if (!pr) {
@@ -400,7 +420,9 @@ aj_err aj_rating_rate_usage(const aj_plan *plan, const aj_usage *u, const aj_cou
     aj_frac f;
     aj_err rc;
 
-    memset(out, 0, sizeof(*out));
+    memset(t, 0, sizeof(*t));
+    out->amount = 0;
+    out->n_draws = 0;
     t->contract_version = plan->c->version;
     t->quantity = u->quantity;
     /* Clause "Destinations". */
@@ -410,8 +432,16 @@ aj_err aj_rating_rate_usage(const aj_plan *plan, const aj_usage *u, const aj_cou
         t->matched_prefix[0] = '\0';
     }
     aj_set(t->zone, sizeof(t->zone), plan->zone_names[zone]);
-    /* Clause "Time bands": the band at the start (or the hypothesis's). */
-    size_t band = h->band >= 0 && (size_t)h->band < plan->n_bands ? (size_t)h->band : aj_plan_band_at(plan, u->start_ms);
+    /* Clause "Time bands": the band at the start (or the hypothesis's); in SPLIT mode also
+     * until when it holds. */
+    int64_t band_until = INT64_MAX;
+    size_t band;
+    if (h->band >= 0 && (size_t)h->band < plan->n_bands)
+        band = (size_t)h->band;
+    else if (plan->c->band_mode == AJ_BAND_SPLIT && u->service == AJ_SERVICE_VOICE && h->band < 0)
+        band = aj_band_span(plan, u->start_ms, &band_until);
+    else
+        band = aj_plan_band_at(plan, u->start_ms);
     aj_set(t->band, sizeof(t->band), plan->band_names[band]);
     const aj_prate *start = aj_plan_prate(plan, u->service, zone, band);
     if (!start) return AJ_E_NO_RATE;
@@ -431,7 +461,8 @@ aj_err aj_rating_rate_usage(const aj_plan *plan, const aj_usage *u, const aj_cou
     if ((rc = aj_cover(plan, u, zone, promo, state, h, -1, out, &avail))) return rc;
     f.num = 0;
     f.den = r->rate_unit;
-    if ((rc = aj_walk(plan, u, zone, band, h, m && m->kind == AJ_PROMO_PRICE ? m->value : -1, avail, &f, &billed, t)))
+    if ((rc = aj_walk(plan, u, zone, band, band_until, h, m && m->kind == AJ_PROMO_PRICE ? m->value : -1, avail, &f,
+                      &billed, t)))
         return rc;
     t->billed_quantity = billed;
     if ((rc = aj_cover(plan, u, zone, promo, state, h, billed, out, &covered))) return rc;

@@ -10,6 +10,18 @@ typedef struct aj_trie_node {
     int32_t zone;        /* -1: no prefix ends here */
 } aj_trie_node;
 
+/* A compiled destination table, shared by every plan with the same zones and prefixes in the
+ * same order (contracts of one carrier share its destination table; sharing keeps the trie in
+ * cache). */
+typedef struct aj_trie {
+    aj_trie_node *nodes;
+    size_t n_nodes;
+    size_t refs;
+} aj_trie;
+
+/* Drops a reference; frees the table with the last one. NULL-safe. */
+void aj_trie_release(aj_trie *t);
+
 /* A rate ready for the engine: tier 0 is the rate's own price and next increment. */
 typedef struct aj_prate {
     const aj_rate *r;
@@ -29,7 +41,8 @@ struct aj_plan {
     const char **zone_names;     /* zones[i].name, then default_zone if not among them */
     size_t n_zones;
     size_t default_zone;
-    aj_trie_node *trie;
+    aj_trie *dest;               /* refcounted, possibly shared (see aj_contract_store_put) */
+    const aj_trie_node *trie;    /* dest->nodes */
     size_t n_nodes;
     const char **band_names;     /* bands[i].name, then default_band if not among them */
     size_t n_bands;
@@ -51,5 +64,12 @@ aj_err aj_plan_compile(aj_contract *c, const aj_tz *tz, aj_plan **out, char *det
 
 /* Frees a plan and its contract; NULL-safe. */
 void aj_plan_free(aj_plan *p);
+
+/* The plan's destination table as bytes (zone names and prefixes, in order): equal keys, equal
+ * tries. malloc'ed into *key; AJ_E_NOMEM. */
+aj_err aj_plan_dest_key(const aj_plan *p, char **key, size_t *len);
+
+/* Makes the plan use the shared table t (taking a reference) instead of its own. */
+void aj_plan_share_dest(aj_plan *p, aj_trie *t);
 
 #endif /* AJ_RATING_INT_H */

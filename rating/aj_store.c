@@ -17,6 +17,7 @@ typedef struct aj_versions {
 struct aj_contract_store {
     aj_map *accounts;   /* account -> aj_versions */
     aj_map *zones;      /* time zone name -> aj_tz, shared by the plans */
+    aj_map *dests;      /* destination table key -> aj_trie, shared by the plans (one reference) */
     size_t n_versions;
     size_t bytes;
     int64_t backdated;
@@ -34,11 +35,16 @@ static void aj_tz_free_value(void *p) {
     aj_tz_free(p);
 }
 
+static void aj_trie_free_value(void *p) {
+    aj_trie_release(p);
+}
+
 aj_contract_store *aj_contract_store_create(void) {
     aj_contract_store *s = calloc(1, sizeof(*s));
     if (!s) return NULL;
-    if (!(s->accounts = aj_map_create()) || !(s->zones = aj_map_create())) {
+    if (!(s->accounts = aj_map_create()) || !(s->zones = aj_map_create()) || !(s->dests = aj_map_create())) {
         aj_map_destroy(s->accounts, NULL);
+        aj_map_destroy(s->zones, NULL);
         free(s);
         return NULL;
     }
@@ -49,6 +55,7 @@ void aj_contract_store_destroy(aj_contract_store *store) {
     if (!store) return;
     aj_map_destroy(store->accounts, aj_versions_free);
     aj_map_destroy(store->zones, aj_tz_free_value);
+    aj_map_destroy(store->dests, aj_trie_free_value);
     free(store);
 }
 
@@ -75,6 +82,25 @@ static aj_err aj_store_tz(aj_contract_store *store, const aj_contract *c, const 
     return AJ_E_OK;
 }
 
+/* Clause "Destinations": a plan whose destination table is already compiled for another plan
+ * uses that one. */
+static aj_err aj_store_share_dest(aj_contract_store *store, aj_plan *plan) {
+    char *key;
+    size_t len;
+    aj_err rc = aj_plan_dest_key(plan, &key, &len);
+    if (rc) return rc;
+    aj_trie *t = aj_map_get(store->dests, key, len);
+    if (t) {
+        aj_plan_share_dest(plan, t);
+    } else if (aj_map_put(store->dests, key, len, plan->dest, NULL) == AJ_E_OK) {
+        plan->dest->refs++;
+    } else {
+        rc = AJ_E_NOMEM;
+    }
+    free(key);
+    return rc;
+}
+
 aj_err aj_contract_store_put(aj_contract_store *store, aj_contract *c, char *detail, size_t detlen) {
     const aj_tz *tz;
     aj_versions *vs;
@@ -87,6 +113,10 @@ aj_err aj_contract_store_put(aj_contract_store *store, aj_contract *c, char *det
         return rc;
     }
     if ((rc = aj_plan_compile(c, tz, &plan, detail, detlen)) != AJ_E_OK) return rc;
+    if ((rc = aj_store_share_dest(store, plan))) {
+        aj_plan_free(plan);
+        return rc;
+    }
     const char *account = plan->c->account;
     vs = aj_map_get(store->accounts, account, strlen(account));
     if (!vs) {
