@@ -210,8 +210,14 @@ static aj_err aj_round_frac(__int128 num, __int128 den, int32_t decimals, aj_rou
     static const int64_t step_of[7] = {1000000, 100000, 10000, 1000, 100, 10, 1};
     __int128 d, q, rem;
     if (__builtin_mul_overflow(den, (__int128)step_of[decimals], &d)) return AJ_E_OVERFLOW;
-    q = num / d;
-    rem = num % d;
+    if (num <= INT64_MAX && d <= INT64_MAX) {
+        /* The common case, in 64 bits: a 128-bit division is a library call. */
+        q = (int64_t)num / (int64_t)d;
+        rem = (int64_t)num % (int64_t)d;
+    } else {
+        q = num / d;
+        rem = num % d;
+    }
     switch (r) {
     case AJ_ROUND_HALF_UP: q += 2 * rem >= d; break;
     case AJ_ROUND_HALF_EVEN: q += 2 * rem > d || (2 * rem == d && (q & 1)); break;
@@ -281,7 +287,7 @@ static aj_err aj_walk(const aj_plan *plan, const aj_usage *u, size_t zone, size_
     int split = band_until != INT64_MAX;
     int no_tiers = (h->flags & AJ_HYP_NO_TIERS) != 0;
     int64_t q = u->quantity, e = 0;
-    size_t band = start_band;
+    size_t band = start_band, traced = SIZE_MAX;
     aj_err rc;
 
     while (e < q) {
@@ -294,7 +300,10 @@ static aj_err aj_walk(const aj_plan *plan, const aj_usage *u, size_t zone, size_
         int64_t price = promo_price >= 0 ? promo_price : pr->tiers[k].price;
         int64_t inc = h->next_increment > 0 ? h->next_increment : pr->tiers[k].increment;
         int64_t limit = q, count = 1, end;
-        aj_trace_band(t, plan->band_names[band]);
+        if (band != traced) {
+            aj_trace_band(t, plan->band_names[band]);
+            traced = band;
+        }
         if ((int32_t)k > t->tiers) t->tiers = (int32_t)k;
         if (e == 0) {
             /* The first increment, whatever tier or band boundary falls inside it. */
@@ -348,41 +357,46 @@ static aj_err aj_draw_add(aj_charge *out, aj_counter_kind kind, const char *name
     return AJ_E_OK;
 }
 
-/* Clause "Allowances": units left to the record from the promotion's free units, then from
- * each matching allowance in order. With billed >= 0, also records the draws of the units
- * covered, from the front of the billed units. */
+/* Clause "Allowances": the units left to the record, from the promotion's free units, then
+ * from each matching allowance in order, each recorded as a draw of all it has left (trimmed
+ * by aj_trim_draws once the billed quantity is known). */
 static aj_err aj_cover(const aj_plan *plan, const aj_usage *u, size_t zone, int promo, const aj_counters *state,
-                       const aj_hyp *h, int64_t billed, aj_charge *out, int64_t *avail) {
+                       const aj_hyp *h, aj_charge *out, int64_t *avail) {
     const aj_contract *c = plan->c;
-    int64_t need = billed < 0 ? INT64_MAX : billed, total = 0;
+    int64_t total = 0;
     aj_err rc;
 
     if (promo >= 0 && c->promotions[promo].kind == AJ_PROMO_FREE_UNITS) {
         const aj_promotion *m = &c->promotions[promo];
         int64_t left = m->value - aj_counters_used(state, AJ_COUNTER_FREE_UNITS, m->name);
-        int64_t take = left < need ? left : need;
-        if (take > 0) {
-            if (billed >= 0 && (rc = aj_draw_add(out, AJ_COUNTER_FREE_UNITS, m->name, take))) return rc;
-            if (billed >= 0) aj_set(out->trace.allowance, sizeof(out->trace.allowance), m->name);
-            need -= take;
-            total += take;
+        if (left > 0) {
+            if ((rc = aj_draw_add(out, AJ_COUNTER_FREE_UNITS, m->name, left))) return rc;
+            total = left;
         }
     }
-    for (size_t i = 0; need > 0 && !(h->flags & AJ_HYP_NO_ALLOWANCE) && i < c->n_allowances; i++) {
+    for (size_t i = 0; !(h->flags & AJ_HYP_NO_ALLOWANCE) && i < c->n_allowances; i++) {
         const aj_allowance *a = &c->allowances[i];
         if (a->service != u->service || !aj_in_zones(&plan->allowance_zones[i], zone)) continue;
         int64_t left = a->units - aj_counters_used(state, AJ_COUNTER_ALLOWANCE, a->name);
-        int64_t take = left < need ? left : need;
-        if (take <= 0) continue;
-        if (billed >= 0) {
-            if ((rc = aj_draw_add(out, AJ_COUNTER_ALLOWANCE, a->name, take))) return rc;
-            if (!out->trace.allowance[0]) aj_set(out->trace.allowance, sizeof(out->trace.allowance), a->name);
-        }
-        need -= take;
-        if (__builtin_add_overflow(total, take, &total)) return AJ_E_OVERFLOW;
+        if (left <= 0) continue;
+        if ((rc = aj_draw_add(out, AJ_COUNTER_ALLOWANCE, a->name, left))) return rc;
+        if (__builtin_add_overflow(total, left, &total)) return AJ_E_OVERFLOW;
     }
     *avail = total;
     return AJ_E_OK;
+}
+
+/* Keeps of the draws only the covered units, from the first on; names the first in the trace. */
+static void aj_trim_draws(aj_charge *out, int64_t covered) {
+    size_t k = 0;
+    for (size_t i = 0; i < out->n_draws && covered > 0; i++) {
+        aj_draw d = out->draws[i];
+        if (d.amount > covered) d.amount = covered;
+        covered -= d.amount;
+        out->draws[k++] = d;
+    }
+    out->n_draws = k;
+    if (k) aj_set(out->trace.allowance, sizeof(out->trace.allowance), out->draws[0].name);
 }
 
 /* Clause "Discounts": the first discount matching the record, on its charge after promotions. */
@@ -458,14 +472,15 @@ aj_err aj_rating_rate_usage(const aj_plan *plan, const aj_usage *u, const aj_cou
     int promo = h->flags & AJ_HYP_NO_PROMOTION ? -1 : aj_pick_promotion(plan, u, zone);
     const aj_promotion *m = promo >= 0 ? &plan->c->promotions[promo] : NULL;
     if (m) aj_set(t->promotion, sizeof(t->promotion), m->name);
-    if ((rc = aj_cover(plan, u, zone, promo, state, h, -1, out, &avail))) return rc;
+    if ((rc = aj_cover(plan, u, zone, promo, state, h, out, &avail))) return rc;
     f.num = 0;
     f.den = r->rate_unit;
     if ((rc = aj_walk(plan, u, zone, band, band_until, h, m && m->kind == AJ_PROMO_PRICE ? m->value : -1, avail, &f,
                       &billed, t)))
         return rc;
     t->billed_quantity = billed;
-    if ((rc = aj_cover(plan, u, zone, promo, state, h, billed, out, &covered))) return rc;
+    covered = avail < billed ? avail : billed;
+    aj_trim_draws(out, covered);
     t->free_units = covered;
 
     t->connect_fee = h->flags & AJ_HYP_NO_CONNECT_FEE ? 0 : r->connect_fee;
