@@ -63,6 +63,7 @@ static void *aj_pc_alloc(aj_plan *p, size_t n, size_t size) {
 void aj_trie_release(aj_trie *t) {
     if (!t || --t->refs) return;
     free(t->nodes);
+    free(t->compact);
     free(t);
 }
 
@@ -95,11 +96,12 @@ static aj_err aj_trie_add(aj_pc *pc, const char *digits, int32_t z, size_t *cap)
     return AJ_E_OK;
 }
 
-/* Lays the trie out breadth first: the short prefixes every lookup walks through sit together
- * (in cache), whatever order the contract listed them in. */
-static aj_err aj_trie_breadth_first(aj_trie *t) {
-    aj_trie_node *out = malloc(t->n_nodes * sizeof(*out));
+/* Lays the trie out breadth first into 8-byte nodes: the short prefixes every lookup walks
+ * through sit together, and the whole table is 5 times smaller than while it was built (in
+ * cache). */
+static aj_err aj_trie_compact(aj_trie *t) {
     int32_t *order = malloc(t->n_nodes * sizeof(*order)), *index = malloc(t->n_nodes * sizeof(*index));
+    aj_cnode *out = malloc(t->n_nodes * sizeof(*out));
     size_t head = 0, tail = 0;
 
     if (!out || !order || !index) {
@@ -116,14 +118,19 @@ static aj_err aj_trie_breadth_first(aj_trie *t) {
             if (t->nodes[n].child[k]) order[tail++] = t->nodes[n].child[k];
     }
     for (size_t i = 0; i < tail; i++) {
-        out[i] = t->nodes[order[i]];
-        for (int k = 0; k < 10; k++)
-            if (out[i].child[k]) out[i].child[k] = index[out[i].child[k]];
+        const aj_trie_node *w = &t->nodes[order[i]];
+        out[i] = (aj_cnode){0, 0, (int16_t)w->zone};
+        for (int k = 9; k >= 0; k--)
+            if (w->child[k]) {
+                out[i].mask |= (uint16_t)(1u << k);
+                out[i].first = (uint32_t)index[w->child[k]];   /* the lowest digit's, last */
+            }
     }
     free(t->nodes);
     free(order);
     free(index);
-    t->nodes = out;
+    t->nodes = NULL;
+    t->compact = out;
     return AJ_E_OK;
 }
 
@@ -133,6 +140,7 @@ static aj_err aj_compile_zones(aj_pc *pc) {
     size_t cap = 64;
     aj_err rc;
 
+    if (c->n_zones >= INT16_MAX) return aj_pc_bad(pc, "%zu zones; at most %d are supported", c->n_zones, INT16_MAX - 1);
     if (!(p->zone_names = aj_pc_alloc(p, c->n_zones + 1, sizeof(*p->zone_names)))) return AJ_E_NOMEM;
     for (size_t i = 0; i < c->n_zones; i++) {
         if (aj_name_index(p->zone_names, p->n_zones, c->zones[i].name) >= 0)
@@ -159,8 +167,8 @@ static aj_err aj_compile_zones(aj_pc *pc) {
                 return aj_pc_bad(pc, "zone %s has an empty or too long prefix", c->zones[z].name);
             if ((rc = aj_trie_add(pc, d, (int32_t)z, &cap))) return rc;
         }
-    if ((rc = aj_trie_breadth_first(p->dest))) return rc;
-    p->trie = p->dest->nodes;
+    if ((rc = aj_trie_compact(p->dest))) return rc;
+    p->trie = p->dest->compact;
     p->n_nodes = p->dest->n_nodes;
     p->bytes += p->n_nodes * sizeof(*p->trie);
     return AJ_E_OK;
@@ -199,7 +207,7 @@ void aj_plan_share_dest(aj_plan *p, aj_trie *t) {
     aj_trie_release(p->dest);
     t->refs++;
     p->dest = t;
-    p->trie = t->nodes;
+    p->trie = t->compact;
     p->n_nodes = t->n_nodes;
 }
 

@@ -10,11 +10,20 @@ typedef struct aj_trie_node {
     int32_t zone;        /* -1: no prefix ends here */
 } aj_trie_node;
 
+/* A node of the compiled trie, 8 bytes: the children of a node are consecutive (breadth-first
+ * layout), so a bit per present digit and the index of the first child find any child. */
+typedef struct aj_cnode {
+    uint32_t first;   /* index of the first child */
+    uint16_t mask;    /* bit d: a child for digit d */
+    int16_t zone;     /* -1: no prefix ends here */
+} aj_cnode;
+
 /* A compiled destination table, shared by every plan with the same zones and prefixes in the
  * same order (contracts of one carrier share its destination table; sharing keeps the trie in
  * cache). */
 typedef struct aj_trie {
-    aj_trie_node *nodes;
+    aj_trie_node *nodes;   /* while it is built */
+    aj_cnode *compact;     /* once built */
     size_t n_nodes;
     size_t refs;
 } aj_trie;
@@ -42,7 +51,7 @@ struct aj_plan {
     size_t n_zones;
     size_t default_zone;
     aj_trie *dest;               /* refcounted, possibly shared (see aj_contract_store_put) */
-    const aj_trie_node *trie;    /* dest->nodes */
+    const aj_cnode *trie;        /* dest->compact */
     size_t n_nodes;
     const char **band_names;     /* bands[i].name, then default_band if not among them */
     size_t n_bands;
