@@ -12,6 +12,7 @@
 #include "aj_gen.h"
 #include "aj_log.h"
 #include "aj_map.h"
+#include "aj_truth.h"
 
 #define DEMO_MALFORMED 70   /* byte-level malformed messages added to the usage topic */
 
@@ -24,17 +25,9 @@ typedef struct demo {
     rd_kafka_t *producer;
     aj_config cfg;
     int64_t produced;
-    aj_truth *truths;
-    size_t n_truths, cap_truths;
-    aj_map *truth_by_id;                 /* correction id -> index + 1 in truths */
-    int64_t expected_dead[AJ_E__COUNT];
-    int64_t expected_corrections;
+    aj_truth_check *truth;               /* the ground truth, and the outputs against it */
     /* what came out */
-    int64_t invoices, corrections, matched, dead_letters;
-    int64_t dead_by_reason[AJ_E__COUNT];
-    int64_t corrections_by_reason[AJ_REASON__COUNT];
-    int64_t expected_by_reason[AJ_REASON__COUNT];   /* injected errors per class */
-    int64_t matched_by_reason[AJ_REASON__COUNT];    /* corrections that match their injection */
+    int64_t invoices, corrections, dead_letters;
     aj_invoice showcase;
     int have_showcase;
     int32_t showcase_versions[16];
@@ -107,21 +100,7 @@ static aj_err demo_on_event(void *opaque, const char *key, const void *datum, si
 
 static aj_err demo_on_truth(void *opaque, const aj_truth *t) {
     demo *d = opaque;
-    if (d->n_truths == d->cap_truths) {
-        size_t cap = d->cap_truths ? d->cap_truths * 2 : 4096;
-        aj_truth *grown = realloc(d->truths, cap * sizeof(*grown));
-        if (!grown) return AJ_E_NOMEM;
-        d->truths = grown;
-        d->cap_truths = cap;
-    }
-    d->truths[d->n_truths++] = *t;
-    if (t->dead_letter) {
-        d->expected_dead[t->dead_reason]++;
-    } else {
-        d->expected_corrections++;
-        d->expected_by_reason[t->reason]++;
-    }
-    return AJ_E_OK;
+    return aj_truth_check_expect(d->truth, t);
 }
 
 /*
@@ -176,7 +155,8 @@ static aj_err demo_produce_malformed(demo *d) {
             want = AJ_E_WRONG_SCHEMA;
             break;
         }
-        d->expected_dead[want]++;
+        aj_truth t = {.dead_letter = 1, .dead_reason = want};
+        if ((rc = aj_truth_check_expect(d->truth, &t))) break;
         rc = demo_produce(d, d->cfg.usage_topic, key, m, len);
     }
     return rc;
@@ -221,15 +201,7 @@ static aj_err demo_on_correction(void *opaque, const aj_message *msg) {
                                      msg->value_len - AJ_SOM_HEADER_LEN, &c, origin, sizeof(origin));
     if (rc) return rc;
     d->corrections++;
-    d->corrections_by_reason[c.reason]++;
-    uintptr_t i = (uintptr_t)aj_map_get(d->truth_by_id, c.correction_id, strlen(c.correction_id));
-    if (i) {
-        const aj_truth *t = &d->truths[i - 1];
-        if (!t->dead_letter && t->reason == c.reason && t->correct == c.corrected_amount && t->legacy == c.legacy_amount) {
-            d->matched++;
-            d->matched_by_reason[c.reason]++;
-        }
-    }
+    aj_truth_check_correction(d->truth, &c);
     return AJ_E_OK;
 }
 
@@ -245,7 +217,7 @@ static aj_err demo_on_dead_letter(void *opaque, const aj_message *msg) {
                                       msg->value_len - AJ_SOM_HEADER_LEN, &dl, origin, sizeof(origin));
     if (rc) return rc;
     d->dead_letters++;
-    if ((unsigned)dl.reason < AJ_E__COUNT) d->dead_by_reason[dl.reason]++;
+    aj_truth_check_dead_letter(d->truth, dl.reason);
     return AJ_E_OK;
 }
 
@@ -287,50 +259,53 @@ static void demo_print_json(const demo *d, const aj_pipeline_stats *ps, const aj
                             int64_t rps, int64_t elapsed_ms) {
     char a[32], b[32], p[32], r[32];
     int first = 1;
+    const aj_truth_totals *t = aj_truth_check_totals(d->truth);
     int64_t expected_dead = 0;
 
-    for (int e = 0; e < AJ_E__COUNT; e++) expected_dead += d->expected_dead[e];
+    for (int e = 0; e < AJ_E__COUNT; e++) expected_dead += t->dead_expected[e];
 
     printf("{\"records_in\":%lld,\"processed\":%lld,\"dead_letters\":%lld,\"dead_letters_expected\":%lld,"
            "\"dead_letters_by_reason\":{",
            (long long)ps->records_in, (long long)ps->processed, (long long)d->dead_letters,
            (long long)expected_dead);
     for (int e = 0; e < AJ_E__COUNT; e++)
-        if (d->dead_by_reason[e]) {
-            printf("%s\"%s\":%lld", first ? "" : ",", aj_err_name((aj_err)e), (long long)d->dead_by_reason[e]);
+        if (t->dead_found[e]) {
+            printf("%s\"%s\":%lld", first ? "" : ",", aj_err_name((aj_err)e), (long long)t->dead_found[e]);
             first = 0;
         }
     printf("},\"corrections\":%lld,\"corrections_by_reason\":{", (long long)d->corrections);
     first = 1;
     for (int i = 0; i < AJ_REASON__COUNT; i++)
-        if (d->corrections_by_reason[i]) {
-            printf("%s\"%s\":%lld", first ? "" : ",", aj_reason_name((aj_reason)i), (long long)d->corrections_by_reason[i]);
+        if (t->by_reason[i].found) {
+            printf("%s\"%s\":%lld", first ? "" : ",", aj_reason_name((aj_reason)i), (long long)t->by_reason[i].found);
             first = 0;
         }
     printf("},\"by_class\":{");
     first = 1;
-    for (int i = 0; i < AJ_REASON__COUNT; i++)
-        if (d->corrections_by_reason[i] || d->expected_by_reason[i]) {
+    for (int i = 0; i < AJ_REASON__COUNT; i++) {
+        const aj_truth_class *k = &t->by_reason[i];
+        if (k->found || k->injected) {
             printf("%s\"%s\":{\"injected\":%lld,\"found\":%lld,\"matched\":%lld,\"precision\":%s,\"recall\":%s}",
-                   first ? "" : ",", aj_reason_name((aj_reason)i), (long long)d->expected_by_reason[i],
-                   (long long)d->corrections_by_reason[i], (long long)d->matched_by_reason[i],
-                   demo_ratio(d->matched_by_reason[i], d->corrections_by_reason[i], p, sizeof(p)),
-                   demo_ratio(d->matched_by_reason[i], d->expected_by_reason[i], r, sizeof(r)));
+                   first ? "" : ",", aj_reason_name((aj_reason)i), (long long)k->injected, (long long)k->found,
+                   (long long)k->matched, demo_ratio(k->matched, k->found, p, sizeof(p)),
+                   demo_ratio(k->matched, k->injected, r, sizeof(r)));
             first = 0;
         }
+    }
     printf("},\"overcharge_removed\":\"%s\",\"undercharge_added\":\"%s\",\"currency\":\"BRL\","
            "\"invoices\":%lld,\"precision\":%s,\"recall\":%s,\"records_per_second\":%lld,\"pipeline_ms\":%lld}\n",
            aj_money_format(as->overcharge, 6, a, sizeof(a)), aj_money_format(as->undercharge, 6, b, sizeof(b)),
-           (long long)d->invoices, demo_ratio(d->matched, d->corrections, p, sizeof(p)),
-           demo_ratio(d->matched, d->expected_corrections, r, sizeof(r)), (long long)rps, (long long)elapsed_ms);
+           (long long)d->invoices, demo_ratio(t->matched, t->found, p, sizeof(p)),
+           demo_ratio(t->matched, t->injected, r, sizeof(r)), (long long)rps, (long long)elapsed_ms);
 }
 
 static void demo_print_text(const demo *d, const aj_pipeline_stats *ps, const aj_adjust_stats *as,
                             int64_t rps, int64_t elapsed_ms) {
     char a[32], b[32];
+    const aj_truth_totals *t = aj_truth_check_totals(d->truth);
     int64_t expected_dead = 0;
 
-    for (int e = 0; e < AJ_E__COUNT; e++) expected_dead += d->expected_dead[e];
+    for (int e = 0; e < AJ_E__COUNT; e++) expected_dead += t->dead_expected[e];
     printf("\n== ajuste demo: what the billing run found ==\n\n");
     printf("Records in:          %lld  (usage %lld, recurring charges %lld, cycle closes %lld valid)\n",
            (long long)ps->records_in, (long long)as->usage, (long long)as->recurring, (long long)as->closes);
@@ -340,27 +315,20 @@ static void demo_print_text(const demo *d, const aj_pipeline_stats *ps, const aj
     printf("Dead letters:        %lld read back from the dead-letter topic (expected %lld)\n",
            (long long)d->dead_letters, (long long)expected_dead);
     for (int e = 0; e < AJ_E__COUNT; e++)
-        if (d->dead_by_reason[e] || d->expected_dead[e])
-            printf("  %-22s %6lld  (expected %lld)\n", aj_err_name((aj_err)e), (long long)d->dead_by_reason[e],
-                   (long long)d->expected_dead[e]);
+        if (t->dead_found[e] || t->dead_expected[e])
+            printf("  %-22s %6lld  (expected %lld)\n", aj_err_name((aj_err)e), (long long)t->dead_found[e],
+                   (long long)t->dead_expected[e]);
     printf("Corrections:         %lld, by reason, against the errors the generator injected:\n",
            (long long)d->corrections);
-    printf("  %-24s %7s %7s %9s %8s  %s\n", "reason", "found", "injected", "precision", "recall", "what the legacy chain did");
-    for (int i = 0; i < AJ_REASON__COUNT; i++)
-        if (d->corrections_by_reason[i] || d->expected_by_reason[i])
-            printf("  %-24s %7lld %7lld %9s %8s  %s\n", aj_reason_name((aj_reason)i),
-                   (long long)d->corrections_by_reason[i], (long long)d->expected_by_reason[i],
-                   demo_pct(d->matched_by_reason[i], d->corrections_by_reason[i], a, sizeof(a)),
-                   demo_pct(d->matched_by_reason[i], d->expected_by_reason[i], b, sizeof(b)), aj_reason_desc((aj_reason)i));
+    aj_truth_check_print(d->truth, stdout);
     printf("Money corrected:     overcharges removed %s BRL, undercharges added %s BRL\n",
            aj_amount(as->overcharge, a, sizeof(a)), aj_amount(as->undercharge, b, sizeof(b)));
     printf("Invoices emitted:    %lld (one per account for cycle 2026-10)\n", (long long)d->invoices);
-    printf("Against the ground truth (%lld injected billing errors):\n", (long long)d->expected_corrections);
+    printf("Against the ground truth (%lld injected billing errors):\n", (long long)t->injected);
     printf("  precision %s  (%lld of %lld corrections name the injected reason and the right amount)\n",
-           demo_pct(d->matched, d->corrections, a, sizeof(a)), (long long)d->matched, (long long)d->corrections);
+           demo_pct(t->matched, t->found, a, sizeof(a)), (long long)t->matched, (long long)t->found);
     printf("  recall    %s  (%lld of %lld injected errors found)\n",
-           demo_pct(d->matched, d->expected_corrections, b, sizeof(b)), (long long)d->matched,
-           (long long)d->expected_corrections);
+           demo_pct(t->matched, t->injected, b, sizeof(b)), (long long)t->matched, (long long)t->injected);
     printf("Throughput:          %lld records/s through the pipeline (%lld.%03lld s)\n", (long long)rps,
            (long long)(elapsed_ms / 1000), (long long)(elapsed_ms % 1000));
     if (d->have_showcase) {
@@ -430,7 +398,7 @@ int aj_cmd_demo(int argc, char **argv) {
     }
     aj_log_set_level(AJ_LOG_WARN);
     if (aj_schemas_init() != AJ_E_OK || aj_config_init(&d.cfg) != AJ_E_OK) return AJ_EXIT_FAILURE;
-    if (!(d.truth_by_id = aj_map_create())) goto end;
+    if (!(d.truth = aj_truth_check_create())) goto end;
 
     /* 1. A Kafka cluster in this process. */
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -481,11 +449,6 @@ int aj_cmd_demo(int argc, char **argv) {
         goto fail;
     }
     d.total_records = counts.usage + counts.recurring + counts.closes + DEMO_MALFORMED;
-    for (size_t i = 0; i < d.n_truths; i++)
-        if (!d.truths[i].dead_letter &&
-            aj_map_put(d.truth_by_id, d.truths[i].correction_id, strlen(d.truths[i].correction_id),
-                       (void *)(uintptr_t)(i + 1), NULL))
-            goto end;
     if (!d.quiet)
         fprintf(stderr, "ajuste demo: produced %lld contract versions and %lld usage-topic messages in %lld ms\n",
                 (long long)counts.contracts, (long long)d.total_records, (long long)(aj_now_ms() - t0));
@@ -546,8 +509,7 @@ end:
     if (d.producer) rd_kafka_destroy(d.producer);
     if (mc) rd_kafka_mock_cluster_destroy(mc);
     if (mrk) rd_kafka_destroy(mrk);
-    aj_map_destroy(d.truth_by_id, NULL);
-    free(d.truths);
+    aj_truth_check_destroy(d.truth);
     aj_config_free(&d.cfg);
     aj_schemas_shutdown();
     return status;
