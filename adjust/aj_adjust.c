@@ -398,6 +398,16 @@ static aj_err aj_adjust_usage(aj_adjust *adj, const aj_event *ev, char *detail, 
     return AJ_E_OK;
 }
 
+/* Clause "Contract versions": the version in force at a period's start, else at its end (a
+ * contract that starts mid-cycle); NULL when neither. *ts gets the instant used. */
+static const aj_plan *aj_plan_for_period(const aj_adjust *adj, const char *account, int64_t start, int64_t end,
+                                         int64_t *ts) {
+    const aj_plan *plan = aj_contract_store_find(adj->store, account, start, NULL);
+    *ts = start;
+    if (!plan && end > start && (plan = aj_contract_store_find(adj->store, account, end - 1, NULL))) *ts = end - 1;
+    return plan;
+}
+
 /* Clause "Recurring charges": the expected amount of a recurring charge and, when it is not
  * the legacy one, the reason. */
 static aj_reason aj_rate_recurring(const aj_plan *plan, int in_force, const aj_recurring *r, uint32_t times,
@@ -423,12 +433,12 @@ static aj_reason aj_rate_recurring(const aj_plan *plan, int in_force, const aj_r
                  aj_service_name(r->service), k->contract_id, k->version, a);
         return AJ_REASON_MRC_INACTIVE_LINE;
     }
+    int64_t all_days;
     if (aj_rating_line_amount(plan, line, r->period_start_ms, r->period_end_ms, 1, &ch->amount, &days, &period) ||
-        aj_rating_line_amount(plan, line, r->period_start_ms, r->period_end_ms, 0, &full, &days, &period)) {
+        aj_rating_line_amount(plan, line, r->period_start_ms, r->period_end_ms, 0, &full, &all_days, &period)) {
         snprintf(hyp, len, "line %s amount overflows", r->line_id);
         return AJ_REASON__COUNT;
     }
-    aj_rating_line_amount(plan, line, r->period_start_ms, r->period_end_ms, 1, &ch->amount, &days, &period);
     ch->trace.price = line->monthly_price;
     ch->trace.billed_quantity = line->quantity;
     ch->trace.free_units = days;
@@ -465,10 +475,8 @@ static aj_err aj_adjust_recurring(aj_adjust *adj, const aj_event *ev, char *deta
     uint32_t times;
     aj_err rc;
 
-    int64_t ts = r->period_start_ms;
-    if (!aj_contract_store_find(adj->store, r->account, ts, NULL) && r->period_end_ms > r->period_start_ms &&
-        aj_contract_store_find(adj->store, r->account, r->period_end_ms - 1, NULL))
-        ts = r->period_end_ms - 1;   /* a contract that starts mid-cycle */
+    int64_t ts;
+    aj_plan_for_period(adj, r->account, r->period_start_ms, r->period_end_ms, &ts);
     if ((rc = aj_begin_record(adj, r->account, r->cycle_id, ts, r->currency, &plan, &in_force, &acc, detail, detlen)))
         return rc;
     const aj_contract *k = aj_plan_contract(plan);
@@ -503,12 +511,12 @@ static aj_err aj_adjust_recurring(aj_adjust *adj, const aj_event *ev, char *deta
  * that had no recurring charge is an undercharge. */
 static aj_err aj_missing_lines(aj_adjust *adj, const aj_event *ev, aj_acc *acc) {
     const aj_cycle_close *cl = &ev->u.close;
-    const aj_plan *plan = aj_contract_store_find(adj->store, cl->account, cl->period_start_ms, NULL);
+    int64_t ts;
+    const aj_plan *plan = aj_plan_for_period(adj, cl->account, cl->period_start_ms, cl->period_end_ms, &ts);
     char record_id[AJ_ID_LEN + 1], a[32];
     aj_correction c;
     aj_err rc;
 
-    if (!plan) plan = aj_contract_store_find(adj->store, cl->account, cl->period_end_ms - 1, NULL);
     if (!plan || aj_plan_contract(plan)->status == AJ_CONTRACT_TERMINATED) return AJ_E_OK;
     const aj_contract *k = aj_plan_contract(plan);
     for (size_t i = 0; i < k->n_lines; i++) {

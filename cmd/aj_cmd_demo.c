@@ -11,7 +11,6 @@
 #include "aj_cmd.h"
 #include "aj_gen.h"
 #include "aj_log.h"
-#include "aj_map.h"
 #include "aj_truth.h"
 
 #define DEMO_MALFORMED 70   /* byte-level malformed messages added to the usage topic */
@@ -237,17 +236,6 @@ static void demo_progress_cb(void *opaque, const aj_pipeline_stats *st) {
     fflush(stderr);
 }
 
-/* "100.00%" from a ratio, exactly (no floating point). */
-static const char *demo_pct(int64_t num, int64_t den, char *buf, size_t len) {
-    if (den == 0) {
-        snprintf(buf, len, "n/a");
-        return buf;
-    }
-    int64_t bp = num * 10000 / den;   /* truncated: 100.00% only when exact */
-    snprintf(buf, len, "%lld.%02lld%%", (long long)(bp / 100), (long long)(bp % 100));
-    return buf;
-}
-
 static const char *demo_ratio(int64_t num, int64_t den, char *buf, size_t len) {
     if (den == 0) num = den = 1;
     int64_t ppm = (num * 1000000 + den / 2) / den;
@@ -326,9 +314,9 @@ static void demo_print_text(const demo *d, const aj_pipeline_stats *ps, const aj
     printf("Invoices emitted:    %lld (one per account for cycle 2026-10)\n", (long long)d->invoices);
     printf("Against the ground truth (%lld injected billing errors):\n", (long long)t->injected);
     printf("  precision %s  (%lld of %lld corrections name the injected reason and the right amount)\n",
-           demo_pct(t->matched, t->found, a, sizeof(a)), (long long)t->matched, (long long)t->found);
+           aj_truth_pct(t->matched, t->found, a, sizeof(a)), (long long)t->matched, (long long)t->found);
     printf("  recall    %s  (%lld of %lld injected errors found)\n",
-           demo_pct(t->matched, t->injected, b, sizeof(b)), (long long)t->matched, (long long)t->injected);
+           aj_truth_pct(t->matched, t->injected, b, sizeof(b)), (long long)t->matched, (long long)t->injected);
     printf("Throughput:          %lld records/s through the pipeline (%lld.%03lld s)\n", (long long)rps,
            (long long)(elapsed_ms / 1000), (long long)(elapsed_ms % 1000));
     if (d->have_showcase) {

@@ -144,7 +144,7 @@ int aj_truth_check_exact(const aj_truth_check *tc) {
     return t->matched == t->found && t->matched == t->injected;
 }
 
-static const char *aj_pct(int64_t num, int64_t den, char *buf, size_t len) {
+const char *aj_truth_pct(int64_t num, int64_t den, char *buf, size_t len) {
     if (den == 0) {
         snprintf(buf, len, "-");
         return buf;
@@ -163,9 +163,9 @@ void aj_truth_check_print(const aj_truth_check *tc, FILE *out) {
         const aj_truth_class *k = &t->by_reason[i];
         if (!k->found && !k->injected) continue;
         fprintf(out, "  %-24s %7lld %8lld %9s %8s  %s\n", aj_reason_name((aj_reason)i), (long long)k->found,
-                (long long)k->injected, aj_pct(k->matched, k->found, a, sizeof(a)),
-                aj_pct(k->matched, k->injected, b, sizeof(b)), aj_reason_desc((aj_reason)i));
+                (long long)k->injected, aj_truth_pct(k->matched, k->found, a, sizeof(a)),
+                aj_truth_pct(k->matched, k->injected, b, sizeof(b)), aj_reason_desc((aj_reason)i));
     }
     fprintf(out, "  %-24s %7lld %8lld %9s %8s\n", "all", (long long)t->found, (long long)t->injected,
-            aj_pct(t->matched, t->found, a, sizeof(a)), aj_pct(t->matched, t->injected, b, sizeof(b)));
+            aj_truth_pct(t->matched, t->found, a, sizeof(a)), aj_truth_pct(t->matched, t->injected, b, sizeof(b)));
 }

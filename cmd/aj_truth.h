@@ -41,6 +41,9 @@ const aj_truth_totals *aj_truth_check_totals(const aj_truth_check *tc);
  * letter was found; 0 otherwise. */
 int aj_truth_check_exact(const aj_truth_check *tc);
 
+/* num/den as "99.99%", truncated so that 100.00% means exact ("-" when den is 0). */
+const char *aj_truth_pct(int64_t num, int64_t den, char *buf, size_t len);
+
 /* Prints the table "reason found injected precision recall" and the totals. */
 void aj_truth_check_print(const aj_truth_check *tc, FILE *out);
 

@@ -180,10 +180,6 @@ aj_err aj_copy_field(char *dst, size_t dstsize, const char *src, size_t srclen) 
     return AJ_E_OK;
 }
 
-static int aj_number_separator(char c) {
-    return c == '+' || c == ' ' || c == '-' || c == '(' || c == ')' || c == '.';
-}
-
 int aj_normalize_number(const char *in, char *out, size_t outlen) {
     size_t n = 0, seen = 0, skip = 0;
     char first[2];

@@ -411,6 +411,11 @@ void aj_dead_letter_init(aj_dead_letter *dl, const aj_position *pos, aj_err reas
 /* Copies src into a fixed field of size dstsize; AJ_E_FIELD_TOO_LONG when it does not fit. */
 aj_err aj_copy_field(char *dst, size_t dstsize, const char *src, size_t srclen);
 
+/* A character a phone number may carry between its digits: '+', space, '-', '(', ')', '.'. */
+static inline int aj_number_separator(char c) {
+    return c == '+' || c == ' ' || c == '-' || c == '(' || c == ')' || c == '.';
+}
+
 /* Normalizes a phone number to E.164 digits: drops '+', spaces, '-', '(', ')', '.', and a leading
  * international "00". Returns the number of digits written (at most outlen-1, NUL-terminated),
  * or -1 when another character appears or the digits do not fit. */

@@ -35,12 +35,12 @@ size_t aj_plan_zone_of(const aj_plan *plan, aj_service service, const char *dest
     const char *p = destination;
     for (; *p; p++) {
         char ch = *p;
-        if (ch == '+' || ch == ' ' || ch == '-' || ch == '(' || ch == ')' || ch == '.') continue;
+        if (aj_number_separator(ch)) continue;
         if (ch < '0' || ch > '9') return plan->default_zone;
         if (seen == 0 && ch == '0') {
             /* Is the next digit a '0' too (the international access prefix)? */
             const char *q = p + 1;
-            while (*q == '+' || *q == ' ' || *q == '-' || *q == '(' || *q == ')' || *q == '.') q++;
+            while (aj_number_separator(*q)) q++;
             if (*q == '0') {
                 p = q;
                 seen = 2;
