@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aj_adjust_int.h"
 #include "aj_map.h"
 
 /* A set of 64-bit fingerprints with a count each (open addressing; 0 is never a key). Record
@@ -78,35 +79,66 @@ static void aj_seen_free(aj_seen *s) {
     memset(s, 0, sizeof(*s));
 }
 
+/* Where an account-cycle is (docs/invoice.md, "Late usage"): accumulating; invoiced, its
+ * consumption kept so late records are rated as they would have been (the delay period, until
+ * the account's next invoice); released, when late records are dead-lettered. */
+typedef enum aj_acc_state { AJ_ACC_OPEN, AJ_ACC_CLOSED, AJ_ACC_RELEASED } aj_acc_state;
+
 /* What one account-cycle has accumulated until its close. */
 typedef struct aj_acc {
     char currency[AJ_CURRENCY_LEN + 1];
     char contract_id[AJ_ID_LEN + 1];
-    aj_invoice_line lines[AJ_KIND__COUNT][AJ_SERVICE__COUNT];
-    aj_reason_summary reasons[AJ_REASON__COUNT];
-    int32_t *versions;   /* ascending, unique */
+    char invoice_id[AJ_ID_LEN + 1];
+    aj_lineset ls;          /* its invoice lines */
+    int32_t *versions;      /* ascending, unique */
     size_t n_versions, cap_versions;
-    aj_money overcharge, undercharge;
-    int closed;
+    aj_acc_state state;
     aj_counters counters;   /* allowances, free units, discount caps used */
     aj_seen seen;           /* record ids, call fingerprints and charged lines */
 } aj_acc;
 
+/* What waits for an account's next invoice. */
+typedef struct aj_account {
+    aj_lineset late;        /* LATE_ lines: records of an invoiced cycle */
+    aj_credit *credits;     /* pending dispute credits, in arrival order */
+    size_t n_credits, cap_credits;
+    aj_seen disputes;       /* every dispute id received */
+    aj_acc *kept;           /* the invoiced cycle whose state is kept for late records */
+} aj_account;
+
 struct aj_adjust {
     aj_contract_store *store;
     aj_adjust_out out;
+    aj_policy policy;
     aj_map *cycles;      /* "account\0cycle" -> aj_acc */
+    aj_map *accounts;    /* account -> aj_account */
     size_t open;
     aj_adjust_stats stats;
 };
 
+static void aj_acc_release_state(aj_acc *acc) {
+    free(acc->versions);
+    acc->versions = NULL;
+    acc->n_versions = acc->cap_versions = 0;
+    aj_lineset_free(&acc->ls);
+    aj_counters_free(&acc->counters);
+    aj_seen_free(&acc->seen);
+}
+
 static void aj_acc_free(void *p) {
     aj_acc *acc = p;
     if (!acc) return;
-    free(acc->versions);
-    aj_counters_free(&acc->counters);
-    aj_seen_free(&acc->seen);
+    aj_acc_release_state(acc);
     free(acc);
+}
+
+static void aj_account_free(void *p) {
+    aj_account *a = p;
+    if (!a) return;
+    aj_lineset_free(&a->late);
+    free(a->credits);
+    aj_seen_free(&a->disputes);
+    free(a);
 }
 
 aj_adjust *aj_adjust_create(aj_contract_store *store, const aj_adjust_out *out) {
@@ -114,16 +146,22 @@ aj_adjust *aj_adjust_create(aj_contract_store *store, const aj_adjust_out *out) 
     if (!adj) return NULL;
     adj->store = store;
     adj->out = *out;
-    if (!(adj->cycles = aj_map_create())) {
-        free(adj);
+    aj_policy_default(&adj->policy);
+    if (!(adj->cycles = aj_map_create()) || !(adj->accounts = aj_map_create())) {
+        aj_adjust_destroy(adj);
         return NULL;
     }
     return adj;
 }
 
+void aj_adjust_set_policy(aj_adjust *adj, const aj_policy *policy) {
+    adj->policy = *policy;
+}
+
 void aj_adjust_destroy(aj_adjust *adj) {
     if (!adj) return;
-    aj_map_destroy(adj->cycles, aj_acc_free);
+    if (adj->cycles) aj_map_destroy(adj->cycles, aj_acc_free);
+    if (adj->accounts) aj_map_destroy(adj->accounts, aj_account_free);
     free(adj);
 }
 
@@ -133,6 +171,20 @@ const aj_adjust_stats *aj_adjust_get_stats(const aj_adjust *adj) {
 
 size_t aj_adjust_open_cycles(const aj_adjust *adj) {
     return adj->open;
+}
+
+static aj_err aj_account_get(aj_adjust *adj, const char *account, aj_account **out) {
+    size_t klen = strlen(account);
+    aj_account *a = aj_map_get(adj->accounts, account, klen);
+    if (!a) {
+        if (!(a = calloc(1, sizeof(*a)))) return AJ_E_NOMEM;
+        if (aj_map_put(adj->accounts, account, klen, a, NULL) != AJ_E_OK) {
+            free(a);
+            return AJ_E_NOMEM;
+        }
+    }
+    *out = a;
+    return AJ_E_OK;
 }
 
 static size_t aj_cycle_key(char *key, const char *account, const char *cycle) {
@@ -150,12 +202,6 @@ static aj_err aj_acc_get(aj_adjust *adj, const char *account, const char *cycle,
 
     if (!acc && create) {
         if (!(acc = calloc(1, sizeof(*acc)))) return AJ_E_NOMEM;
-        for (int k = 0; k < AJ_KIND__COUNT; k++)
-            for (int s = 0; s < AJ_SERVICE__COUNT; s++) {
-                acc->lines[k][s].kind = (aj_record_kind)k;
-                acc->lines[k][s].service = (aj_service)s;
-            }
-        for (int r = 0; r < AJ_REASON__COUNT; r++) acc->reasons[r].reason = (aj_reason)r;
         if (aj_map_put(adj->cycles, key, klen, acc, NULL) != AJ_E_OK) {
             free(acc);
             return AJ_E_NOMEM;
@@ -181,39 +227,6 @@ static aj_err aj_acc_version(aj_acc *acc, int32_t version) {
     memmove(&acc->versions[i + 1], &acc->versions[i], (acc->n_versions - i) * sizeof(*acc->versions));
     acc->versions[i] = version;
     acc->n_versions++;
-    return AJ_E_OK;
-}
-
-/* Adds one record to its invoice line and, when corrected, to the reason summary. All sums are
- * checked: an overflow stops the record before anything is changed. */
-static aj_err aj_acc_add(aj_acc *acc, aj_record_kind kind, aj_service service, int64_t quantity,
-                         aj_money legacy, aj_money corrected, const aj_correction *c) {
-    aj_invoice_line *l = &acc->lines[kind][service];
-    aj_money nl, nc, nq, nd = 0, side = 0;
-    aj_err rc;
-
-    if ((rc = aj_money_add(l->legacy_amount, legacy, &nl)) || (rc = aj_money_add(l->corrected_amount, corrected, &nc)) ||
-        (rc = aj_money_add(l->quantity, quantity, &nq)))
-        return rc;
-    if (c) {
-        if ((rc = aj_money_add(acc->reasons[c->reason].delta, c->delta, &nd))) return rc;
-        if ((rc = aj_money_add(c->delta < 0 ? acc->overcharge : acc->undercharge,
-                               c->delta < 0 ? -c->delta : c->delta, &side)))
-            return rc;
-    }
-    l->legacy_amount = nl;
-    l->corrected_amount = nc;
-    l->quantity = nq;
-    l->records++;
-    if (c) {
-        l->corrections++;
-        acc->reasons[c->reason].count++;
-        acc->reasons[c->reason].delta = nd;
-        if (c->delta < 0)
-            acc->overcharge = side;
-        else
-            acc->undercharge = side;
-    }
     return AJ_E_OK;
 }
 
@@ -269,29 +282,71 @@ static aj_err aj_begin_record(aj_adjust *adj, const char *account, const char *c
         return AJ_E_CURRENCY_MISMATCH;
     }
     if ((rc = aj_acc_get(adj, account, cycle, 0, acc))) return rc;
-    if (*acc && (*acc)->closed) {
-        snprintf(detail, detlen, "cycle %s of account %s is already closed", cycle, account);
+    if (*acc && (*acc)->state == AJ_ACC_RELEASED) {
+        snprintf(detail, detlen, "cycle %s of account %s was invoiced (%s) and the account's next invoice was "
+                 "built since: beyond the delay period", cycle, account, (*acc)->invoice_id);
         return AJ_E_LATE_USAGE;
     }
     return AJ_E_OK;
 }
 
-static aj_err aj_finish_record(aj_adjust *adj, aj_acc *acc, const aj_contract *k, aj_record_kind kind,
-                               aj_service service, int64_t quantity, aj_money legacy, aj_money expected,
-                               aj_correction *c) {
+/* Clause "Late usage": an accepted record goes on its cycle's line, or, when the cycle was
+ * invoiced, on a LATE_ line of the account's next invoice naming the invoiced one. Its
+ * correction (c, may be NULL) gets the disposition and the line, then is emitted. */
+static aj_err aj_finish_record(aj_adjust *adj, const char *account, aj_acc *acc, const aj_contract *k, aj_line_kind kind,
+                               aj_service service, const char *item, int64_t quantity, aj_money legacy,
+                               aj_money expected, aj_correction *c, uint32_t *line) {
+    aj_lineset *ls = &acc->ls;
+    const char *refers_to = "";
+    int late = acc->state == AJ_ACC_CLOSED;
+    uint32_t idx;
     aj_err rc;
 
+    if (late) {
+        aj_account *a;
+        if ((rc = aj_account_get(adj, account, &a))) return rc;
+        ls = &a->late;
+        kind = kind == AJ_LINE_USAGE ? AJ_LINE_LATE_USAGE : AJ_LINE_LATE_RECURRING;
+        item = "";
+        refers_to = acc->invoice_id;
+    } else {
+        if (acc->n_versions == 0) {
+            memcpy(acc->currency, k->currency, sizeof(acc->currency));
+            snprintf(acc->contract_id, sizeof(acc->contract_id), "%s", k->contract_id);
+        }
+        if ((rc = aj_acc_version(acc, k->version))) return rc;
+    }
+    if ((rc = aj_lineset_line(ls, kind, service, item, refers_to, &idx)) ||
+        (rc = aj_lineset_add(ls, idx, 1, quantity, legacy, expected)))
+        return rc;
+    if (line) *line = idx;
+    if (late) adj->stats.late_records++;
+    if (!c) return AJ_E_OK;
+    c->disposition = aj_policy_of(&adj->policy, c->reason, c->delta);
+    if (late)
+        snprintf(c->invoice_id, sizeof(c->invoice_id), "%s", acc->invoice_id);
+    else
+        aj_invoice_id(c->invoice_id, sizeof(c->invoice_id), account, c->cycle_id, 1);
+    memcpy(c->invoice_line, ls->lines[idx].line_id, sizeof(c->invoice_line));
+    c->late = late;
+    if ((rc = aj_lineset_adjust(ls, idx, c->reason, c->disposition, 1, c->delta)) || (rc = aj_record_stats(adj, c)))
+        return rc;
+    return adj->out.correction(adj->out.opaque, c);
+}
 
-    if (acc->n_versions == 0) {
-        memcpy(acc->currency, k->currency, sizeof(acc->currency));
-        snprintf(acc->contract_id, sizeof(acc->contract_id), "%s", k->contract_id);
-    }
-    if ((rc = aj_acc_version(acc, k->version))) return rc;
-    if ((rc = aj_acc_add(acc, kind, service, quantity, legacy, expected, c))) return rc;
-    if (c) {
-        if ((rc = aj_record_stats(adj, c))) return rc;
-        if ((rc = adj->out.correction(adj->out.opaque, c))) return rc;
-    }
+/* The memo lines of a rated record: how much of its charge is discount or promotion. */
+static aj_err aj_memo_lines(aj_acc *acc, const aj_trace *t) {
+    uint32_t idx;
+    aj_err rc;
+    if (acc->state != AJ_ACC_OPEN) return AJ_E_OK;
+    if (t->discount[0] && t->discount_amount &&
+        ((rc = aj_lineset_line(&acc->ls, AJ_LINE_DISCOUNT, AJ_SERVICE__COUNT, t->discount, "", &idx)) ||
+         (rc = aj_lineset_add(&acc->ls, idx, 1, 0, 0, -t->discount_amount))))
+        return rc;
+    if (t->promotion[0] &&
+        ((rc = aj_lineset_line(&acc->ls, AJ_LINE_PROMOTION, AJ_SERVICE__COUNT, t->promotion, "", &idx)) ||
+         (rc = aj_lineset_add(&acc->ls, idx, 1, 0, 0, -t->promotion_amount))))
+        return rc;
     return AJ_E_OK;
 }
 
@@ -392,8 +447,17 @@ static aj_err aj_adjust_usage(aj_adjust *adj, const aj_event *ev, char *detail, 
     if (id_count == 1 && (rc = aj_seen_add(&acc->seen, call_key, &call_count))) return rc;
     if (zero == AJ_REASON__COUNT && (rc = aj_charge_commit(&charge, &acc->counters))) return rc;
     aj_contract_store_mark_rated(adj->store, u->account, u->start_ms);
-    if ((rc = aj_finish_record(adj, acc, k, AJ_KIND_USAGE, u->service, u->quantity, u->legacy_charge, charge.amount, cp)))
+    /* The usage line is the service's in the record's zone (looked up for records not rated). */
+    const char *zone = charge.trace.zone;
+    if (zero != AJ_REASON__COUNT) {
+        char prefix[AJ_NUMBER_LEN + 1];
+        size_t z = aj_plan_zone_of(plan, u->service, u->destination, prefix);
+        zone = z < aj_plan_zone_count(plan) ? aj_plan_zone_name(plan, z) : "";
+    }
+    if ((rc = aj_finish_record(adj, u->account, acc, k, AJ_LINE_USAGE, u->service, zone, u->quantity, u->legacy_charge,
+                               charge.amount, cp, NULL)))
         return rc;
+    if (zero == AJ_REASON__COUNT && (rc = aj_memo_lines(acc, &charge.trace))) return rc;
     adj->stats.usage++;
     return AJ_E_OK;
 }
@@ -501,7 +565,8 @@ static aj_err aj_adjust_recurring(aj_adjust *adj, const aj_event *ev, char *deta
         memcpy(c.hypothesis, hyp, sizeof(c.hypothesis));
         cp = &c;
     }
-    if ((rc = aj_finish_record(adj, acc, k, AJ_KIND_RECURRING, r->service, 1, r->legacy_amount, charge.amount, cp)))
+    if ((rc = aj_finish_record(adj, r->account, acc, k, AJ_LINE_RECURRING, r->service, r->line_id, 1, r->legacy_amount,
+                               charge.amount, cp, NULL)))
         return rc;
     adj->stats.recurring++;
     return AJ_E_OK;
@@ -545,57 +610,42 @@ static aj_err aj_missing_lines(aj_adjust *adj, const aj_event *ev, aj_acc *acc) 
         aj_money_format(amount, 6, a, sizeof(a));
         snprintf(c.hypothesis, sizeof(c.hypothesis), "line %s active %lld of %lld days in cycle %s had no recurring "
                  "charge; %s added", l->line_id, (long long)days, (long long)period, cl->cycle_id, a);
-        if ((rc = aj_finish_record(adj, acc, k, AJ_KIND_RECURRING, l->service, 1, 0, amount, &c))) return rc;
+        if ((rc = aj_finish_record(adj, cl->account, acc, k, AJ_LINE_RECURRING, l->service, l->line_id, 1, 0, amount, &c,
+                                   NULL)))
+            return rc;
     }
     return AJ_E_OK;
 }
 
-/* Builds the invoice of a closed account-cycle (acc may be NULL: nothing was billed). */
-static aj_err aj_build_invoice(const aj_cycle_close *cl, const aj_acc *acc, const aj_contract *k,
-                               aj_invoice *inv) {
-    aj_err rc;
+static aj_err aj_on_tax_correction(void *opaque, const aj_correction *c) {
+    aj_adjust *adj = opaque;
+    aj_err rc = aj_record_stats(adj, c);
+    return rc ? rc : adj->out.correction(adj->out.opaque, c);
+}
 
-    memset(inv, 0, sizeof(*inv));
-    snprintf(inv->invoice_id, sizeof(inv->invoice_id), "INV-%s-%s-r1", cl->account, cl->cycle_id);
-    memcpy(inv->account, cl->account, sizeof(inv->account));
-    memcpy(inv->cycle_id, cl->cycle_id, sizeof(inv->cycle_id));
-    inv->revision = 1;
-    inv->period_start_ms = cl->period_start_ms;
-    inv->period_end_ms = cl->period_end_ms;
-    if (!acc || (acc->n_versions == 0 && k)) {
-        memcpy(inv->currency, k->currency, sizeof(inv->currency));
-        snprintf(inv->contract_id, sizeof(inv->contract_id), "%s", k->contract_id);
-        return AJ_E_OK;
-    }
-    memcpy(inv->currency, acc->currency, sizeof(inv->currency));
-    memcpy(inv->contract_id, acc->contract_id, sizeof(inv->contract_id));
-    inv->versions = acc->versions;
-    inv->n_versions = acc->n_versions;
-    for (int kind = 0; kind < AJ_KIND__COUNT; kind++)
-        for (int s = 0; s < AJ_SERVICE__COUNT; s++) {
-            const aj_invoice_line *l = &acc->lines[kind][s];
-            if (!l->records) continue;
-            inv->lines[inv->n_lines++] = *l;
-            if ((rc = aj_money_add(inv->legacy_total, l->legacy_amount, &inv->legacy_total)) ||
-                (rc = aj_money_add(inv->corrected_total, l->corrected_amount, &inv->corrected_total)))
-                return rc;
+/* Clause "Dispute credits": the pending credits accepted before the period's end move to
+ * *due (a slice of a->credits, in arrival order), the rest stay. */
+static size_t aj_credits_due(aj_account *a, int64_t period_end_ms) {
+    size_t due = 0;
+    for (size_t i = 0; i < a->n_credits; i++)
+        if (a->credits[i].accepted_ms < period_end_ms) {
+            aj_credit c = a->credits[i];
+            memmove(&a->credits[due + 1], &a->credits[due], (i - due) * sizeof(c));
+            a->credits[due++] = c;
         }
-    for (int r = 0; r < AJ_REASON__COUNT; r++)
-        if (acc->reasons[r].count) inv->reasons[inv->n_reasons++] = acc->reasons[r];
-    inv->overcharge_removed = acc->overcharge;
-    inv->undercharge_added = acc->undercharge;
-    return aj_money_sub(inv->corrected_total, inv->legacy_total, &inv->adjustment_total);
+    return due;
 }
 
 static aj_err aj_adjust_close(aj_adjust *adj, const aj_event *ev, char *detail, size_t detlen) {
     const aj_cycle_close *cl = &ev->u.close;
     const aj_plan *plan;
     aj_invoice inv;
+    aj_account *a;
     aj_acc *acc;
     aj_err rc;
 
     if ((rc = aj_acc_get(adj, cl->account, cl->cycle_id, 0, &acc))) return rc;
-    if (acc && acc->closed) {
+    if (acc && acc->state != AJ_ACC_OPEN) {
         adj->stats.duplicate_closes++;
         return AJ_E_OK;
     }
@@ -606,19 +656,73 @@ static aj_err aj_adjust_close(aj_adjust *adj, const aj_event *ev, char *detail, 
         return AJ_E_NO_CONTRACT;
     }
     if (!acc && (rc = aj_acc_get(adj, cl->account, cl->cycle_id, 1, &acc))) return rc;
+    if ((rc = aj_account_get(adj, cl->account, &a))) return rc;
     if ((rc = aj_missing_lines(adj, ev, acc))) return rc;
-    if ((rc = aj_build_invoice(cl, acc, plan ? aj_plan_contract(plan) : NULL, &inv))) return rc;
+    /* The late lines and credits due wait on the account: they go on this invoice. */
+    if ((rc = aj_lineset_append(&acc->ls, &a->late))) return rc;
+    size_t due = aj_credits_due(a, cl->period_end_ms);
+    const aj_contract *k = plan ? aj_plan_contract(plan) : NULL;
+    aj_invoice_input in = {cl, ev->pos, k, plan ? aj_plan_tz(plan) : NULL, &adj->policy, a->credits, due,
+                           acc->versions, acc->n_versions, acc->n_versions ? acc->currency : NULL,
+                           acc->n_versions ? acc->contract_id : NULL};
+    if ((rc = aj_invoice_assemble(&acc->ls, &in, aj_on_tax_correction, adj, &inv))) return rc;
     if ((rc = adj->out.invoice(adj->out.opaque, &inv))) return rc;
-    /* Keep a closed marker so late records are recognized; the sums are no longer needed. */
-    acc->closed = 1;
+    if (inv.status == AJ_INV_HELD) adj->stats.held++;
+    adj->stats.credits_applied += (int64_t)due;
+    if (due) memmove(a->credits, a->credits + due, (a->n_credits - due) * sizeof(*a->credits));
+    a->n_credits -= due;
+    aj_lineset_clear(&a->late);
+    /* The previous invoiced cycle's delay period ends; this one's begins. */
+    if (a->kept) {
+        aj_acc_release_state(a->kept);
+        a->kept->state = AJ_ACC_RELEASED;
+    }
+    memcpy(acc->invoice_id, inv.invoice_id, sizeof(acc->invoice_id));
+    acc->state = AJ_ACC_CLOSED;
+    aj_lineset_free(&acc->ls);
     free(acc->versions);
     acc->versions = NULL;
     acc->n_versions = acc->cap_versions = 0;
-    aj_counters_free(&acc->counters);
-    aj_seen_free(&acc->seen);
+    a->kept = acc;
     adj->open--;
     adj->stats.closes++;
     adj->stats.invoices++;
+    return AJ_E_OK;
+}
+
+/* Clause "Dispute credits": a credit waits on its account, once per dispute id. */
+static aj_err aj_adjust_credit(aj_adjust *adj, const aj_event *ev, char *detail, size_t detlen) {
+    const aj_credit *cr = &ev->u.credit;
+    const aj_plan *plan = aj_contract_store_nearest(adj->store, cr->account, cr->accepted_ms);
+    aj_account *a;
+    uint32_t times;
+    aj_err rc;
+
+    if (!plan) {
+        snprintf(detail, detlen, "dispute %s: account %s has no contract", cr->dispute_id, cr->account);
+        return AJ_E_NO_CONTRACT;
+    }
+    const aj_contract *k = aj_plan_contract(plan);
+    if (strcmp(cr->currency, k->currency) != 0) {
+        snprintf(detail, detlen, "dispute %s: credit currency %s, contract %s v%d currency %s", cr->dispute_id,
+                 cr->currency, k->contract_id, k->version, k->currency);
+        return AJ_E_CURRENCY_MISMATCH;
+    }
+    if ((rc = aj_account_get(adj, cr->account, &a))) return rc;
+    if ((rc = aj_seen_add(&a->disputes, aj_fp('D', cr->dispute_id, NULL), &times))) return rc;
+    if (times > 1) {
+        adj->stats.duplicate_credits++;
+        return AJ_E_OK;
+    }
+    if (a->n_credits == a->cap_credits) {
+        size_t cap = a->cap_credits ? a->cap_credits * 2 : 2;
+        aj_credit *grown = realloc(a->credits, cap * sizeof(*grown));
+        if (!grown) return AJ_E_NOMEM;
+        a->credits = grown;
+        a->cap_credits = cap;
+    }
+    a->credits[a->n_credits++] = *cr;
+    adj->stats.credits++;
     return AJ_E_OK;
 }
 
@@ -631,6 +735,8 @@ aj_err aj_adjust_event(aj_adjust *adj, const aj_event *ev, char *detail, size_t 
         return aj_adjust_recurring(adj, ev, detail, detlen);
     case AJ_EVENT_CYCLE_CLOSE:
         return aj_adjust_close(adj, ev, detail, detlen);
+    case AJ_EVENT_CREDIT:
+        return aj_adjust_credit(adj, ev, detail, detlen);
     }
     return AJ_E_ARG;
 }

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aj_policy.h"
 #include "aj_rating.h"
 #include "aj_types.h"
 
@@ -27,6 +28,11 @@ typedef struct aj_adjust_stats {
     int64_t invoices;
     int64_t duplicate_closes; /* a close for a cycle already closed: no second invoice */
     int64_t classified;       /* records whose difference went through the counterfactuals */
+    int64_t late_records;     /* records of an invoiced cycle, carried on the next invoice */
+    int64_t held;             /* invoices held for review */
+    int64_t credits;          /* dispute credits received (once per dispute id) */
+    int64_t duplicate_credits;   /* a dispute id received again: ignored */
+    int64_t credits_applied;  /* credits put on an invoice */
 } aj_adjust_stats;
 
 typedef struct aj_adjust aj_adjust;
@@ -36,18 +42,24 @@ typedef struct aj_adjust aj_adjust;
 aj_adjust *aj_adjust_create(aj_contract_store *store, const aj_adjust_out *out);
 void aj_adjust_destroy(aj_adjust *adj);   /* NULL-safe */
 
+/* Replaces the correction policy (the default: aj_policy_default). */
+void aj_adjust_set_policy(aj_adjust *adj, const aj_policy *policy);
+
 /*
  * Processes one valid event in partition order (docs/rating.md, "Record checks"):
  *  - usage: an account with no contract at all is NO_CONTRACT (rejected); a currency other
- *    than the contract's is CURRENCY_MISMATCH; a record for a closed cycle is LATE_USAGE; then
+ *    than the contract's is CURRENCY_MISMATCH; a record for a cycle invoiced before the account's
+ *    last invoice is LATE_USAGE (one for the last invoiced cycle goes on the next invoice); then
  *    duplicates, records outside any contract version and after termination are corrected to
  *    zero; the rest is rated with the account-cycle's allowances, promotions and discount caps
  *    (NO_RATE when a rate is missing), any difference classified and handed to
  *    out->correction, and the account-cycle accumulated;
  *  - recurring: checked against the line inventory and prorated (MRC_ reasons);
  *  - cycle close: contracted lines active in the period that had no recurring charge get an
- *    MRC_MISSING correction, then the invoice goes to out->invoice (an account with no record
- *    in the cycle gets an invoice with no lines).
+ *    MRC_MISSING correction; the late lines and dispute credits due join; taxes are computed
+ *    (TAX_MISMATCH corrections); then the invoice goes to out->invoice, status HELD when the
+ *    policy holds it (docs/invoice.md);
+ *  - dispute credit: kept for the account's next invoice, once per dispute id.
  * Reject codes leave the state unchanged and are for the caller to dead-letter with detail.
  * Other errors (OVERFLOW, NOMEM, the out callbacks') are returned as is.
  */

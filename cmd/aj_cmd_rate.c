@@ -1,18 +1,21 @@
 /* aj_cmd_rate.c - `ajuste rate`: the offline chain, Avro files in and out, no servers. */
 #include <getopt.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "aj_cmd.h"
 #include "aj_emit.h"
 #include "aj_log.h"
+#include "aj_policy.h"
 #include "aj_truth.h"
 
 static void rate_usage(FILE *out) {
     fprintf(out,
-            "Usage: ajuste rate --in DIR --out DIR [--truth F] [--quiet]\n\n"
+            "Usage: ajuste rate --in DIR --out DIR [--credits F] [--set KEY=VALUE]... [--truth F] [--quiet]\n\n"
             "Re-rates DIR/usage.avro against DIR/contracts.avro (as `ajuste gen` writes them)\n"
             "and writes into the output directory:\n"
-            "  invoices.avro       the adjusted invoices (invoice.avsc)\n"
+            "  invoices.avro       the adjusted invoices (invoice.v2.avsc)\n"
+            "  review.avro         invoices held for review by the policy (same schema)\n"
             "  corrections.avro    one correction per wrong legacy charge (correction.avsc)\n"
             "  dead_letters.avro   rejected input, whole, with its reason (dead_letter.avsc)\n"
             "The same input gives byte-identical files. Files are complete only once renamed\n"
@@ -22,6 +25,10 @@ static void rate_usage(FILE *out) {
             "  --out DIR      output directory (created if missing)\n"
             "  --contracts F  contracts file instead of DIR/contracts.avro\n"
             "  --usage F      usage file instead of DIR/usage.avro\n"
+            "  --credits F    dispute credits (dispute_credit.avsc); default DIR/credits.avro when\n"
+            "                 it exists\n"
+            "  --set KEY=VALUE  a policy.* or materiality.* key (listed by `ajuste run --help`),\n"
+            "                 e.g. --set policy.rules=RATE_MISMATCH=HOLD --set materiality.percent=20\n"
             "  --truth F      check the outputs against a ground_truth.csv of `ajuste gen`:\n"
             "                 print precision and recall per reason, and exit 1 unless every\n"
             "                 correction and dead letter is exactly the injected one\n"
@@ -87,10 +94,13 @@ int aj_cmd_rate(int argc, char **argv) {
         {"in", required_argument, 0, 'i'},        {"out", required_argument, 0, 'o'},
         {"contracts", required_argument, 0, 'c'}, {"usage", required_argument, 0, 'u'},
         {"quiet", no_argument, 0, 'q'},           {"help", no_argument, 0, 'h'},
-        {"truth", required_argument, 0, 't'},     {0, 0, 0, 0},
+        {"truth", required_argument, 0, 't'},     {"credits", required_argument, 0, 'r'},
+        {"set", required_argument, 0, 's'},       {0, 0, 0, 0},
     };
-    const char *in = NULL, *out_dir = NULL, *contracts = NULL, *usage = NULL, *truth = NULL;
-    char cpath[4096], upath[4096], err[512] = "";
+    const char *in = NULL, *out_dir = NULL, *contracts = NULL, *usage = NULL, *truth = NULL, *credits = NULL;
+    char cpath[4096], upath[4096], rpath[4096], err[512] = "";
+    aj_config cfg;
+    aj_policy policy;
     aj_contract_store *store = NULL;
     aj_source *src = NULL;
     aj_sink *sink = NULL;
@@ -98,19 +108,45 @@ int aj_cmd_rate(int argc, char **argv) {
     int c, quiet = 0, status = AJ_EXIT_FAILURE;
     aj_err rc;
 
+    if (aj_config_init(&cfg) != AJ_E_OK) return AJ_EXIT_FAILURE;
     optind = 1;
     while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
         switch (c) {
+        case 'r': credits = optarg; break;
+        case 's': {
+            char *eq = strchr(optarg, '=');
+            if (!eq || (strncmp(optarg, "policy.", 7) != 0 && strncmp(optarg, "materiality.", 12) != 0)) {
+                fprintf(stderr, "ajuste rate: --set expects policy.KEY=VALUE or materiality.KEY=VALUE, got '%s'\n",
+                        optarg);
+                aj_config_free(&cfg);
+                return AJ_EXIT_USAGE;
+            }
+            *eq = '\0';
+            aj_err src_rc = aj_config_set(&cfg, optarg, eq + 1, err, sizeof(err));
+            *eq = '=';
+            if (src_rc != AJ_E_OK) {
+                fprintf(stderr, "ajuste rate: %s\n", err);
+                aj_config_free(&cfg);
+                return AJ_EXIT_USAGE;
+            }
+            break;
+        }
         case 'i': in = optarg; break;
         case 'o': out_dir = optarg; break;
         case 'c': contracts = optarg; break;
         case 'u': usage = optarg; break;
         case 't': truth = optarg; break;
         case 'q': quiet = 1; break;
-        case 'h': rate_usage(stdout); return AJ_EXIT_OK;
-        default: rate_usage(stderr); return AJ_EXIT_USAGE;
+        case 'h': rate_usage(stdout); aj_config_free(&cfg); return AJ_EXIT_OK;
+        default: rate_usage(stderr); aj_config_free(&cfg); return AJ_EXIT_USAGE;
         }
     }
+    if (aj_policy_from_config(&cfg, &policy, err, sizeof(err)) != AJ_E_OK) {
+        fprintf(stderr, "ajuste rate: %s\n", err);
+        aj_config_free(&cfg);
+        return AJ_EXIT_USAGE;
+    }
+    aj_config_free(&cfg);
     if (!out_dir || (!in && (!contracts || !usage)) || optind < argc) {
         fprintf(stderr, "ajuste rate: --out DIR and --in DIR (or --contracts F --usage F) are required\n");
         rate_usage(stderr);
@@ -118,6 +154,7 @@ int aj_cmd_rate(int argc, char **argv) {
     }
     if (!contracts) contracts = aj_path(cpath, sizeof(cpath), in, "contracts.avro");
     if (!usage) usage = aj_path(upath, sizeof(upath), in, "usage.avro");
+    if (!credits && in && access(aj_path(rpath, sizeof(rpath), in, "credits.avro"), R_OK) == 0) credits = rpath;
     if (aj_schemas_init() != AJ_E_OK) return AJ_EXIT_FAILURE;
 
     if (!(store = aj_contract_store_create())) goto end;
@@ -126,6 +163,7 @@ int aj_cmd_rate(int argc, char **argv) {
         goto fail;
     }
     if (!(p = aj_pipeline_create(store, sink))) goto end;
+    aj_pipeline_set_policy(p, &policy);
     if (!(src = aj_file_source_open(contracts, &rc, err, sizeof(err)))) {
         status = AJ_EXIT_USAGE;
         goto fail;
@@ -135,6 +173,18 @@ int aj_cmd_rate(int argc, char **argv) {
         goto fail;
     }
     aj_source_destroy(src);
+    src = NULL;
+    if (credits) {
+        if (!(src = aj_file_source_open(credits, &rc, err, sizeof(err)))) {
+            status = AJ_EXIT_USAGE;
+            goto fail;
+        }
+        if ((rc = aj_pipeline_load_credits(p, src)) != AJ_E_OK) {
+            snprintf(err, sizeof(err), "reading %s: %s", credits, aj_err_str(rc));
+            goto fail;
+        }
+        aj_source_destroy(src);
+    }
     if (!(src = aj_file_source_open(usage, &rc, err, sizeof(err)))) {
         status = AJ_EXIT_USAGE;
         goto fail;
@@ -157,7 +207,7 @@ int aj_cmd_rate(int argc, char **argv) {
         aj_summary_print(stdout, aj_pipeline_get_stats(p), aj_pipeline_adjust_stats(p));
         printf("Open cycles:       %zu (records of cycles not closed in the input)\n",
                aj_pipeline_open_cycles(p));
-        printf("Output:            %s/{invoices,corrections,dead_letters}.avro\n", out_dir);
+        printf("Output:            %s/{invoices,review,corrections,dead_letters}.avro\n", out_dir);
     }
     status = AJ_EXIT_OK;
     if (truth) status = rate_check_truth(truth, out_dir, quiet);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "aj_cmd.h"
+#include "aj_policy.h"
 #include "aj_log.h"
 
 extern char **environ;
@@ -115,6 +116,9 @@ int aj_cmd_run(int argc, char **argv) {
     if (!(store = aj_contract_store_create())) goto end;
     if (!(sink = aj_kafka_sink_create(&cfg, &rc, err, sizeof(err)))) goto usage_or_fail;
     if (!(p = aj_pipeline_create(store, sink))) goto end;
+    aj_policy policy;
+    if ((rc = aj_policy_from_config(&cfg, &policy, err, sizeof(err))) != AJ_E_OK) goto usage;
+    aj_pipeline_set_policy(p, &policy);
     if ((rc = aj_kafka_read_contracts(&cfg, cfg.contract_topic, 60000, aj_pipeline_add_contract, p, &read,
                                       &rejected, err, sizeof(err))) != AJ_E_OK)
         goto fail;
@@ -126,6 +130,22 @@ int aj_cmd_run(int argc, char **argv) {
         snprintf(err, sizeof(err), "no valid contract on topic %s (%lld refused): check input.contract_topic "
                  "and publish the contracts before starting", cfg.contract_topic, (long long)rejected);
         goto fail;
+    }
+    if (cfg.credit_topic[0]) {
+        /* Accepted disputes so far; each goes on the first invoice whose period ends after it
+         * was accepted (credits published on the usage topic are read in its order). */
+        int64_t credits = 0;
+        char cerr[512] = "";
+        rc = aj_kafka_read_topic(&cfg, cfg.credit_topic, 60000, aj_pipeline_credit_message, p, &credits, cerr,
+                                 sizeof(cerr));
+        if (rc != AJ_E_OK && aj_err_is_reject(rc) == 0 && rc != AJ_E_KAFKA) {
+            snprintf(err, sizeof(err), "reading %s: %s", cfg.credit_topic, cerr[0] ? cerr : aj_err_str(rc));
+            goto fail;
+        }
+        if (rc == AJ_E_KAFKA)
+            aj_warn("run", "dispute credits not read: %s", cerr);
+        else
+            aj_info("run", "%lld dispute credit messages read from %s", (long long)credits, cfg.credit_topic);
     }
     if (!(src = aj_kafka_source_create(&cfg, &rc, err, sizeof(err)))) goto usage_or_fail;
 

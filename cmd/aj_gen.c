@@ -212,6 +212,7 @@ typedef struct gen_account {
     /* what the account-cycle has consumed, by the generator's own count */
     int64_t allowance_used, bonus_used;
     aj_money discount_used;
+    aj_money legacy_base;   /* what the legacy chain charged on accepted records: its tax base */
 } gen_account;
 
 static void gen_account_make(gen_account *a, int64_t i, uint64_t *rng) {
@@ -743,13 +744,13 @@ static void gen_recurring_event(aj_event *ev, const gen_account *a, const char *
 /* The recurring charges of the cycle: each line's (legacy chains keep charging deactivated
  * lines: MRC_INACTIVE_LINE), with errors of the MRC_ classes, now and then a charge for a line
  * the inventory does not have. */
-static aj_err gen_recurring(gen_ctx *g, const gen_account *accts, uint64_t *rng) {
+static aj_err gen_recurring(gen_ctx *g, gen_account *accts, uint64_t *rng) {
     char rid[AJ_ID_LEN + 1], lid[AJ_ID_LEN + 1], cid[AJ_ID_LEN + 8];
     aj_event ev;
     aj_err rc;
 
     for (int64_t i = 0; i < g->o->accounts; i++) {
-        const gen_account *a = &accts[i];
+        gen_account *a = &accts[i];
         for (int l = 0; l < a->n_lines; l++) {
             int64_t days;
             aj_money full, right = gen_line_amount(a, &a->lines[l], &days, &full), legacy = right;
@@ -795,7 +796,9 @@ static aj_err gen_recurring(gen_ctx *g, const gen_account *accts, uint64_t *rng)
             gen_recurring_event(&ev, a, rid, lid, legacy);
             if ((rc = gen_emit_event(g, &ev))) return rc;
             g->counts.recurring++;
+            a->legacy_base += legacy;
             if (reason == AJ_REASON_MRC_DUPLICATE && legacy > 0) {
+                a->legacy_base += legacy;
                 snprintf(rid, sizeof(rid), "RC-%s-%s-%d-B", a->id, GEN_CYCLE, l);
                 snprintf(cid, sizeof(cid), "COR-%s", rid);
                 if ((rc = gen_add_truth(g, cid, rid, reason, legacy, 0))) return rc;
@@ -809,6 +812,7 @@ static aj_err gen_recurring(gen_ctx *g, const gen_account *accts, uint64_t *rng)
             snprintf(lid, sizeof(lid), "%s-L9", a->id);
             snprintf(cid, sizeof(cid), "COR-%s", rid);
             if ((rc = gen_add_truth(g, cid, rid, AJ_REASON_MRC_INACTIVE_LINE, 19900000, 0))) return rc;
+            a->legacy_base += 19900000;
             gen_recurring_event(&ev, a, rid, lid, 19900000);
             if ((rc = gen_emit_event(g, &ev))) return rc;
             g->counts.recurring++;
@@ -898,8 +902,10 @@ static aj_err gen_usage(gen_ctx *g, gen_account *accts, uint64_t *rng) {
         u->legacy_charge = right;
         snprintf(cid, sizeof(cid), "COR-%s", u->record_id);
 
+        int valid = 1;
         if (gen_chance_ppm(rng, g->o->invalid_ppm)) {
             aj_err why = gen_invalidate(rng, u);
+            valid = 0;
             if ((rc = gen_add_dead(g, u->record_id, why, u->legacy_charge))) return rc;
         } else if (version == 0 || version == 3) {
             /* No contract in force yet, or terminated: whatever the legacy chain charged goes. */
@@ -929,6 +935,7 @@ static aj_err gen_usage(gen_ctx *g, gen_account *accts, uint64_t *rng) {
         }
         if ((rc = gen_emit_event(g, &ev))) return rc;
         g->counts.usage++;
+        if (valid) a->legacy_base += u->legacy_charge;
         /* Now and then the legacy chain bills a record twice: the same record again, or the same
          * call under a new id (a mediation file loaded twice). */
         if (u->legacy_charge > 0 && (version == 1 || version == 2) && strcmp(u->currency, a->currency) == 0 &&
@@ -944,21 +951,58 @@ static aj_err gen_usage(gen_ctx *g, gen_account *accts, uint64_t *rng) {
             if ((rc = gen_add_truth(g, cid, u->record_id, AJ_REASON_DUPLICATE_USAGE, u->legacy_charge, 0))) return rc;
             if ((rc = gen_emit_event(g, &ev))) return rc;
             g->counts.usage++;
+            a->legacy_base += u->legacy_charge;
         }
     }
     return AJ_E_OK;
 }
 
-static aj_err gen_closes(gen_ctx *g, const gen_account *accts) {
+/* The taxes of an account's contract on its legacy base, by the generator's own arithmetic
+ * (docs/invoice.md, "Taxes"): every tax covers every service; exclusive ones on the base,
+ * gross-up ones on base / (1 - the sum of the gross-up rates); cents, HALF_UP. */
+static int gen_taxes(const gen_account *a, aj_legacy_tax *out) {
+    int lisbon = a->tz == TZ_LISBON;
+    __int128 base = a->legacy_base;
+    if (lisbon) {
+        out[0] = (aj_legacy_tax){"IVA", gen_round(base * 230000, 1000000, 2, AJ_ROUND_HALF_UP)};
+        return 1;
+    }
+    static const struct { const char *name; int64_t ppm; } br[] = {{"ICMS", 250000}, {"PIS", 6500}, {"COFINS", 30000}};
+    int64_t sum = 250000 + 6500 + 30000;
+    for (int i = 0; i < 3; i++) {
+        out[i] = (aj_legacy_tax){"", gen_round(base * br[i].ppm, 1000000 - sum, 2, AJ_ROUND_HALF_UP)};
+        snprintf(out[i].name, sizeof(out[i].name), "%s", br[i].name);
+    }
+    return 3;
+}
+
+/* The cycle closes carry the legacy invoice's taxes; now and then the first is wrong (a rate
+ * typed in by hand): TAX_MISMATCH. */
+static aj_err gen_closes(gen_ctx *g, const gen_account *accts, uint64_t *rng) {
+    char cid[AJ_ID_LEN + 8], rid[AJ_ID_LEN + 1];
     aj_event ev;
     aj_err rc;
     for (int64_t i = 0; i < g->o->accounts; i++) {
+        const gen_account *a = &accts[i];
+        aj_cycle_close *cl = &ev.u.close;
         memset(&ev, 0, sizeof(ev));
         ev.kind = AJ_EVENT_CYCLE_CLOSE;
-        memcpy(ev.u.close.account, accts[i].id, sizeof(ev.u.close.account));
-        memcpy(ev.u.close.cycle_id, GEN_CYCLE, sizeof(GEN_CYCLE));
-        ev.u.close.period_start_ms = accts[i].period_start;
-        ev.u.close.period_end_ms = accts[i].period_end;
+        memcpy(cl->account, a->id, sizeof(cl->account));
+        memcpy(cl->cycle_id, GEN_CYCLE, sizeof(GEN_CYCLE));
+        cl->period_start_ms = a->period_start;
+        cl->period_end_ms = a->period_end;
+        cl->n_legacy_taxes = (size_t)gen_taxes(a, cl->legacy_taxes);
+        aj_legacy_tax *t = &cl->legacy_taxes[0];
+        if (a->legacy_base > 0 && gen_chance_ppm(rng, g->o->error_ppm)) {
+            aj_money right = t->amount;
+            /* One to fifty cents either way, never below zero. */
+            aj_money wrong = right + (gen_below(rng, 2) ? 1 : -1) * 10000 * (1 + gen_below(rng, 50));
+            if (wrong < 0) wrong = right + 10000;
+            t->amount = wrong;
+            snprintf(rid, sizeof(rid), "TAX-%s-%s-%s", t->name, a->id, GEN_CYCLE);
+            snprintf(cid, sizeof(cid), "COR-%s", rid);
+            if ((rc = gen_add_truth(g, cid, rid, AJ_REASON_TAX_MISMATCH, wrong, right))) return rc;
+        }
         if ((rc = gen_emit_event(g, &ev))) return rc;
         g->counts.closes++;
     }
@@ -978,7 +1022,7 @@ aj_err aj_gen_run(const aj_gen_opts *o, const aj_gen_out *out, aj_gen_counts *co
     if (!(g.enc = aj_encoder_create()) || !(accts = calloc((size_t)o->accounts, sizeof(*accts)))) goto end;
     for (int64_t i = 0; i < o->accounts; i++) gen_account_make(&accts[i], i, &rng);
     if ((rc = gen_contracts(&g, accts)) || (rc = gen_recurring(&g, accts, &rng)) ||
-        (rc = gen_usage(&g, accts, &rng)) || (rc = gen_closes(&g, accts)))
+        (rc = gen_usage(&g, accts, &rng)) || (rc = gen_closes(&g, accts, &rng)))
         goto end;
     for (size_t i = 0; i < g.n_truths && !rc; i++) rc = out->truth(out->opaque, &g.truths[i]);
     g.counts.truths = (int64_t)g.n_truths;

@@ -69,7 +69,8 @@ aj_err aj_pipeline_reject(aj_pipeline *p, const aj_message *msg, aj_err reason, 
     return AJ_E_OK;
 }
 
-aj_err aj_pipeline_message(aj_pipeline *p, const aj_message *msg) {
+/* Handles one message; only_credits refuses anything but a dispute credit (WRONG_SCHEMA). */
+static aj_err aj_pipeline_handle(aj_pipeline *p, const aj_message *msg, int only_credits) {
     char detail[256] = "";
     aj_event ev;
     aj_err rc;
@@ -79,6 +80,10 @@ aj_err aj_pipeline_message(aj_pipeline *p, const aj_message *msg) {
         rc = aj_decode_event(p->dec, msg->writer, msg->value, msg->value_len, &ev, detail, sizeof(detail));
     else
         rc = aj_decode_event_message(p->dec, msg->value, msg->value_len, &ev, detail, sizeof(detail));
+    if (rc == AJ_E_OK && only_credits && ev.kind != AJ_EVENT_CREDIT) {
+        snprintf(detail, sizeof(detail), "a usage-stream record on the dispute-credit input");
+        rc = AJ_E_WRONG_SCHEMA;
+    }
     if (rc == AJ_E_OK) {
         ev.pos = msg->pos;
         rc = aj_adjust_event(p->adj, &ev, detail, sizeof(detail));
@@ -91,6 +96,33 @@ aj_err aj_pipeline_message(aj_pipeline *p, const aj_message *msg) {
     aj_error("pipeline", "%s at %s[%d]@%lld: %s", aj_err_str(rc), msg->pos.origin,
              (int)msg->pos.partition, (long long)msg->pos.offset, detail);
     return rc;
+}
+
+aj_err aj_pipeline_message(aj_pipeline *p, const aj_message *msg) {
+    return aj_pipeline_handle(p, msg, 0);
+}
+
+aj_err aj_pipeline_credit_message(void *pipeline, const aj_message *msg) {
+    return aj_pipeline_handle(pipeline, msg, 1);
+}
+
+aj_err aj_pipeline_load_credits(aj_pipeline *p, aj_source *src) {
+    aj_message msg;
+    aj_err rc;
+    for (;;) {
+        rc = aj_source_next(src, &msg, 1000);
+        if (rc == AJ_E_EOF) return AJ_E_OK;
+        if (rc == AJ_E_RETRY) continue;
+        if (rc == AJ_E_OK)
+            rc = aj_pipeline_handle(p, &msg, 1);
+        else if (aj_err_is_reject(rc))
+            rc = aj_pipeline_reject(p, &msg, rc, msg.detail ? msg.detail : "undecodable bytes");
+        if (rc != AJ_E_OK) return rc;
+    }
+}
+
+void aj_pipeline_set_policy(aj_pipeline *p, const aj_policy *policy) {
+    aj_adjust_set_policy(p->adj, policy);
 }
 
 aj_err aj_pipeline_add_contract(void *pipeline, aj_contract *c) {

@@ -32,6 +32,19 @@ void aj_pipeline_destroy(aj_pipeline *p);   /* NULL-safe; closes nothing */
  */
 aj_err aj_pipeline_message(aj_pipeline *p, const aj_message *msg);
 
+/*
+ * Reads every dispute credit of src (an Avro file of credits, docs/invoice.md "Dispute
+ * credits") before the usage run, so that each goes on the first invoice whose period ends after
+ * it was accepted. Bad ones, and anything that is not a credit, are dead-lettered.
+ */
+aj_err aj_pipeline_load_credits(aj_pipeline *p, aj_source *src);
+
+/* One message of a dispute-credit input (callback shape of aj_kafka_read_topic). */
+aj_err aj_pipeline_credit_message(void *pipeline, const aj_message *msg);
+
+/* The correction policy adjust applies (default: aj_policy_default). */
+void aj_pipeline_set_policy(aj_pipeline *p, const aj_policy *policy);
+
 /* Dead-letters msg with reason (used for bytes a source could not split into messages). */
 aj_err aj_pipeline_reject(aj_pipeline *p, const aj_message *msg, aj_err reason, const char *detail);
 

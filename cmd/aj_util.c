@@ -41,7 +41,7 @@ void aj_invoice_render(FILE *out, const aj_invoice *inv) {
             "legacy", "corrected", "adjustment");
     for (size_t i = 0; i < inv->n_lines; i++) {
         const aj_invoice_line *l = &inv->lines[i];
-        fprintf(out, "  %-10s %-8s %8lld %14lld %14s %14s %12s\n", aj_record_kind_name(l->kind),
+        fprintf(out, "  %-10s %-8s %8lld %14lld %14s %14s %12s\n", aj_line_kind_name(l->kind),
                 aj_service_name(l->service), (long long)l->records, (long long)l->quantity,
                 aj_amount(l->legacy_amount, a, sizeof(a)), aj_amount(l->corrected_amount, b, sizeof(b)),
                 aj_amount(l->corrected_amount - l->legacy_amount, c, sizeof(c)));
@@ -74,7 +74,12 @@ void aj_summary_print(FILE *out, const aj_pipeline_stats *ps, const aj_adjust_st
             fprintf(out, "  %-22s %lld\n", aj_reason_name((aj_reason)r), (long long)as->by_reason[r]);
     fprintf(out, "Money corrected:   overcharges removed %s, undercharges added %s\n",
             aj_amount(as->overcharge, a, sizeof(a)), aj_amount(as->undercharge, b, sizeof(b)));
-    fprintf(out, "Invoices emitted:  %lld\n", (long long)as->invoices);
+    fprintf(out, "Invoices emitted:  %lld (%lld held for review)\n", (long long)as->invoices, (long long)as->held);
+    if (as->late_records)
+        fprintf(out, "Late records:      %lld (carried on the account's next invoice)\n", (long long)as->late_records);
+    if (as->credits || as->duplicate_credits)
+        fprintf(out, "Dispute credits:   %lld received, %lld applied, %lld duplicate deliveries ignored\n",
+                (long long)as->credits, (long long)as->credits_applied, (long long)as->duplicate_credits);
 }
 
 void aj_progress_stderr(void *opaque, const aj_pipeline_stats *st) {

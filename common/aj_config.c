@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aj_policy.h"
+
 typedef enum { AJ_CFG_STR, AJ_CFG_INT, AJ_CFG_BOOL } aj_cfg_type;
 
 typedef struct aj_cfg_entry {
@@ -15,7 +17,34 @@ typedef struct aj_cfg_entry {
     const char *def;
     const char *desc;
     size_t offset;
+    /* Checks a string value at set time, so a bad value stops start-up naming its key. */
+    aj_err (*check)(const char *value, char *err, size_t errlen);
 } aj_cfg_entry;
+
+static aj_err aj_check_disposition(const char *v, char *err, size_t errlen) {
+    aj_disposition d;
+    if (aj_disposition_parse(v, &d) == AJ_E_OK) return AJ_E_OK;
+    snprintf(err, errlen, "'%s' is not APPLY, FLAG or HOLD", v);
+    return AJ_E_CONFIG;
+}
+
+static aj_err aj_check_rules(const char *v, char *err, size_t errlen) {
+    aj_policy p;
+    aj_policy_default(&p);
+    return aj_policy_parse_rules(&p, v, err, errlen);
+}
+
+static aj_err aj_check_amount(const char *v, char *err, size_t errlen) {
+    aj_money m;
+    if (aj_money_parse(v, &m) == AJ_E_OK && m >= 0) return AJ_E_OK;
+    snprintf(err, errlen, "'%s' is not a non-negative amount such as 250.00", v);
+    return AJ_E_CONFIG;
+}
+
+static aj_err aj_check_percent(const char *v, char *err, size_t errlen) {
+    int64_t ppm;
+    return aj_policy_parse_percent(v, &ppm, err, errlen);
+}
 
 #define AJ_CFG_OFF(field) offsetof(aj_config, field)
 
@@ -23,25 +52,44 @@ typedef struct aj_cfg_entry {
 static const aj_cfg_entry aj_config_table[] = {
     {"input.usage_topic", AJ_CFG_STR, "cdr.usage",
      "Topic of usage records, recurring charges and cycle closes (keyed by account).",
-     AJ_CFG_OFF(usage_topic)},
+     AJ_CFG_OFF(usage_topic), NULL},
     {"input.contract_topic", AJ_CFG_STR, "contract.events",
      "Compacted topic of contract versions; every instance reads all of it before rating.",
-     AJ_CFG_OFF(contract_topic)},
+     AJ_CFG_OFF(contract_topic), NULL},
     {"output.invoice_topic", AJ_CFG_STR, "invoices.adjusted", "Topic the adjusted invoices go to.",
-     AJ_CFG_OFF(invoice_topic)},
+     AJ_CFG_OFF(invoice_topic), NULL},
     {"output.correction_topic", AJ_CFG_STR, "corrections", "Topic the corrections go to.",
-     AJ_CFG_OFF(correction_topic)},
+     AJ_CFG_OFF(correction_topic), NULL},
     {"output.dead_letter_topic", AJ_CFG_STR, "dead-letter",
-     "Topic rejected input goes to, whole, with its reason.", AJ_CFG_OFF(dead_letter_topic)},
+     "Topic rejected input goes to, whole, with its reason.", AJ_CFG_OFF(dead_letter_topic), NULL},
+    {"output.review_topic", AJ_CFG_STR, "invoices.review",
+     "Topic held invoices go to, for `ajuste release` (docs/invoice.md, \"Review\").", AJ_CFG_OFF(review_topic), NULL},
+    {"input.credit_topic", AJ_CFG_STR, "dispute.credits",
+     "Topic of accepted dispute credits (keyed by account); empty to read none.", AJ_CFG_OFF(credit_topic), NULL},
+    {"policy.overcharge", AJ_CFG_STR, "APPLY",
+     "Disposition of corrections that lower a charge: APPLY, FLAG or HOLD.", AJ_CFG_OFF(policy_overcharge),
+     aj_check_disposition},
+    {"policy.undercharge", AJ_CFG_STR, "FLAG",
+     "Disposition of corrections that raise a charge (FLAG: advisory, the legacy amount stays).",
+     AJ_CFG_OFF(policy_undercharge), aj_check_disposition},
+    {"policy.rules", AJ_CFG_STR, "",
+     "Per-reason dispositions, e.g. RATE_MISMATCH=HOLD,MRC_MISSING:undercharge=APPLY.", AJ_CFG_OFF(policy_rules),
+     aj_check_rules},
+    {"materiality.amount", AJ_CFG_STR, "0",
+     "Hold an invoice for review when its adjustment exceeds this amount; 0: no limit.",
+     AJ_CFG_OFF(materiality_amount), aj_check_amount},
+    {"materiality.percent", AJ_CFG_STR, "0",
+     "Hold an invoice when its adjustment exceeds this percentage of its legacy total; 0: no limit.",
+     AJ_CFG_OFF(materiality_percent), aj_check_percent},
     {"commit.interval.records", AJ_CFG_INT, "20000",
      "Commit input offsets after this many records (outputs are flushed first).",
-     AJ_CFG_OFF(commit_interval_records)},
+     AJ_CFG_OFF(commit_interval_records), NULL},
     {"commit.interval.ms", AJ_CFG_INT, "1000",
-     "Commit input offsets at least this often, in milliseconds.", AJ_CFG_OFF(commit_interval_ms)},
+     "Commit input offsets at least this often, in milliseconds.", AJ_CFG_OFF(commit_interval_ms), NULL},
     {"run.exit_at_end", AJ_CFG_BOOL, "false",
      "Exit 0 once every assigned usage partition is read to its end (batch runs, tests).",
-     AJ_CFG_OFF(exit_at_end)},
-    {"log.level", AJ_CFG_STR, "info", "error, warn, info or debug.", AJ_CFG_OFF(log_level)},
+     AJ_CFG_OFF(exit_at_end), NULL},
+    {"log.level", AJ_CFG_STR, "info", "error, warn, info or debug.", AJ_CFG_OFF(log_level), NULL},
 };
 
 #define AJ_CFG_COUNT (sizeof(aj_config_table) / sizeof(aj_config_table[0]))
@@ -89,6 +137,13 @@ aj_err aj_config_set(aj_config *cfg, const char *key, const char *value, char *e
     void *field = (char *)cfg + e->offset;
     switch (e->type) {
     case AJ_CFG_STR: {
+        if (e->check) {
+            char why[200];
+            if (e->check(value, why, sizeof(why)) != AJ_E_OK) {
+                snprintf(err, errlen, "configuration key '%s': %s", key, why);
+                return AJ_E_CONFIG;
+            }
+        }
         char *v = strdup(value);
         if (!v) return AJ_E_NOMEM;
         free(*(char **)field);

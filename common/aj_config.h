@@ -21,6 +21,13 @@ typedef struct aj_config {
     char *invoice_topic;
     char *correction_topic;
     char *dead_letter_topic;
+    char *review_topic;
+    char *credit_topic;
+    char *policy_overcharge;
+    char *policy_undercharge;
+    char *policy_rules;
+    char *materiality_amount;
+    char *materiality_percent;
     int64_t commit_interval_records;
     int64_t commit_interval_ms;
     int64_t exit_at_end;

@@ -14,7 +14,7 @@ static size_t aj_registry_count;
 static const aj_schema *aj_current[AJ_SCHEMA__COUNT];
 
 static const char *const aj_schema_stems[AJ_SCHEMA__COUNT] = {
-    "usage_event", "contract", "correction", "invoice", "dead_letter",
+    "usage_event", "contract", "correction", "invoice", "dead_letter", "dispute_credit",
 };
 
 /* ---- CRC-64-AVRO ---- */

@@ -23,6 +23,7 @@ typedef enum aj_schema_id {
     AJ_SCHEMA_CORRECTION,    /* correction*.avsc */
     AJ_SCHEMA_INVOICE,       /* invoice*.avsc */
     AJ_SCHEMA_DEAD_LETTER,   /* dead_letter*.avsc */
+    AJ_SCHEMA_DISPUTE_CREDIT,   /* dispute_credit*.avsc */
     AJ_SCHEMA__COUNT
 } aj_schema_id;
 

@@ -26,7 +26,63 @@ aj_err aj_service_parse(const char *s, aj_service *out) {
 }
 
 const char *aj_record_kind_name(aj_record_kind k) {
-    return k == AJ_KIND_USAGE ? "USAGE" : k == AJ_KIND_RECURRING ? "RECURRING" : "UNKNOWN";
+    switch (k) {
+    case AJ_KIND_USAGE: return "USAGE";
+    case AJ_KIND_RECURRING: return "RECURRING";
+    case AJ_KIND_TAX: return "TAX";
+    case AJ_KIND__COUNT: break;
+    }
+    return "UNKNOWN";
+}
+
+/* Index of s in names[n], or -1. */
+static int aj_name_index(const char *const *names, int n, const char *s) {
+    for (int i = 0; i < n; i++)
+        if (strcmp(s, names[i]) == 0) return i;
+    return -1;
+}
+
+static const char *const aj_disposition_names[AJ_DISP__COUNT] = {"APPLY", "FLAG", "HOLD"};
+
+const char *aj_disposition_name(aj_disposition d) {
+    return (unsigned)d < AJ_DISP__COUNT ? aj_disposition_names[d] : "UNKNOWN";
+}
+
+aj_err aj_disposition_parse(const char *s, aj_disposition *out) {
+    int i = aj_name_index(aj_disposition_names, AJ_DISP__COUNT, s);
+    if (i < 0) return AJ_E_NOT_FOUND;
+    *out = (aj_disposition)i;
+    return AJ_E_OK;
+}
+
+static const char *const aj_line_kind_names[AJ_LINE__COUNT] = {
+#define AJ_LINE_KIND_NAME(name) #name,
+    AJ_LINE_KIND_MAP(AJ_LINE_KIND_NAME)
+#undef AJ_LINE_KIND_NAME
+};
+
+const char *aj_line_kind_name(aj_line_kind k) {
+    return (unsigned)k < AJ_LINE__COUNT ? aj_line_kind_names[k] : "UNKNOWN";
+}
+
+aj_err aj_line_kind_parse(const char *s, aj_line_kind *out) {
+    int i = aj_name_index(aj_line_kind_names, AJ_LINE__COUNT, s);
+    if (i < 0) return AJ_E_NOT_FOUND;
+    *out = (aj_line_kind)i;
+    return AJ_E_OK;
+}
+
+static const char *const aj_invoice_status_names[AJ_INV__COUNT] = {"ISSUED", "HELD", "RELEASED"};
+
+const char *aj_invoice_status_name(aj_invoice_status st) {
+    return (unsigned)st < AJ_INV__COUNT ? aj_invoice_status_names[st] : "UNKNOWN";
+}
+
+aj_err aj_invoice_status_parse(const char *s, aj_invoice_status *out) {
+    int i = aj_name_index(aj_invoice_status_names, AJ_INV__COUNT, s);
+    if (i < 0) return AJ_E_NOT_FOUND;
+    *out = (aj_invoice_status)i;
+    return AJ_E_OK;
 }
 
 const char *aj_event_account(const aj_event *ev) {
@@ -34,6 +90,7 @@ const char *aj_event_account(const aj_event *ev) {
     case AJ_EVENT_USAGE: return ev->u.usage.account;
     case AJ_EVENT_RECURRING: return ev->u.recurring.account;
     case AJ_EVENT_CYCLE_CLOSE: return ev->u.close.account;
+    case AJ_EVENT_CREDIT: return ev->u.credit.account;
     }
     return "";
 }
@@ -61,12 +118,14 @@ const char *aj_reason_desc(aj_reason r) {
 }
 
 aj_err aj_reason_parse(const char *s, aj_reason *out) {
-    for (int i = 0; i < AJ_REASON__COUNT; i++)
-        if (strcmp(s, aj_reason_names[i]) == 0) {
-            *out = (aj_reason)i;
-            return AJ_E_OK;
-        }
-    return AJ_E_NOT_FOUND;
+    int i = aj_name_index(aj_reason_names, AJ_REASON__COUNT, s);
+    if (i < 0) return AJ_E_NOT_FOUND;
+    *out = (aj_reason)i;
+    return AJ_E_OK;
+}
+
+const char *aj_adjustment_reason_name(aj_reason r) {
+    return r == AJ_ADJ_TAX_BASE ? "TAX_BASE" : aj_reason_name(r);
 }
 
 void aj_rate_init(aj_rate *r) {

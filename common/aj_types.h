@@ -32,9 +32,10 @@ const char *aj_service_name(aj_service s);
 /* Returns AJ_E_OK and sets *out, or AJ_E_UNKNOWN_SERVICE. */
 aj_err aj_service_parse(const char *s, aj_service *out);
 
-typedef enum aj_record_kind { AJ_KIND_USAGE, AJ_KIND_RECURRING, AJ_KIND__COUNT } aj_record_kind;
+/* What a correction corrects: a usage record, a recurring charge, or a tax of an invoice. */
+typedef enum aj_record_kind { AJ_KIND_USAGE, AJ_KIND_RECURRING, AJ_KIND_TAX, AJ_KIND__COUNT } aj_record_kind;
 
-/* "USAGE" or "RECURRING". */
+/* "USAGE", "RECURRING" or "TAX". */
 const char *aj_record_kind_name(aj_record_kind k);
 
 /* Where an input record came from: Kafka topic/partition/offset or file/-1/index.
@@ -76,17 +77,39 @@ typedef struct aj_recurring {
     char tariff_code[AJ_KEY_LEN + 1];
 } aj_recurring;
 
+/* A tax as the legacy chain computed it on its invoice. */
+typedef struct aj_legacy_tax {
+    char name[AJ_KEY_LEN + 1];
+    aj_money amount;
+} aj_legacy_tax;
+
+#define AJ_CLOSE_MAX_TAXES 8
+
 /* End of an account's cycle, schema ajuste.usage.CycleClose. */
 typedef struct aj_cycle_close {
     char account[AJ_KEY_LEN + 1];
     char cycle_id[AJ_CYCLE_LEN + 1];
     int64_t period_start_ms;
     int64_t period_end_ms;
+    aj_legacy_tax legacy_taxes[AJ_CLOSE_MAX_TAXES];   /* the legacy invoice's taxes, by name */
+    size_t n_legacy_taxes;                            /* 0: the legacy chain gave none */
 } aj_cycle_close;
 
-typedef enum aj_event_kind { AJ_EVENT_USAGE, AJ_EVENT_RECURRING, AJ_EVENT_CYCLE_CLOSE } aj_event_kind;
+/* A dispute the carrier accepted, to be credited on the account's next invoice (schema
+ * ajuste.dispute.DisputeCredit, docs/invoice.md "Dispute credits"). */
+typedef struct aj_credit {
+    char dispute_id[AJ_ID_LEN + 1];
+    char account[AJ_KEY_LEN + 1];
+    char invoice_id[AJ_ID_LEN + 1];  /* the disputed invoice */
+    aj_money amount;                 /* > 0, credited */
+    char currency[AJ_CURRENCY_LEN + 1];
+    char reason[160];
+    int64_t accepted_ms;
+} aj_credit;
 
-/* One decoded message of the usage stream. */
+typedef enum aj_event_kind { AJ_EVENT_USAGE, AJ_EVENT_RECURRING, AJ_EVENT_CYCLE_CLOSE, AJ_EVENT_CREDIT } aj_event_kind;
+
+/* One decoded input message: of the usage stream, or a dispute credit. */
 typedef struct aj_event {
     aj_event_kind kind;
     aj_position pos;
@@ -94,6 +117,7 @@ typedef struct aj_event {
         aj_usage usage;
         aj_recurring recurring;
         aj_cycle_close close;
+        aj_credit credit;
     } u;
 } aj_event;
 
@@ -288,7 +312,8 @@ void aj_contract_free(aj_contract *c);
     X(MRC_DUPLICATE, "line charged twice in the cycle")                                          \
     X(MRC_PRORATION, "full month charged for a line active only part of the cycle")              \
     X(MRC_PRICE_MISMATCH, "recurring charge differs from the line's contracted price")           \
-    X(MRC_MISSING, "contracted active line not charged (undercharge)")
+    X(MRC_MISSING, "contracted active line not charged (undercharge)")                          \
+    X(TAX_MISMATCH, "legacy tax differs from the contract's tax on the legacy base")
 
 typedef enum aj_reason {
 #define AJ_REASON_ENUM(name, desc) AJ_REASON_##name,
@@ -332,6 +357,17 @@ typedef struct aj_trace {
     aj_rounding rounding;
 } aj_trace;
 
+/* What an invoice does with a correction (docs/invoice.md, "Policy"). */
+typedef enum aj_disposition { AJ_DISP_APPLY, AJ_DISP_FLAG, AJ_DISP_HOLD, AJ_DISP__COUNT } aj_disposition;
+
+/* "APPLY", "FLAG", "HOLD". */
+const char *aj_disposition_name(aj_disposition d);
+
+/* Returns AJ_E_OK and sets *out, or AJ_E_NOT_FOUND. */
+aj_err aj_disposition_parse(const char *s, aj_disposition *out);
+
+#define AJ_LINE_ID_LEN 127
+
 typedef struct aj_correction {
     char correction_id[AJ_ID_LEN + 8];
     char account[AJ_KEY_LEN + 1];
@@ -350,47 +386,108 @@ typedef struct aj_correction {
     char tariff_code[AJ_KEY_LEN + 1];
     aj_trace trace;
     aj_position source;
+    aj_disposition disposition;          /* the policy's for (reason, sign of delta) */
+    char invoice_id[AJ_ID_LEN + 1];      /* the invoice of the record's cycle */
+    char invoice_line[AJ_LINE_ID_LEN + 1];   /* the line it adjusts (on the next invoice when late) */
+    bool late;                           /* the cycle was closed: carried on the next invoice */
 } aj_correction;
 
+/* Kinds of invoice line (docs/invoice.md, "Lines"). DISCOUNT and PROMOTION lines are memo
+ * lines: they show how much of the usage lines is discount or promotion and are not summed. */
+#define AJ_LINE_KIND_MAP(X) X(USAGE) X(RECURRING) X(LATE_USAGE) X(LATE_RECURRING) X(TAX) X(CREDIT) X(DISCOUNT) X(PROMOTION)
+
+typedef enum aj_line_kind {
+#define AJ_LINE_KIND_ENUM(name) AJ_LINE_##name,
+    AJ_LINE_KIND_MAP(AJ_LINE_KIND_ENUM)
+#undef AJ_LINE_KIND_ENUM
+    AJ_LINE__COUNT
+} aj_line_kind;
+
+const char *aj_line_kind_name(aj_line_kind k);
+aj_err aj_line_kind_parse(const char *s, aj_line_kind *out);
+
 typedef struct aj_invoice_line {
-    aj_record_kind kind;
-    aj_service service;
+    char line_id[AJ_LINE_ID_LEN + 1];   /* unique in the invoice, e.g. USAGE/VOICE/LOCAL */
+    aj_line_kind kind;
+    aj_service service;              /* AJ_SERVICE__COUNT on TAX, CREDIT lines */
+    char item[AJ_ID_LEN + 1];        /* zone, line id, tax, dispute, discount or promotion name */
+    char refers_to[AJ_ID_LEN + 1];   /* LATE_*: the closed invoice; CREDIT: the disputed invoice */
+    char description[160];
     int64_t records;
-    int64_t quantity;
+    int64_t quantity;                /* seconds, messages, bytes; lines; the tax base */
     aj_money legacy_amount;
-    aj_money corrected_amount;
+    aj_money corrected_amount;       /* every correction applied: what the contract says */
+    aj_money billed_amount;          /* legacy + the adjustments the invoice applies */
     int64_t corrections;
+    bool memo;
 } aj_invoice_line;
+
+/* The adjustment of an invoice line by the corrections of one reason and disposition.
+ * reason AJ_ADJ_TAX_BASE on a TAX line: the tax following its base's applied corrections. */
+#define AJ_ADJ_TAX_BASE AJ_REASON__COUNT
+
+typedef struct aj_invoice_adjustment {
+    uint32_t line;                   /* index in the invoice's lines */
+    aj_reason reason;
+    aj_disposition disposition;
+    int64_t count;
+    aj_money delta;
+} aj_invoice_adjustment;
+
+/* "TAX_BASE" for AJ_ADJ_TAX_BASE, else aj_reason_name. */
+const char *aj_adjustment_reason_name(aj_reason r);
 
 typedef struct aj_reason_summary {
     aj_reason reason;
     int64_t count;
-    aj_money delta;
+    aj_money delta;      /* every correction of the reason */
+    aj_money applied;    /* the part the invoice applies */
 } aj_reason_summary;
 
-#define AJ_INVOICE_MAX_LINES (AJ_KIND__COUNT * AJ_SERVICE__COUNT)
+/* ISSUED: on the invoice output. HELD: on the review output, waiting for `ajuste release`.
+ * RELEASED: a held invoice a reviewer released (docs/invoice.md, "Review"). */
+typedef enum aj_invoice_status { AJ_INV_ISSUED, AJ_INV_HELD, AJ_INV_RELEASED, AJ_INV__COUNT } aj_invoice_status;
 
+const char *aj_invoice_status_name(aj_invoice_status s);
+aj_err aj_invoice_status_parse(const char *s, aj_invoice_status *out);
+
+/* Arrays are borrowed from the producer (adjust while building, the decoder after
+ * aj_decode_invoice, freed by aj_invoice_release). */
 typedef struct aj_invoice {
-    char invoice_id[AJ_KEY_LEN + AJ_CYCLE_LEN + 16];
+    char invoice_id[AJ_ID_LEN + 1];  /* INV-<account>-<cycle>-r<revision> */
     char account[AJ_KEY_LEN + 1];
     char cycle_id[AJ_CYCLE_LEN + 1];
     int32_t revision;
+    aj_invoice_status status;
+    char status_reason[192];         /* why held; who released and how */
     int64_t period_start_ms;
     int64_t period_end_ms;
+    int32_t issue_date;              /* local dates (contract time zone), days since 1970-01-01 */
+    int32_t due_date;
     char currency[AJ_CURRENCY_LEN + 1];
+    int32_t decimals;                /* minor unit the invoice is shown in */
     char contract_id[AJ_ID_LEN + 1];
-    const int32_t *versions;   /* ascending; borrowed from the producer of the invoice */
+    const int32_t *versions;         /* ascending */
     size_t n_versions;
-    aj_invoice_line lines[AJ_INVOICE_MAX_LINES];
+    aj_invoice_line *lines;
     size_t n_lines;
-    aj_money legacy_total;
-    aj_money corrected_total;
-    aj_money adjustment_total;
-    aj_money overcharge_removed;
-    aj_money undercharge_added;
+    aj_invoice_adjustment *adjustments;
+    size_t n_adjustments;
+    aj_money legacy_total;           /* sum of the lines' legacy amounts (memo lines excluded) */
+    aj_money corrected_total;        /* sum of the lines' billed amounts: the amount due */
+    aj_money adjustment_total;       /* corrected_total - legacy_total */
+    aj_money overcharge_removed;     /* applied negative adjustments, as a positive amount */
+    aj_money undercharge_added;      /* applied positive adjustments */
+    aj_money flagged_overcharge;     /* FLAG corrections: advisory, not on the invoice */
+    aj_money flagged_undercharge;
+    aj_money tax_total;              /* billed amounts of the TAX lines */
+    aj_money credit_total;           /* billed amounts of the CREDIT lines (negative) */
+    aj_money amount_due;
     aj_reason_summary reasons[AJ_REASON__COUNT];
     size_t n_reasons;
 } aj_invoice;
+
+
 
 /* A rejected input message. key and payload are borrowed from the source. */
 typedef struct aj_dead_letter {

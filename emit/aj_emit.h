@@ -13,10 +13,11 @@ typedef enum aj_output_kind {
     AJ_OUT_INVOICE,
     AJ_OUT_CORRECTION,
     AJ_OUT_DEAD_LETTER,
+    AJ_OUT_REVIEW,        /* held invoices (invoice schema, status HELD) */
     AJ_OUT__COUNT
 } aj_output_kind;
 
-/* "invoices", "corrections", "dead_letters" (file stem). */
+/* "invoices", "corrections", "dead_letters", "review" (file stem). */
 const char *aj_output_name(aj_output_kind kind);
 
 /* Schema of an output kind. */
@@ -36,7 +37,7 @@ aj_err aj_encode_dead_letter(aj_out_encoder *enc, const aj_dead_letter *dl, aj_b
 
 /*
  * Decoders of the outputs, for the demo summary, tests and later readers. The invoice decoder
- * allocates inv->versions (free with aj_invoice_release); dead-letter key/payload point into
+ * allocates inv->versions, lines and adjustments (free with aj_invoice_release); dead-letter key/payload point into
  * the datum (valid while it is). Origins are written into `origin_buf` (origin_len bytes).
  */
 aj_err aj_decode_correction(const aj_schema *writer, const void *datum, size_t len,
@@ -106,6 +107,7 @@ typedef struct aj_emitter aj_emitter;
 aj_emitter *aj_emitter_create(aj_sink *sink);
 void aj_emitter_destroy(aj_emitter *em);   /* NULL-safe; does not close the sink */
 aj_err aj_emit_correction(aj_emitter *em, const aj_correction *c);
+/* To the invoice output, or to the review output when inv->status is HELD. */
 aj_err aj_emit_invoice(aj_emitter *em, const aj_invoice *inv);
 aj_err aj_emit_dead_letter(aj_emitter *em, const aj_dead_letter *dl);
 int64_t aj_emitter_count(const aj_emitter *em, aj_output_kind kind);

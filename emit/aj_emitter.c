@@ -49,7 +49,7 @@ aj_err aj_emit_invoice(aj_emitter *em, const aj_invoice *inv) {
     aj_err rc;
     em->buf.len = 0;
     if ((rc = aj_encode_invoice(em->enc, inv, &em->buf))) return rc;
-    return aj_emit_write(em, AJ_OUT_INVOICE, inv->account);
+    return aj_emit_write(em, inv->status == AJ_INV_HELD ? AJ_OUT_REVIEW : AJ_OUT_INVOICE, inv->account);
 }
 
 /* Dead letters are keyed by their own id: a replay puts each on the same partition. */

@@ -173,7 +173,7 @@ static const aj_sink_ops aj_kafka_sink_ops = {aj_kafka_sink_write, aj_kafka_sink
  */
 aj_sink *aj_kafka_sink_create(const aj_config *cfg, aj_err *rc, char *err, size_t errlen) {
     static const char *const topic_keys[AJ_OUT__COUNT] = {"output.invoice_topic", "output.correction_topic",
-                                                            "output.dead_letter_topic"};
+                                                            "output.dead_letter_topic", "output.review_topic"};
     aj_kafka_sink *s = calloc(1, sizeof(*s));
     rd_kafka_conf_t *conf = NULL;
     char errstr[512];
@@ -188,6 +188,7 @@ aj_sink *aj_kafka_sink_create(const aj_config *cfg, aj_err *rc, char *err, size_
     topics[AJ_OUT_INVOICE] = cfg->invoice_topic;
     topics[AJ_OUT_CORRECTION] = cfg->correction_topic;
     topics[AJ_OUT_DEAD_LETTER] = cfg->dead_letter_topic;
+    topics[AJ_OUT_REVIEW] = cfg->review_topic;
     for (int k = 0; k < AJ_OUT__COUNT; k++) {
         const aj_schema *schema = aj_schema_current(aj_output_schema((aj_output_kind)k));
         if (!topics[k] || !topics[k][0]) {

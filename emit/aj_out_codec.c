@@ -10,6 +10,7 @@ const char *aj_output_name(aj_output_kind kind) {
     case AJ_OUT_INVOICE: return "invoices";
     case AJ_OUT_CORRECTION: return "corrections";
     case AJ_OUT_DEAD_LETTER: return "dead_letters";
+    case AJ_OUT_REVIEW: return "review";
     case AJ_OUT__COUNT: break;
     }
     return "unknown";
@@ -17,7 +18,8 @@ const char *aj_output_name(aj_output_kind kind) {
 
 aj_schema_id aj_output_schema(aj_output_kind kind) {
     switch (kind) {
-    case AJ_OUT_INVOICE: return AJ_SCHEMA_INVOICE;
+    case AJ_OUT_INVOICE:
+    case AJ_OUT_REVIEW: return AJ_SCHEMA_INVOICE;
     case AJ_OUT_CORRECTION: return AJ_SCHEMA_CORRECTION;
     default: return AJ_SCHEMA_DEAD_LETTER;
     }
@@ -88,46 +90,83 @@ static aj_err aj_put_correction(const aj_correction *c, aj_bytes *out) {
     if ((rc = aj_put_str(out, c->source.origin)) || (rc = aj_avro_put_long(out, c->source.partition)) ||
         (rc = aj_avro_put_long(out, c->source.offset)))
         return rc;
-    return AJ_E_OK;
+    if ((unsigned)c->disposition >= AJ_DISP__COUNT) return AJ_E_AVRO;
+    if ((rc = aj_put_str(out, aj_disposition_name(c->disposition))) || (rc = aj_put_str(out, c->invoice_id)) ||
+        (rc = aj_put_str(out, c->invoice_line)))
+        return rc;
+    return aj_avro_put_bool(out, c->late);
 }
 
-/* Fields of schemas/invoice.avsc, in order; each array is one block then the end marker. */
+/* The head of an array of n items written as one block: its count (none when empty). The
+ * block's end marker is aj_avro_put_long(out, 0). */
+static aj_err aj_put_count(aj_bytes *out, size_t n) {
+    return n ? aj_avro_put_long(out, (int64_t)n) : AJ_E_OK;
+}
+
+static aj_err aj_put_line(const aj_invoice_line *l, aj_bytes *out) {
+    aj_err rc;
+    if ((rc = aj_put_str(out, l->line_id)) || (rc = aj_put_str(out, aj_line_kind_name(l->kind))) ||
+        (rc = aj_put_str(out, aj_service_ok(l->service) ? aj_service_name(l->service) : "")) ||
+        (rc = aj_put_str(out, l->item)) || (rc = aj_put_str(out, l->refers_to)) ||
+        (rc = aj_put_str(out, l->description)) || (rc = aj_avro_put_long(out, l->records)) ||
+        (rc = aj_avro_put_long(out, l->quantity)) || (rc = aj_avro_put_long(out, l->legacy_amount)) ||
+        (rc = aj_avro_put_long(out, l->corrected_amount)) || (rc = aj_avro_put_long(out, l->billed_amount)) ||
+        (rc = aj_avro_put_long(out, l->corrections)))
+        return rc;
+    return aj_avro_put_bool(out, l->memo);
+}
+
+/* Fields of schemas/invoice.v2.avsc, in order; each array is one block then the end marker. */
 static aj_err aj_put_invoice(const aj_invoice *inv, aj_bytes *out) {
     aj_err rc;
-    if (inv->n_lines > AJ_INVOICE_MAX_LINES || inv->n_reasons > AJ_REASON__COUNT ||
-        (inv->n_versions && !inv->versions))
+    if (inv->n_reasons > AJ_REASON__COUNT || (inv->n_versions && !inv->versions) || (inv->n_lines && !inv->lines) ||
+        (inv->n_adjustments && !inv->adjustments) || (unsigned)inv->status >= AJ_INV__COUNT)
         return AJ_E_AVRO;
     for (size_t i = 0; i < inv->n_lines; i++)
-        if (!aj_kind_ok(inv->lines[i].kind) || !aj_service_ok(inv->lines[i].service)) return AJ_E_AVRO;
+        if ((unsigned)inv->lines[i].kind >= AJ_LINE__COUNT || (unsigned)inv->lines[i].service > AJ_SERVICE__COUNT)
+            return AJ_E_AVRO;
+    for (size_t i = 0; i < inv->n_adjustments; i++) {
+        const aj_invoice_adjustment *a = &inv->adjustments[i];
+        if (a->line >= inv->n_lines || (unsigned)a->reason > AJ_ADJ_TAX_BASE || (unsigned)a->disposition >= AJ_DISP__COUNT)
+            return AJ_E_AVRO;
+    }
     for (size_t i = 0; i < inv->n_reasons; i++)
         if (!aj_reason_ok(inv->reasons[i].reason)) return AJ_E_AVRO;
     if ((rc = aj_put_str(out, inv->invoice_id)) || (rc = aj_put_str(out, inv->account)) ||
         (rc = aj_put_str(out, inv->cycle_id)) || (rc = aj_avro_put_long(out, inv->revision)) ||
+        (rc = aj_put_str(out, aj_invoice_status_name(inv->status))) || (rc = aj_put_str(out, inv->status_reason)) ||
         (rc = aj_avro_put_long(out, inv->period_start_ms)) || (rc = aj_avro_put_long(out, inv->period_end_ms)) ||
-        (rc = aj_put_str(out, inv->currency)) || (rc = aj_put_str(out, inv->contract_id)))
+        (rc = aj_avro_put_long(out, inv->issue_date)) || (rc = aj_avro_put_long(out, inv->due_date)) ||
+        (rc = aj_put_str(out, inv->currency)) || (rc = aj_avro_put_long(out, inv->decimals)) ||
+        (rc = aj_put_str(out, inv->contract_id)))
         return rc;
-    if (inv->n_versions && (rc = aj_avro_put_long(out, (int64_t)inv->n_versions))) return rc;
+    if ((rc = aj_put_count(out, inv->n_versions))) return rc;
     for (size_t i = 0; i < inv->n_versions; i++)
         if ((rc = aj_avro_put_long(out, inv->versions[i]))) return rc;
-    if ((rc = aj_avro_put_long(out, 0))) return rc;
-    if (inv->n_lines && (rc = aj_avro_put_long(out, (int64_t)inv->n_lines))) return rc;
-    for (size_t i = 0; i < inv->n_lines; i++) {
-        const aj_invoice_line *l = &inv->lines[i];
-        if ((rc = aj_put_str(out, aj_record_kind_name(l->kind))) || (rc = aj_put_str(out, aj_service_name(l->service))) ||
-            (rc = aj_avro_put_long(out, l->records)) || (rc = aj_avro_put_long(out, l->quantity)) ||
-            (rc = aj_avro_put_long(out, l->legacy_amount)) || (rc = aj_avro_put_long(out, l->corrected_amount)) ||
-            (rc = aj_avro_put_long(out, l->corrections)))
+    if ((rc = aj_avro_put_long(out, 0)) || (rc = aj_put_count(out, inv->n_lines))) return rc;
+    for (size_t i = 0; i < inv->n_lines; i++)
+        if ((rc = aj_put_line(&inv->lines[i], out))) return rc;
+    if ((rc = aj_avro_put_long(out, 0)) || (rc = aj_put_count(out, inv->n_adjustments))) return rc;
+    for (size_t i = 0; i < inv->n_adjustments; i++) {
+        const aj_invoice_adjustment *a = &inv->adjustments[i];
+        if ((rc = aj_put_str(out, inv->lines[a->line].line_id)) ||
+            (rc = aj_put_str(out, aj_adjustment_reason_name(a->reason))) ||
+            (rc = aj_put_str(out, aj_disposition_name(a->disposition))) || (rc = aj_avro_put_long(out, a->count)) ||
+            (rc = aj_avro_put_long(out, a->delta)))
             return rc;
     }
     if ((rc = aj_avro_put_long(out, 0))) return rc;
     if ((rc = aj_avro_put_long(out, inv->legacy_total)) || (rc = aj_avro_put_long(out, inv->corrected_total)) ||
         (rc = aj_avro_put_long(out, inv->adjustment_total)) || (rc = aj_avro_put_long(out, inv->overcharge_removed)) ||
-        (rc = aj_avro_put_long(out, inv->undercharge_added)))
+        (rc = aj_avro_put_long(out, inv->undercharge_added)) || (rc = aj_avro_put_long(out, inv->flagged_overcharge)) ||
+        (rc = aj_avro_put_long(out, inv->flagged_undercharge)) || (rc = aj_avro_put_long(out, inv->tax_total)) ||
+        (rc = aj_avro_put_long(out, inv->credit_total)) || (rc = aj_avro_put_long(out, inv->amount_due)))
         return rc;
-    if (inv->n_reasons && (rc = aj_avro_put_long(out, (int64_t)inv->n_reasons))) return rc;
+    if ((rc = aj_put_count(out, inv->n_reasons))) return rc;
     for (size_t i = 0; i < inv->n_reasons; i++)
         if ((rc = aj_put_str(out, aj_reason_name(inv->reasons[i].reason))) ||
-            (rc = aj_avro_put_long(out, inv->reasons[i].count)) || (rc = aj_avro_put_long(out, inv->reasons[i].delta)))
+            (rc = aj_avro_put_long(out, inv->reasons[i].count)) || (rc = aj_avro_put_long(out, inv->reasons[i].delta)) ||
+            (rc = aj_avro_put_long(out, inv->reasons[i].applied)))
             return rc;
     return aj_avro_put_long(out, 0);
 }
@@ -278,7 +317,13 @@ aj_err aj_decode_correction(const aj_schema *writer, const void *datum, size_t l
         (rc = aj_avro_get_long(&in, &c->source.offset)))
         return rc;
     c->source.origin = origin_buf;
-    return AJ_E_OK;
+    char disp[16];
+    int late;
+    if ((rc = aj_get_str(&in, disp, sizeof(disp))) || (rc = aj_get_str(&in, c->invoice_id, sizeof(c->invoice_id))) ||
+        (rc = aj_get_str(&in, c->invoice_line, sizeof(c->invoice_line))) || (rc = aj_avro_get_bool(&in, &late)))
+        return rc == AJ_E_FIELD_TOO_LONG ? AJ_E_AVRO : rc;
+    c->late = late != 0;
+    return aj_disposition_parse(disp, &c->disposition) ? AJ_E_AVRO : AJ_E_OK;
 }
 
 /* Reads the item count of the next array block (blocks with a byte size included). */
@@ -290,10 +335,69 @@ static aj_err aj_get_block(aj_avro_in *in, int64_t *count) {
     return aj_avro_get_long(in, &size);
 }
 
+/* A code string of a domain (16 bytes at most) through its parser: AJ_E_AVRO outside it. */
+static aj_err aj_get_code(aj_avro_in *in, char *buf, size_t len) {
+    aj_err rc = aj_get_str(in, buf, len);
+    return rc == AJ_E_FIELD_TOO_LONG ? AJ_E_AVRO : rc;
+}
+
+/* Grows *items (of size `size`, *cap of them) to hold n more than have. */
+static aj_err aj_grow(void **items, size_t size, size_t have, int64_t n, size_t *cap) {
+    if (have + (size_t)n <= *cap) return AJ_E_OK;
+    size_t want = have + (size_t)n;
+    void *grown = realloc(*items, want * size);
+    if (!grown) return AJ_E_NOMEM;
+    *items = grown;
+    *cap = want;
+    return AJ_E_OK;
+}
+
+static aj_err aj_get_line(aj_avro_in *in, aj_invoice_line *l) {
+    char kind[24], service[16];
+    int memo;
+    aj_err rc;
+    memset(l, 0, sizeof(*l));
+    if ((rc = aj_get_str(in, l->line_id, sizeof(l->line_id))) || (rc = aj_get_code(in, kind, sizeof(kind))) ||
+        (rc = aj_get_code(in, service, sizeof(service))) || (rc = aj_get_str(in, l->item, sizeof(l->item))) ||
+        (rc = aj_get_str(in, l->refers_to, sizeof(l->refers_to))) ||
+        (rc = aj_get_str(in, l->description, sizeof(l->description))) || (rc = aj_avro_get_long(in, &l->records)) ||
+        (rc = aj_avro_get_long(in, &l->quantity)) || (rc = aj_avro_get_long(in, &l->legacy_amount)) ||
+        (rc = aj_avro_get_long(in, &l->corrected_amount)) || (rc = aj_avro_get_long(in, &l->billed_amount)) ||
+        (rc = aj_avro_get_long(in, &l->corrections)) || (rc = aj_avro_get_bool(in, &memo)))
+        return rc;
+    l->memo = memo != 0;
+    l->service = AJ_SERVICE__COUNT;
+    if (aj_line_kind_parse(kind, &l->kind) || (*service && aj_service_parse(service, &l->service))) return AJ_E_AVRO;
+    return AJ_E_OK;
+}
+
+/* An adjustment names its line by id: the index of that line among the lines read. */
+static aj_err aj_get_adjustment(aj_avro_in *in, const aj_invoice *inv, aj_invoice_adjustment *a) {
+    char line_id[AJ_LINE_ID_LEN + 1], reason[64], disp[16];
+    aj_err rc;
+    memset(a, 0, sizeof(*a));
+    if ((rc = aj_get_str(in, line_id, sizeof(line_id))) || (rc = aj_get_code(in, reason, sizeof(reason))) ||
+        (rc = aj_get_code(in, disp, sizeof(disp))) || (rc = aj_avro_get_long(in, &a->count)) ||
+        (rc = aj_avro_get_long(in, &a->delta)))
+        return rc;
+    if (strcmp(reason, "TAX_BASE") == 0)
+        a->reason = AJ_ADJ_TAX_BASE;
+    else if (aj_reason_parse(reason, &a->reason))
+        return AJ_E_AVRO;
+    if (aj_disposition_parse(disp, &a->disposition)) return AJ_E_AVRO;
+    for (size_t i = 0; i < inv->n_lines; i++)
+        if (strcmp(inv->lines[i].line_id, line_id) == 0) {
+            a->line = (uint32_t)i;
+            return AJ_E_OK;
+        }
+    return AJ_E_AVRO;
+}
+
 aj_err aj_decode_invoice(const aj_schema *writer, const void *datum, size_t len, aj_invoice *inv) {
     aj_avro_in in = {datum, (const uint8_t *)datum + len};
     int32_t *versions = NULL;
-    size_t cap = 0;
+    size_t cap_v = 0, cap_l = 0, cap_a = 0;
+    char status[16];
     int64_t n;
     aj_err rc;
 
@@ -302,42 +406,39 @@ aj_err aj_decode_invoice(const aj_schema *writer, const void *datum, size_t len,
     if ((rc = aj_get_str(&in, inv->invoice_id, sizeof(inv->invoice_id))) ||
         (rc = aj_get_str(&in, inv->account, sizeof(inv->account))) ||
         (rc = aj_get_str(&in, inv->cycle_id, sizeof(inv->cycle_id))) || (rc = aj_get_i32(&in, &inv->revision)) ||
+        (rc = aj_get_code(&in, status, sizeof(status))) ||
+        (rc = aj_get_str(&in, inv->status_reason, sizeof(inv->status_reason))) ||
         (rc = aj_avro_get_long(&in, &inv->period_start_ms)) || (rc = aj_avro_get_long(&in, &inv->period_end_ms)) ||
-        (rc = aj_get_str(&in, inv->currency, sizeof(inv->currency))) ||
+        (rc = aj_get_i32(&in, &inv->issue_date)) || (rc = aj_get_i32(&in, &inv->due_date)) ||
+        (rc = aj_get_str(&in, inv->currency, sizeof(inv->currency))) || (rc = aj_get_i32(&in, &inv->decimals)) ||
         (rc = aj_get_str(&in, inv->contract_id, sizeof(inv->contract_id))))
         return rc;
+    if (aj_invoice_status_parse(status, &inv->status)) return AJ_E_AVRO;
     while (!(rc = aj_get_block(&in, &n)) && n > 0) {
-        if (inv->n_versions + (size_t)n > cap) {
-            cap = inv->n_versions + (size_t)n;
-            int32_t *grown = realloc(versions, cap * sizeof(*grown));
-            if (!grown) {
-                rc = AJ_E_NOMEM;
-                goto error;
-            }
-            versions = grown;
-        }
+        if ((rc = aj_grow((void **)&versions, sizeof(*versions), inv->n_versions, n, &cap_v))) goto error;
+        inv->versions = versions;
         for (int64_t i = 0; i < n && !rc; i++) rc = aj_get_i32(&in, &versions[inv->n_versions++]);
         if (rc) goto error;
     }
     if (rc) goto error;
-    inv->versions = versions;
-    while (!(rc = aj_get_block(&in, &n)) && n > 0)
-        for (int64_t i = 0; i < n; i++) {
-            if (inv->n_lines == AJ_INVOICE_MAX_LINES) {
-                rc = AJ_E_AVRO;
-                goto error;
-            }
-            aj_invoice_line *l = &inv->lines[inv->n_lines++];
-            if ((rc = aj_get_kind(&in, &l->kind)) || (rc = aj_get_service(&in, &l->service)) ||
-                (rc = aj_avro_get_long(&in, &l->records)) || (rc = aj_avro_get_long(&in, &l->quantity)) ||
-                (rc = aj_avro_get_long(&in, &l->legacy_amount)) || (rc = aj_avro_get_long(&in, &l->corrected_amount)) ||
-                (rc = aj_avro_get_long(&in, &l->corrections)))
-                goto error;
-        }
+    while (!(rc = aj_get_block(&in, &n)) && n > 0) {
+        if ((rc = aj_grow((void **)&inv->lines, sizeof(*inv->lines), inv->n_lines, n, &cap_l))) goto error;
+        for (int64_t i = 0; i < n && !rc; i++) rc = aj_get_line(&in, &inv->lines[inv->n_lines++]);
+        if (rc) goto error;
+    }
+    if (rc) goto error;
+    while (!(rc = aj_get_block(&in, &n)) && n > 0) {
+        if ((rc = aj_grow((void **)&inv->adjustments, sizeof(*inv->adjustments), inv->n_adjustments, n, &cap_a)))
+            goto error;
+        for (int64_t i = 0; i < n && !rc; i++) rc = aj_get_adjustment(&in, inv, &inv->adjustments[inv->n_adjustments++]);
+        if (rc) goto error;
+    }
     if (rc) goto error;
     if ((rc = aj_avro_get_long(&in, &inv->legacy_total)) || (rc = aj_avro_get_long(&in, &inv->corrected_total)) ||
         (rc = aj_avro_get_long(&in, &inv->adjustment_total)) || (rc = aj_avro_get_long(&in, &inv->overcharge_removed)) ||
-        (rc = aj_avro_get_long(&in, &inv->undercharge_added)))
+        (rc = aj_avro_get_long(&in, &inv->undercharge_added)) || (rc = aj_avro_get_long(&in, &inv->flagged_overcharge)) ||
+        (rc = aj_avro_get_long(&in, &inv->flagged_undercharge)) || (rc = aj_avro_get_long(&in, &inv->tax_total)) ||
+        (rc = aj_avro_get_long(&in, &inv->credit_total)) || (rc = aj_avro_get_long(&in, &inv->amount_due)))
         goto error;
     while (!(rc = aj_get_block(&in, &n)) && n > 0)
         for (int64_t i = 0; i < n; i++) {
@@ -347,23 +448,25 @@ aj_err aj_decode_invoice(const aj_schema *writer, const void *datum, size_t len,
             }
             aj_reason_summary *r = &inv->reasons[inv->n_reasons++];
             if ((rc = aj_get_reason(&in, &r->reason)) || (rc = aj_avro_get_long(&in, &r->count)) ||
-                (rc = aj_avro_get_long(&in, &r->delta)))
+                (rc = aj_avro_get_long(&in, &r->delta)) || (rc = aj_avro_get_long(&in, &r->applied)))
                 goto error;
         }
     if (rc) goto error;
     return AJ_E_OK;
 error:
-    free(versions);
-    inv->versions = NULL;
-    inv->n_versions = 0;
+    aj_invoice_release(inv);
     return rc;
 }
 
 void aj_invoice_release(aj_invoice *inv) {
     if (!inv) return;
     free((void *)inv->versions);
+    free(inv->lines);
+    free(inv->adjustments);
     inv->versions = NULL;
-    inv->n_versions = 0;
+    inv->lines = NULL;
+    inv->adjustments = NULL;
+    inv->n_versions = inv->n_lines = inv->n_adjustments = 0;
 }
 
 aj_err aj_decode_dead_letter(const aj_schema *writer, const void *datum, size_t len, aj_dead_letter *dl,

@@ -29,7 +29,13 @@
     X(LINE_ID, "line_id", AVRO_STRING)                                                     \
     X(PERIOD_START, "period_start", AVRO_INT64)                                            \
     X(PERIOD_END, "period_end", AVRO_INT64)                                                \
-    X(LEGACY_AMOUNT, "legacy_amount", AVRO_INT64)
+    X(LEGACY_AMOUNT, "legacy_amount", AVRO_INT64)                                          \
+    X(LEGACY_TAXES, "legacy_taxes", AVRO_ARRAY)                                            \
+    X(DISPUTE_ID, "dispute_id", AVRO_STRING)                                               \
+    X(INVOICE_ID, "invoice_id", AVRO_STRING)                                               \
+    X(AMOUNT, "amount", AVRO_INT64)                                                        \
+    X(REASON, "reason", AVRO_STRING)                                                       \
+    X(ACCEPTED_AT, "accepted_at", AVRO_INT64)
 
 typedef enum aj_field {
 #define AJ_FIELD_ENUM(id, name, type) AJ_F_##id,
@@ -91,12 +97,24 @@ void aj_decoder_destroy(aj_decoder *dec) {
     free(dec);
 }
 
+/* legacy_taxes is read only as array<record {string name; long amount}>. */
+static int aj_legacy_taxes_shape(avro_schema_t fs) {
+    avro_schema_t item = avro_schema_array_items(fs);
+    if (avro_typeof(item) == AVRO_LINK) item = avro_schema_link_target(item);
+    return avro_typeof(item) == AVRO_RECORD && avro_schema_record_size(item) == 2 &&
+           strcmp(avro_schema_record_field_name(item, 0), "name") == 0 &&
+           avro_typeof(avro_schema_record_field_get_by_index(item, 0)) == AVRO_STRING &&
+           strcmp(avro_schema_record_field_name(item, 1), "amount") == 0 &&
+           avro_typeof(avro_schema_record_field_get_by_index(item, 1)) == AVRO_INT64;
+}
+
 static aj_err aj_branch_plan_build(aj_branch_plan *bp, avro_schema_t rec) {
     const char *name = avro_schema_name(rec);
     bp->record_name = name;
     bp->kind = strcmp(name, "UsageRecord") == 0       ? AJ_EVENT_USAGE
                : strcmp(name, "RecurringCharge") == 0 ? AJ_EVENT_RECURRING
                : strcmp(name, "CycleClose") == 0      ? AJ_EVENT_CYCLE_CLOSE
+               : strcmp(name, "DisputeCredit") == 0   ? AJ_EVENT_CREDIT
                                                       : -1;
     bp->n_fields = avro_schema_record_size(rec);
     bp->target = calloc(bp->n_fields + 1, sizeof(*bp->target));
@@ -110,7 +128,8 @@ static aj_err aj_branch_plan_build(aj_branch_plan *bp, avro_schema_t rec) {
         for (int f = 0; f < AJ_F__COUNT; f++)
             /* A field whose type changed is not the field ajuste knows: walked over, and a
              * required one then reads as missing. */
-            if (strcmp(fname, aj_fields[f].name) == 0 && avro_typeof(fs) == aj_fields[f].type)
+            if (strcmp(fname, aj_fields[f].name) == 0 && avro_typeof(fs) == aj_fields[f].type &&
+                (f != AJ_F_LEGACY_TAXES || aj_legacy_taxes_shape(fs)))
                 bp->target[i] = (aj_field)f;
     }
     return AJ_E_OK;
@@ -166,6 +185,17 @@ static aj_err aj_raw_read(const aj_branch_plan *bp, aj_avro_in *in, aj_raw *raw)
             continue;
         }
         switch (aj_fields[f].type) {
+        case AVRO_ARRAY: {
+            /* Kept as bytes, already checked against the schema, parsed by its record. */
+            size_t used;
+            rc = aj_avro_check(bp->schema[i], in->p, (size_t)(in->end - in->p), &used, NULL, 0);
+            if (!rc) {
+                raw->s[f] = (const char *)in->p;
+                raw->len[f] = used;
+                in->p += used;
+            }
+            break;
+        }
         case AVRO_STRING: rc = aj_avro_get_string(in, &raw->s[f], &raw->len[f]); break;
         case AVRO_INT64: rc = aj_avro_get_long(in, &raw->l[f]); break;
         default:
@@ -259,11 +289,73 @@ static aj_err aj_recurring_from_raw(const aj_raw *raw, aj_recurring *r, char *de
     return AJ_E_OK;
 }
 
+/* The legacy taxes of a close: array blocks of {name, amount}, at most AJ_CLOSE_MAX_TAXES, names
+ * non-empty and unique, amounts >= 0. */
+static aj_err aj_legacy_taxes(const aj_raw *raw, aj_cycle_close *cl, char *detail, size_t detlen) {
+    aj_avro_in in = {(const uint8_t *)raw->s[AJ_F_LEGACY_TAXES],
+                     (const uint8_t *)raw->s[AJ_F_LEGACY_TAXES] + raw->len[AJ_F_LEGACY_TAXES]};
+    int64_t n, size;
+    aj_err rc;
+
+    if (!raw->s[AJ_F_LEGACY_TAXES]) return AJ_E_OK;
+    while (!(rc = aj_avro_get_long(&in, &n)) && n != 0) {
+        if (n < 0 && ((rc = aj_avro_get_long(&in, &size)))) return rc;
+        for (int64_t i = 0; i < (n < 0 ? -n : n); i++) {
+            const char *s;
+            size_t len;
+            if (cl->n_legacy_taxes == AJ_CLOSE_MAX_TAXES) {
+                snprintf(detail, detlen, "field legacy_taxes has more than %d taxes", AJ_CLOSE_MAX_TAXES);
+                return AJ_E_FIELD_TOO_LONG;
+            }
+            aj_legacy_tax *t = &cl->legacy_taxes[cl->n_legacy_taxes];
+            if ((rc = aj_avro_get_string(&in, &s, &len)) || (rc = aj_avro_get_long(&in, &t->amount))) return rc;
+            if (len == 0 || memchr(s, '\0', len)) {
+                snprintf(detail, detlen, "field legacy_taxes[%zu].name is empty or contains a NUL byte",
+                         cl->n_legacy_taxes);
+                return AJ_E_MISSING_FIELD;
+            }
+            if (aj_copy_field(t->name, sizeof(t->name), s, len)) {
+                snprintf(detail, detlen, "field legacy_taxes[%zu].name is %zu bytes, ajuste accepts at most %zu",
+                         cl->n_legacy_taxes, len, sizeof(t->name) - 1);
+                return AJ_E_FIELD_TOO_LONG;
+            }
+            if (t->amount < 0) {
+                snprintf(detail, detlen, "field legacy_taxes[%zu].amount is negative (%lld)", cl->n_legacy_taxes,
+                         (long long)t->amount);
+                return AJ_E_NEGATIVE_AMOUNT;
+            }
+            for (size_t j = 0; j < cl->n_legacy_taxes; j++)
+                if (strcmp(cl->legacy_taxes[j].name, t->name) == 0) {
+                    snprintf(detail, detlen, "field legacy_taxes names tax %s twice", t->name);
+                    return AJ_E_MISSING_FIELD;
+                }
+            cl->n_legacy_taxes++;
+        }
+    }
+    return rc;
+}
+
 static aj_err aj_close_from_raw(const aj_raw *raw, aj_cycle_close *cl, char *detail, size_t detlen) {
     aj_err rc;
     if ((rc = AJ_TAKE(ACCOUNT, 1, cl->account)) || (rc = AJ_TAKE(CYCLE_ID, 1, cl->cycle_id))) return rc;
     cl->period_start_ms = raw->l[AJ_F_PERIOD_START];
     cl->period_end_ms = raw->l[AJ_F_PERIOD_END];
+    return aj_legacy_taxes(raw, cl, detail, detlen);
+}
+
+/* docs/invoice.md, "Dispute credits": the validation of a credit. */
+static aj_err aj_credit_from_raw(const aj_raw *raw, aj_credit *cr, char *detail, size_t detlen) {
+    aj_err rc;
+    if ((rc = AJ_TAKE(DISPUTE_ID, 1, cr->dispute_id)) || (rc = AJ_TAKE(ACCOUNT, 1, cr->account)) ||
+        (rc = AJ_TAKE(INVOICE_ID, 0, cr->invoice_id)) || (rc = AJ_TAKE(CURRENCY, 1, cr->currency)) ||
+        (rc = AJ_TAKE(REASON, 0, cr->reason)))
+        return rc;
+    cr->amount = raw->l[AJ_F_AMOUNT];
+    cr->accepted_ms = raw->l[AJ_F_ACCEPTED_AT];
+    if (cr->amount <= 0) {
+        snprintf(detail, detlen, "field amount is %lld; a credit is a positive amount", (long long)cr->amount);
+        return AJ_E_NEGATIVE_AMOUNT;
+    }
     return AJ_E_OK;
 }
 
@@ -279,8 +371,8 @@ aj_err aj_decode_event(aj_decoder *dec, const aj_schema *writer, const void *dat
     aj_err rc;
 
     if (detlen) detail[0] = '\0';
-    if (writer->id != AJ_SCHEMA_USAGE_EVENT) {
-        snprintf(detail, detlen, "schema %s is not a usage-stream schema", writer->file);
+    if (writer->id != AJ_SCHEMA_USAGE_EVENT && writer->id != AJ_SCHEMA_DISPUTE_CREDIT) {
+        snprintf(detail, detlen, "schema %s is not a usage-stream or dispute-credit schema", writer->file);
         return AJ_E_WRONG_SCHEMA;
     }
     /* 1. The bytes against the writer schema, before anything is believed. */
@@ -306,6 +398,7 @@ aj_err aj_decode_event(aj_decoder *dec, const aj_schema *writer, const void *dat
     case AJ_EVENT_USAGE: return aj_usage_from_raw(&raw, &ev->u.usage, detail, detlen);
     case AJ_EVENT_RECURRING: return aj_recurring_from_raw(&raw, &ev->u.recurring, detail, detlen);
     case AJ_EVENT_CYCLE_CLOSE: return aj_close_from_raw(&raw, &ev->u.close, detail, detlen);
+    case AJ_EVENT_CREDIT: return aj_credit_from_raw(&raw, &ev->u.credit, detail, detlen);
     }
     return AJ_E_WRONG_SCHEMA;
 }
@@ -330,7 +423,7 @@ static aj_err aj_message_writer(const void *value, size_t len, aj_schema_id want
                  (unsigned long long)fp);
         return AJ_E_UNKNOWN_SCHEMA;
     }
-    if ((*out)->id != want) {
+    if ((*out)->id != want && !(want == AJ_SCHEMA_USAGE_EVENT && (*out)->id == AJ_SCHEMA_DISPUTE_CREDIT)) {
         snprintf(detail, detlen, "message written with schemas/%s, which does not belong on this input",
                  (*out)->file);
         return AJ_E_WRONG_SCHEMA;
@@ -995,7 +1088,9 @@ aj_err aj_decode_contract_message(aj_decoder *dec, const void *value, size_t len
 
 struct aj_encoder {
     avro_value_t event;
+    avro_value_t credit;
     int have_event;
+    int have_credit;
 };
 
 aj_encoder *aj_encoder_create(void) {
@@ -1005,17 +1100,24 @@ aj_encoder *aj_encoder_create(void) {
         free(enc);
         return NULL;
     }
+    const aj_schema *cs = aj_schema_current(AJ_SCHEMA_DISPUTE_CREDIT);
     if (avro_generic_value_new(s->iface, &enc->event) != 0) {
         free(enc);
         return NULL;
     }
     enc->have_event = 1;
+    if (!cs || avro_generic_value_new(cs->iface, &enc->credit) != 0) {
+        aj_encoder_destroy(enc);
+        return NULL;
+    }
+    enc->have_credit = 1;
     return enc;
 }
 
 void aj_encoder_destroy(aj_encoder *enc) {
     if (!enc) return;
     if (enc->have_event) avro_value_decref(&enc->event);
+    if (enc->have_credit) avro_value_decref(&enc->credit);
     free(enc);
 }
 
@@ -1043,8 +1145,18 @@ aj_err aj_encode_event(aj_encoder *enc, const aj_event *ev, aj_bytes *out) {
     avro_value_t rec;
     int bad = 0;
 
+    if (ev->kind == AJ_EVENT_CREDIT) {
+        /* A credit is its own schema (schemas/dispute_credit.avsc), not a usage-stream branch. */
+        const aj_credit *cr = &ev->u.credit;
+        bad = aj_set_str(&enc->credit, "dispute_id", cr->dispute_id) || aj_set_str(&enc->credit, "account", cr->account) ||
+              aj_set_str(&enc->credit, "invoice_id", cr->invoice_id) || aj_set_long(&enc->credit, "amount", cr->amount) ||
+              aj_set_str(&enc->credit, "currency", cr->currency) || aj_set_str(&enc->credit, "reason", cr->reason) ||
+              aj_set_long(&enc->credit, "accepted_at", cr->accepted_ms);
+        return bad ? AJ_E_AVRO : aj_avro_encode(&enc->credit, out);
+    }
     if (avro_value_set_branch(&enc->event, (int)ev->kind, &rec) != 0) return AJ_E_AVRO;
     switch (ev->kind) {
+    case AJ_EVENT_CREDIT: return AJ_E_ARG;   /* encoded above */
     case AJ_EVENT_USAGE: {
         const aj_usage *u = &ev->u.usage;
         int voice = u->service == AJ_SERVICE_VOICE || u->service >= AJ_SERVICE__COUNT;
@@ -1077,6 +1189,12 @@ aj_err aj_encode_event(aj_encoder *enc, const aj_event *ev, aj_bytes *out) {
         bad = aj_set_str(&rec, "account", cl->account) || aj_set_str(&rec, "cycle_id", cl->cycle_id) ||
               aj_set_long(&rec, "period_start", cl->period_start_ms) ||
               aj_set_long(&rec, "period_end", cl->period_end_ms);
+        avro_value_t taxes, item;
+        bad = bad || avro_value_get_by_name(&rec, "legacy_taxes", &taxes, NULL) != 0 || avro_value_reset(&taxes) != 0;
+        for (size_t i = 0; !bad && i < cl->n_legacy_taxes; i++)
+            bad = avro_value_append(&taxes, &item, NULL) != 0 ||
+                  aj_set_str(&item, "name", cl->legacy_taxes[i].name) ||
+                  aj_set_long(&item, "amount", cl->legacy_taxes[i].amount);
         break;
     }
     }

@@ -1,5 +1,6 @@
 /* aj_plan.c - compiling a contract version into a plan: trie, bands, rate table, zone sets. */
 #include "aj_rating_int.h"
+#include "aj_tax.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -439,6 +440,13 @@ end:
     return rc;
 }
 
+/* Clause "Taxes" of docs/invoice.md: the rules of aj_tax_check, refused as the others are. */
+static aj_err aj_compile_taxes(aj_pc *pc) {
+    char why[200];
+    if (aj_tax_check(pc->p->c, why, sizeof(why)) != AJ_E_OK) return aj_pc_bad(pc, "%s", why);
+    return AJ_E_OK;
+}
+
 aj_err aj_plan_compile(aj_contract *c, const aj_tz *tz, aj_plan **out, char *detail, size_t detlen) {
     aj_plan *p = calloc(1, sizeof(*p));
     aj_pc pc = {p, detail, detlen};
@@ -457,7 +465,7 @@ aj_err aj_plan_compile(aj_contract *c, const aj_tz *tz, aj_plan **out, char *det
         goto fail;
     }
     if ((rc = aj_compile_zones(&pc)) || (rc = aj_compile_bands(&pc)) || (rc = aj_compile_rates(&pc)) ||
-        (rc = aj_compile_extras(&pc)))
+        (rc = aj_compile_extras(&pc)) || (rc = aj_compile_taxes(&pc)))
         goto fail;
     *out = p;
     return AJ_E_OK;

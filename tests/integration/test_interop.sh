@@ -103,9 +103,15 @@ check(len(usage) >= 3000, "usage.avro holds %d events, want at least the 3000 us
 check(len(invoices) == 50, "invoices.avro holds %d invoices, want 50" % len(invoices))
 check(len({i["account"] for i in invoices}) == 50, "the invoices are not one per account")
 for inv in invoices:
-    lines = sum(l["corrected_amount"] for l in inv["lines"])
-    check(inv["corrected_total"] == lines,
-          "%s: corrected_total %d != sum of its lines' corrected_amount %d" % (inv["invoice_id"], inv["corrected_total"], lines))
+    lines = [l for l in inv["lines"] if not l["memo"]]
+    billed = sum(l["billed_amount"] for l in lines)
+    legacy = sum(l["legacy_amount"] for l in lines)
+    check(inv["corrected_total"] == billed,
+          "%s: corrected_total %d != sum of its lines' billed_amount %d" % (inv["invoice_id"], inv["corrected_total"], billed))
+    check(inv["legacy_total"] == legacy,
+          "%s: legacy_total %d != sum of its lines' legacy_amount %d" % (inv["invoice_id"], inv["legacy_total"], legacy))
+    check(inv["legacy_total"] - inv["overcharge_removed"] + inv["undercharge_added"] == inv["corrected_total"],
+          "%s: legacy - removed + added != corrected" % inv["invoice_id"])
     check(inv["adjustment_total"] == inv["corrected_total"] - inv["legacy_total"],
           "%s: adjustment_total %d != corrected_total %d - legacy_total %d"
           % (inv["invoice_id"], inv["adjustment_total"], inv["corrected_total"], inv["legacy_total"]))
@@ -248,7 +254,7 @@ def messages(topic):
         pos += 4 + vlen
     return out
 
-invoice_schema = parse("invoice.avsc")
+invoice_schema = parse("invoice.v2.avsc")
 
 # The one message the brief names: key, newline, value.
 raw = open(os.path.join(work, "one"), "rb").read()
@@ -280,7 +286,7 @@ check(sorted(got_inv) == sorted(want_inv), "the invoice ids on Kafka differ from
 for iid, inv in got_inv.items():
     check(inv == want_inv[iid], "%s differs between Kafka and the container file" % iid)
 
-correction_schema = parse("correction.v2.avsc")
+correction_schema = parse("correction.v3.avsc")
 got_cor = {}
 for key, value in messages("corrections"):
     c = decode(correction_schema, value, "correction with key %s" % key)

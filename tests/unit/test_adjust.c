@@ -36,6 +36,8 @@
 #define SEP15 1789473600000LL       /* 2026-09-15T12:00Z */
 #define NOV05 1793890800000LL       /* 2026-11-05T15:00Z */
 #define MIN 60000LL
+#define HOUR (60 * MIN)
+#define DAY (24 * HOUR)
 
 #define NATIONAL_NR "+552133334444"
 #define LOCAL_NR "+551131234567"
@@ -45,6 +47,8 @@
 #define MAX_COR 64
 #define MAX_INV 8
 
+#define MAX_LINES 32
+
 typedef struct fx {
     aj_contract_store *store;
     aj_adjust *adj;
@@ -52,6 +56,8 @@ typedef struct fx {
     int n_cor;
     aj_invoice inv[MAX_INV];
     int32_t versions[MAX_INV][8];
+    aj_invoice_line lines[MAX_INV][MAX_LINES];
+    aj_invoice_adjustment adjs[MAX_INV][MAX_LINES * 2];
     int n_inv;
     int64_t offset;
     char detail[256];
@@ -66,10 +72,16 @@ static aj_err on_correction(void *opaque, const aj_correction *c) {
 
 static aj_err on_invoice(void *opaque, const aj_invoice *inv) {
     fx *f = opaque;
-    if (f->n_inv == MAX_INV || inv->n_versions > 8) return AJ_E_NOMEM;
+    if (f->n_inv == MAX_INV || inv->n_versions > 8 || inv->n_lines > MAX_LINES || inv->n_adjustments > 2 * MAX_LINES)
+        return AJ_E_NOMEM;
+    /* The arrays are borrowed for the call: kept as copies. */
     f->inv[f->n_inv] = *inv;
     if (inv->n_versions) memcpy(f->versions[f->n_inv], inv->versions, inv->n_versions * sizeof(int32_t));
+    if (inv->n_lines) memcpy(f->lines[f->n_inv], inv->lines, inv->n_lines * sizeof(*inv->lines));
+    if (inv->n_adjustments) memcpy(f->adjs[f->n_inv], inv->adjustments, inv->n_adjustments * sizeof(*inv->adjustments));
     f->inv[f->n_inv].versions = f->versions[f->n_inv];
+    f->inv[f->n_inv].lines = f->lines[f->n_inv];
+    f->inv[f->n_inv].adjustments = f->adjs[f->n_inv];
     f->n_inv++;
     return AJ_E_OK;
 }
@@ -488,15 +500,17 @@ static void test_discount_cap_carried(void **state) {
 static void test_rejected_record_changes_no_state(void **state) {
     fx *f = *state;
     fx_no_lines(base(f, FX_ALLOWANCE));
+    /* August is invoiced, then September: August's delay period is over. */
+    assert_int_equal(feed_close_cycle(f, "ACC1", "2026-08", P_SEP - 31 * DAY, P_SEP), AJ_E_OK);
     assert_int_equal(feed_close_cycle(f, "ACC1", "2026-09", P_SEP, P_OCT), AJ_E_OK);
-    assert_int_equal(f->n_inv, 1);
+    assert_int_equal(f->n_inv, 2);
     /* Three rejects with the id of the record that follows (and, but for the first, its call). */
     aj_usage u = fx_usage("x1", AJ_SERVICE_SMS, INTL_NR, 1, 50000, OCT05);   /* no SMS INTL rate */
     assert_int_equal(feed_usage(f, u), AJ_E_NO_RATE);
     u = fx_usage("x1", AJ_SERVICE_VOICE, LOCAL_NR, 37, 63000, OCT05);
     memcpy(u.currency, "USD", 4);
     assert_int_equal(feed_usage(f, u), AJ_E_CURRENCY_MISMATCH);
-    assert_int_equal(feed_usage(f, in_cycle(fx_usage("x1", AJ_SERVICE_VOICE, LOCAL_NR, 37, 63000, OCT05), "2026-09")),
+    assert_int_equal(feed_usage(f, in_cycle(fx_usage("x1", AJ_SERVICE_VOICE, LOCAL_NR, 37, 63000, OCT05), "2026-08")),
                      AJ_E_LATE_USAGE);
     assert_int_equal(f->n_cor, 0);
     assert_int_equal(aj_adjust_get_stats(f->adj)->usage, 0);
@@ -636,50 +650,75 @@ static void test_invoice_at_close(void **state) {
     assert_string_equal(inv->account, "ACC1");
     assert_string_equal(inv->cycle_id, "2026-10");
     assert_int_equal(inv->revision, 1);
+    assert_int_equal(inv->status, AJ_INV_ISSUED);
     assert_int_equal(inv->period_start_ms, P_OCT);
     assert_int_equal(inv->period_end_ms, P_NOV);
+    /* Issued Nov 1 (local), due Oct 31 + 30 days = Nov 30: days since 1970-01-01. */
+    assert_int_equal(inv->issue_date, 20758);
+    assert_int_equal(inv->due_date, 20787);
     assert_string_equal(inv->currency, "BRL");
     assert_string_equal(inv->contract_id, "CT-1");
     assert_int_equal(inv->n_versions, 2);
     assert_int_equal(inv->versions[0], 1);
     assert_int_equal(inv->versions[1], 2);
-    /* Lines: USAGE VOICE, USAGE SMS, RECURRING VOICE, RECURRING SMS. */
-    assert_int_equal(inv->n_lines, 4);
-    const struct { aj_record_kind k; aj_service s; int64_t records, quantity; aj_money legacy, corrected; int64_t corrections; }
+    /* Lines by kind, service, item; the default policy applies the overcharges (a's and b's
+     * lines, L9's) and flags the undercharge (L3: legacy 0 stays billed). */
+    const struct { const char *id; int64_t records, quantity; aj_money legacy, corrected, billed; int64_t corrections; }
         want[] = {
-            {AJ_KIND_USAGE, AJ_SERVICE_VOICE, 2, 74, 188000, 174000, 1},                 /* 94000+94000 / 94000+80000 */
-            {AJ_KIND_USAGE, AJ_SERVICE_SMS, 1, 2, 100000, 100000, 0},
-            {AJ_KIND_RECURRING, AJ_SERVICE_VOICE, 2, 2, 69800000, 49900000, 1},         /* 49.90+19.90 / 49.90+0 */
-            {AJ_KIND_RECURRING, AJ_SERVICE_SMS, 1, 1, 0, 5160000, 1},
+            {"USAGE/VOICE/NATIONAL", 2, 74, 188000, 174000, 174000, 1},   /* 94000+94000 / 94000+80000 */
+            {"USAGE/SMS/LOCAL", 1, 2, 100000, 100000, 100000, 0},
+            {"RECURRING/ACC1-L0", 1, 1, 49900000, 49900000, 49900000, 0},
+            {"RECURRING/ACC1-L9", 1, 1, 19900000, 0, 0, 1},
+            {"RECURRING/ACC1-L3", 1, 1, 0, 5160000, 0, 1},
         };
-    for (size_t i = 0; i < 4; i++) {
+    assert_int_equal(inv->n_lines, 5);
+    for (size_t i = 0; i < 5; i++) {
         const aj_invoice_line *l = &inv->lines[i];
-        if (l->kind != want[i].k || l->service != want[i].s || l->records != want[i].records ||
-            l->quantity != want[i].quantity || l->legacy_amount != want[i].legacy ||
-            l->corrected_amount != want[i].corrected || l->corrections != want[i].corrections)
-            fail_msg("line %zu: %s %s records %lld qty %lld legacy %lld corrected %lld corrections %lld", i,
-                     aj_record_kind_name(l->kind), aj_service_name(l->service), (long long)l->records,
-                     (long long)l->quantity, (long long)l->legacy_amount, (long long)l->corrected_amount,
-                     (long long)l->corrections);
+        if (strcmp(l->line_id, want[i].id) != 0 || l->records != want[i].records || l->quantity != want[i].quantity ||
+            l->legacy_amount != want[i].legacy || l->corrected_amount != want[i].corrected ||
+            l->billed_amount != want[i].billed || l->corrections != want[i].corrections)
+            fail_msg("line %zu: %s records %lld qty %lld legacy %lld corrected %lld billed %lld corrections %lld", i,
+                     l->line_id, (long long)l->records, (long long)l->quantity, (long long)l->legacy_amount,
+                     (long long)l->corrected_amount, (long long)l->billed_amount, (long long)l->corrections);
     }
-    /* legacy 188000 + 100000 + 69800000 + 0 = 70088000;
-     * corrected 174000 + 100000 + 49900000 + 5160000 = 55334000; adjustment -14754000;
-     * overcharges 14000 + 19900000 = 19914000; undercharges 5160000 (5160000 - 19914000 = -14754000). */
+    /* One adjustment per corrected line, each linked to it. */
+    assert_int_equal(inv->n_adjustments, 3);
+    assert_int_equal(inv->adjustments[0].line, 0);
+    assert_int_equal(inv->adjustments[0].reason, AJ_REASON_STALE_CONTRACT_VERSION);
+    assert_int_equal(inv->adjustments[0].disposition, AJ_DISP_APPLY);
+    assert_int_equal(inv->adjustments[0].delta, -14000);
+    assert_int_equal(inv->adjustments[1].line, 3);
+    assert_int_equal(inv->adjustments[1].reason, AJ_REASON_MRC_INACTIVE_LINE);
+    assert_int_equal(inv->adjustments[2].line, 4);
+    assert_int_equal(inv->adjustments[2].reason, AJ_REASON_MRC_MISSING);
+    assert_int_equal(inv->adjustments[2].disposition, AJ_DISP_FLAG);
+    assert_int_equal(inv->adjustments[2].delta, 5160000);
+    /* legacy 188000 + 100000 + 49900000 + 19900000 + 0 = 70088000; billed 174000 + 100000 +
+     * 49900000 = 50174000 = legacy - overcharges (14000 + 19900000); the undercharge is advisory. */
     assert_int_equal(inv->legacy_total, 70088000);
-    assert_int_equal(inv->corrected_total, 55334000);
-    assert_int_equal(inv->adjustment_total, -14754000);
+    assert_int_equal(inv->corrected_total, 50174000);
+    assert_int_equal(inv->adjustment_total, -19914000);
     assert_int_equal(inv->overcharge_removed, 19914000);
-    assert_int_equal(inv->undercharge_added, 5160000);
+    assert_int_equal(inv->undercharge_added, 0);
+    assert_int_equal(inv->flagged_undercharge, 5160000);
+    assert_int_equal(inv->amount_due, 50174000);
     assert_int_equal(inv->n_reasons, 3);
     assert_int_equal(inv->reasons[0].reason, AJ_REASON_STALE_CONTRACT_VERSION);
     assert_int_equal(inv->reasons[0].count, 1);
     assert_int_equal(inv->reasons[0].delta, -14000);
+    assert_int_equal(inv->reasons[0].applied, -14000);
     assert_int_equal(inv->reasons[1].reason, AJ_REASON_MRC_INACTIVE_LINE);
-    assert_int_equal(inv->reasons[1].count, 1);
     assert_int_equal(inv->reasons[1].delta, -19900000);
     assert_int_equal(inv->reasons[2].reason, AJ_REASON_MRC_MISSING);
-    assert_int_equal(inv->reasons[2].count, 1);
     assert_int_equal(inv->reasons[2].delta, 5160000);
+    assert_int_equal(inv->reasons[2].applied, 0);
+    /* The corrections name their invoice line and disposition. */
+    assert_string_equal(f->cor[0].invoice_id, "INV-ACC1-2026-10-r1");
+    assert_string_equal(f->cor[0].invoice_line, "USAGE/VOICE/NATIONAL");
+    assert_int_equal(f->cor[0].disposition, AJ_DISP_APPLY);
+    assert_string_equal(f->cor[2].invoice_line, "RECURRING/ACC1-L3");
+    assert_int_equal(f->cor[2].disposition, AJ_DISP_FLAG);
+    assert_false(f->cor[2].late);
     const aj_adjust_stats *st = aj_adjust_get_stats(f->adj);
     assert_int_equal(st->corrections, 3);
     assert_int_equal(st->overcharge, 19914000);
@@ -694,12 +733,54 @@ static void test_invoice_at_close(void **state) {
     assert_int_equal(f->n_cor, 3);
     assert_int_equal(st->duplicate_closes, 1);
     assert_int_equal(st->invoices, 1);
-    /* A record of the closed cycle is LATE_USAGE, rejected. */
-    assert_int_equal(feed_usage(f, fx_usage("late", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 12345, OCT05 + 5 * MIN)),
+}
+
+/* Clause "Late usage": a record of the invoiced cycle is rated with that cycle's state and
+ * goes on the next invoice as a LATE_ line naming the invoiced one; after the next invoice it
+ * is LATE_USAGE. */
+static void test_late_usage_goes_on_next_invoice(void **state) {
+    fx *f = *state;
+    fx_no_lines(base(f, FX_ALLOWANCE));
+    aj_policy p;
+    aj_policy_default(&p);
+    aj_policy_set_all(&p, -1, AJ_DISP_APPLY);
+    aj_adjust_set_policy(f->adj, &p);
+    /* FRANQUIA 50 units: a uses 42 (LOCAL 37 s -> 42 billed), legacy 0 is right. */
+    expect_none(f, fx_usage("a", AJ_SERVICE_VOICE, LOCAL_NR, 37, 0, OCT05));
+    assert_int_equal(feed_close(f), AJ_E_OK);
+    assert_int_equal(f->n_inv, 1);
+    /* Late b: the 8 units left are free, 34 x 1500 = 51000; charged 63000: an overcharge, on
+     * the next invoice. */
+    const aj_correction *c = expect_cor(f, fx_usage("b", AJ_SERVICE_VOICE, LOCAL_NR, 37, 63000, OCT05 + HOUR), "COR-b",
+                                        AJ_REASON_ALLOWANCE_NOT_APPLIED, 51000, NULL);
+    assert_true(c->late);
+    assert_string_equal(c->invoice_id, "INV-ACC1-2026-10-r1");
+    assert_string_equal(c->invoice_line, "LATE_USAGE/INV-ACC1-2026-10-r1/VOICE");
+    /* Late d: the allowance is used up, 42 x 1500, as the cycle would have charged it. */
+    expect_none(f, fx_usage("d", AJ_SERVICE_VOICE, LOCAL_NR, 37, 63000, OCT05 + 2 * HOUR));
+    assert_int_equal(aj_adjust_get_stats(f->adj)->late_records, 2);
+    /* November: one record, then its close: the invoice carries the late line. */
+    expect_none(f, in_cycle(fx_usage("n1", AJ_SERVICE_VOICE, LOCAL_NR, 37, 0, NOV05), "2026-11"));
+    assert_int_equal(feed_close_cycle(f, "ACC1", "2026-11", P_NOV, P_NOV + 30 * DAY), AJ_E_OK);
+    assert_int_equal(f->n_inv, 2);
+    const aj_invoice *inv = &f->inv[1];
+    const aj_invoice_line *late = NULL;
+    for (size_t i = 0; i < inv->n_lines; i++)
+        if (inv->lines[i].kind == AJ_LINE_LATE_USAGE) late = &inv->lines[i];
+    assert_non_null(late);
+    assert_string_equal(late->line_id, "LATE_USAGE/INV-ACC1-2026-10-r1/VOICE");
+    assert_string_equal(late->refers_to, "INV-ACC1-2026-10-r1");
+    assert_int_equal(late->records, 2);
+    assert_int_equal(late->legacy_amount, 63000 + 63000);
+    assert_int_equal(late->billed_amount, 51000 + 63000);
+    assert_int_equal(inv->overcharge_removed, 12000);
+    /* October's delay period is over: a record for it now is a dead letter. */
+    assert_int_equal(feed_usage(f, fx_usage("e", AJ_SERVICE_VOICE, LOCAL_NR, 37, 1000, OCT05 + 3 * HOUR)),
                      AJ_E_LATE_USAGE);
-    assert_non_null(strstr(f->detail, "2026-10"));
-    assert_int_equal(f->n_cor, 3);
-    assert_int_equal(st->usage, 3);
+    assert_non_null(strstr(f->detail, "INV-ACC1-2026-10-r1"));
+    /* A third invoice has no late line: it went on exactly one. */
+    assert_int_equal(feed_close_cycle(f, "ACC1", "2026-12", P_NOV + 30 * DAY, P_NOV + 61 * DAY), AJ_E_OK);
+    for (size_t i = 0; i < f->inv[2].n_lines; i++) assert_int_not_equal(f->inv[2].lines[i].kind, AJ_LINE_LATE_USAGE);
 }
 
 static void test_close_without_records(void **state) {
@@ -726,10 +807,174 @@ static void test_close_without_records_missing_line(void **state) {
     check_cor(&f->cor[0], "COR-MISSING-ACC1-L0-2026-10", AJ_REASON_MRC_MISSING, 0, 49900000, "31 of 31 days");
     assert_int_equal(f->n_inv, 1);
     assert_int_equal(f->inv[0].n_lines, 1);
-    assert_int_equal(f->inv[0].lines[0].kind, AJ_KIND_RECURRING);
-    assert_int_equal(f->inv[0].corrected_total, 49900000);
-    assert_int_equal(f->inv[0].undercharge_added, 49900000);
-    assert_int_equal(f->inv[0].adjustment_total, 49900000);
+    assert_int_equal(f->inv[0].lines[0].kind, AJ_LINE_RECURRING);
+    assert_int_equal(f->inv[0].lines[0].corrected_amount, 49900000);
+    /* An undercharge: FLAG by default, advisory; the invoice keeps the legacy 0. */
+    assert_int_equal(f->cor[0].disposition, AJ_DISP_FLAG);
+    assert_int_equal(f->inv[0].corrected_total, 0);
+    assert_int_equal(f->inv[0].undercharge_added, 0);
+    assert_int_equal(f->inv[0].flagged_undercharge, 49900000);
+    assert_int_equal(f->inv[0].adjustment_total, 0);
+}
+
+static aj_err feed_credit(fx *f, const char *dispute, const char *account, aj_money amount, const char *currency,
+                          int64_t accepted) {
+    aj_event ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = AJ_EVENT_CREDIT;
+    ev.pos = (aj_position){"dispute.credits", 0, f->offset++};
+    aj_credit *cr = &ev.u.credit;
+    snprintf(cr->dispute_id, sizeof(cr->dispute_id), "%s", dispute);
+    snprintf(cr->account, sizeof(cr->account), "%s", account);
+    snprintf(cr->invoice_id, sizeof(cr->invoice_id), "LEGACY-2026-08");
+    snprintf(cr->currency, sizeof(cr->currency), "%s", currency);
+    snprintf(cr->reason, sizeof(cr->reason), "roaming billed twice");
+    cr->amount = amount;
+    cr->accepted_ms = accepted;
+    return aj_adjust_event(f->adj, &ev, f->detail, sizeof(f->detail));
+}
+
+static const aj_invoice_line *find_line(const aj_invoice *inv, const char *id) {
+    for (size_t i = 0; i < inv->n_lines; i++)
+        if (strcmp(inv->lines[i].line_id, id) == 0) return &inv->lines[i];
+    fail_msg("invoice %s has no line %s", inv->invoice_id, id);
+    return NULL;
+}
+
+/* Clause "Dispute credits": once per dispute id, on the first invoice whose period ends after
+ * the acceptance; a bad credit is a reject. */
+static void test_dispute_credits(void **state) {
+    fx *f = *state;
+    fx_no_lines(base(f, 0));
+    assert_int_equal(feed_credit(f, "D1", "ACC1", 10000000, "BRL", OCT05), AJ_E_OK);
+    assert_int_equal(feed_credit(f, "D1", "ACC1", 10000000, "BRL", OCT05), AJ_E_OK);   /* delivered twice */
+    assert_int_equal(feed_credit(f, "D2", "ACC1", 2500000, "BRL", NOV05), AJ_E_OK);    /* after October */
+    assert_int_equal(feed_credit(f, "D3", "ACC1", 100, "USD", OCT05), AJ_E_CURRENCY_MISMATCH);
+    assert_int_equal(feed_credit(f, "D4", "NOBODY", 100, "BRL", OCT05), AJ_E_NO_CONTRACT);
+    const aj_adjust_stats *st = aj_adjust_get_stats(f->adj);
+    assert_int_equal(st->credits, 2);
+    assert_int_equal(st->duplicate_credits, 1);
+    expect_none(f, fx_usage("a", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, OCT05));
+    assert_int_equal(feed_close(f), AJ_E_OK);
+    const aj_invoice *oct = &f->inv[0];
+    const aj_invoice_line *l = find_line(oct, "CREDIT/D1");
+    assert_int_equal(l->legacy_amount, -10000000);
+    assert_int_equal(l->billed_amount, -10000000);
+    assert_string_equal(l->refers_to, "LEGACY-2026-08");
+    assert_non_null(strstr(l->description, "roaming billed twice"));
+    assert_int_equal(oct->credit_total, -10000000);
+    assert_int_equal(oct->amount_due, 94000 - 10000000);
+    assert_int_equal(oct->legacy_total - oct->overcharge_removed + oct->undercharge_added, oct->corrected_total);
+    for (size_t i = 0; i < oct->n_lines; i++) assert_string_not_equal(oct->lines[i].line_id, "CREDIT/D2");
+    assert_int_equal(feed_close_cycle(f, "ACC1", "2026-11", P_NOV, P_NOV + 30 * DAY), AJ_E_OK);
+    const aj_invoice *nov = &f->inv[1];
+    assert_int_equal(find_line(nov, "CREDIT/D2")->billed_amount, -2500000);
+    for (size_t i = 0; i < nov->n_lines; i++) assert_string_not_equal(nov->lines[i].line_id, "CREDIT/D1");
+    assert_int_equal(st->credits_applied, 2);
+    /* A third delivery after it was applied changes nothing either. */
+    assert_int_equal(feed_credit(f, "D1", "ACC1", 10000000, "BRL", OCT05), AJ_E_OK);
+    assert_int_equal(feed_close_cycle(f, "ACC1", "2026-12", P_NOV + 30 * DAY, P_NOV + 61 * DAY), AJ_E_OK);
+    assert_int_equal(f->inv[2].credit_total, 0);
+}
+
+/* Clause "Taxes": the tax on the billed base; the legacy tax compared on the legacy base. */
+static void test_taxes_and_tax_mismatch(void **state) {
+    fx *f = *state;
+    aj_contract *c = fx_contract(1, JAN1, INT64_MAX, 120000);
+    c->taxes = calloc(1, sizeof(*c->taxes));
+    c->taxes[0].name = fx_dup("IVA");
+    c->taxes[0].services = 0xf;
+    c->taxes[0].rate_ppm = 230000;
+    c->taxes[0].mode = AJ_TAX_EXCLUSIVE;
+    c->n_taxes = 1;
+    put(f, c);
+    fx_no_lines(c);
+    expect_none(f, fx_usage("a", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, OCT05));
+    /* Same call again: a duplicate, 94000 removed (APPLY). */
+    expect_cor(f, fx_usage("b", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, OCT05), "COR-b", AJ_REASON_DUPLICATE_USAGE, 0,
+               NULL);
+    aj_event ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = AJ_EVENT_CYCLE_CLOSE;
+    ev.pos = (aj_position){"cdr.close", 0, 99};
+    aj_cycle_close *cl = &ev.u.close;
+    strcpy(cl->account, "ACC1");
+    strcpy(cl->cycle_id, "2026-10");
+    cl->period_start_ms = P_OCT;
+    cl->period_end_ms = P_NOV;
+    cl->legacy_taxes[0] = (aj_legacy_tax){"IVA", 45000};
+    cl->legacy_taxes[1] = (aj_legacy_tax){"FUST", 1000};   /* not in the contract */
+    cl->n_legacy_taxes = 2;
+    assert_int_equal(aj_adjust_event(f->adj, &ev, f->detail, sizeof(f->detail)), AJ_E_OK);
+    /* Legacy base 0.188: 23% = 0.04324 -> 0.04 (HALF_UP, cents); legacy said 0.045. Billed base
+     * 0.094: 0.02162 -> 0.02. */
+    assert_int_equal(f->n_cor, 3);
+    check_cor(&f->cor[1], "COR-TAX-IVA-ACC1-2026-10", AJ_REASON_TAX_MISMATCH, 45000, 40000, NULL);
+    assert_int_equal(f->cor[1].kind, AJ_KIND_TAX);
+    assert_string_equal(f->cor[1].invoice_line, "TAX/IVA");
+    check_cor(&f->cor[2], "COR-TAX-FUST-ACC1-2026-10", AJ_REASON_TAX_MISMATCH, 1000, 0, NULL);
+    const aj_invoice *inv = &f->inv[0];
+    const aj_invoice_line *iva = find_line(inv, "TAX/IVA");
+    assert_int_equal(iva->legacy_amount, 45000);
+    assert_int_equal(iva->billed_amount, 20000);
+    assert_int_equal(iva->corrected_amount, 20000);
+    assert_int_equal(iva->quantity, 94000);
+    assert_int_equal(find_line(inv, "TAX/FUST")->billed_amount, 0);
+    /* IVA's adjustments: TAX_MISMATCH -5000, TAX_BASE -20000, both applied. */
+    aj_money mismatch = 0, follow = 0;
+    for (size_t i = 0; i < inv->n_adjustments; i++) {
+        const aj_invoice_adjustment *a = &inv->adjustments[i];
+        if (strcmp(inv->lines[a->line].line_id, "TAX/IVA") != 0) continue;
+        if (a->reason == AJ_REASON_TAX_MISMATCH) mismatch += a->delta;
+        if (a->reason == AJ_ADJ_TAX_BASE) follow += a->delta;
+    }
+    assert_int_equal(mismatch, -5000);
+    assert_int_equal(follow, -20000);
+    assert_int_equal(inv->legacy_total, 188000 + 45000 + 1000);
+    assert_int_equal(inv->corrected_total, 94000 + 20000);
+    assert_int_equal(inv->overcharge_removed, 94000 + 5000 + 20000 + 1000);
+    assert_int_equal(inv->tax_total, 20000);
+    assert_int_equal(inv->amount_due, 114000);
+}
+
+/* Clause "Review": a HOLD correction holds the invoice; so does an adjustment above the
+ * materiality thresholds (strictly above: a tie is issued). */
+static void test_hold_and_materiality(void **state) {
+    fx *f = *state;
+    fx_no_lines(base(f, 0));
+    aj_policy p;
+    aj_policy_default(&p);
+    char err[256];
+    assert_int_equal(aj_policy_parse_rules(&p, "DUPLICATE_USAGE=HOLD", err, sizeof(err)), AJ_E_OK);
+    aj_adjust_set_policy(f->adj, &p);
+    expect_none(f, fx_usage("a", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, OCT05));
+    const aj_correction *c = expect_cor(f, fx_usage("b", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, OCT05), "COR-b",
+                                        AJ_REASON_DUPLICATE_USAGE, 0, NULL);
+    assert_int_equal(c->disposition, AJ_DISP_HOLD);
+    assert_int_equal(feed_close(f), AJ_E_OK);
+    assert_int_equal(f->inv[0].status, AJ_INV_HELD);
+    assert_non_null(strstr(f->inv[0].status_reason, "HOLD"));
+    assert_int_equal(f->inv[0].corrected_total, 94000);   /* as it would be released */
+    assert_int_equal(aj_adjust_get_stats(f->adj)->held, 1);
+
+    /* Materiality: 50% of the legacy total. November: legacy 188000, 94000 removed = 50%: issued. */
+    aj_policy_default(&p);
+    assert_int_equal(aj_policy_parse_percent("50", &p.materiality_ppm, err, sizeof(err)), AJ_E_OK);
+    aj_adjust_set_policy(f->adj, &p);
+    expect_none(f, in_cycle(fx_usage("n1", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, NOV05), "2026-11"));
+    expect_cor(f, in_cycle(fx_usage("n2", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, NOV05), "2026-11"), "COR-n2",
+               AJ_REASON_DUPLICATE_USAGE, 0, NULL);
+    assert_int_equal(feed_close_cycle(f, "ACC1", "2026-11", P_NOV, P_NOV + 30 * DAY), AJ_E_OK);
+    assert_int_equal(f->inv[1].status, AJ_INV_ISSUED);
+    /* December: a lower amount threshold, 0.05: 0.094 removed exceeds it. */
+    p.materiality_amount = 50000;
+    aj_adjust_set_policy(f->adj, &p);
+    expect_none(f, in_cycle(fx_usage("d1", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, NOV05 + 30 * DAY), "2026-12"));
+    expect_cor(f, in_cycle(fx_usage("d2", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, NOV05 + 30 * DAY), "2026-12"),
+               "COR-d2", AJ_REASON_DUPLICATE_USAGE, 0, NULL);
+    assert_int_equal(feed_close_cycle(f, "ACC1", "2026-12", P_NOV + 30 * DAY, P_NOV + 61 * DAY), AJ_E_OK);
+    assert_int_equal(f->inv[2].status, AJ_INV_HELD);
+    assert_non_null(strstr(f->inv[2].status_reason, "materiality amount"));
 }
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -763,6 +1008,10 @@ int main(void) {
         T(test_invoice_at_close),
         T(test_close_without_records),
         T(test_close_without_records_missing_line),
+        T(test_late_usage_goes_on_next_invoice),
+        T(test_dispute_credits),
+        T(test_taxes_and_tax_mismatch),
+        T(test_hold_and_materiality),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

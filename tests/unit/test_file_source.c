@@ -47,6 +47,8 @@ static void fill_record(avro_value_t *rec, int i) {
         case AVRO_BOOLEAN:
             assert_int_equal(avro_value_set_boolean(&v, i & 1), 0);
             break;
+        case AVRO_ARRAY:   /* legacy_taxes: left empty */
+            break;
         default:
             fail_msg("unexpected field type of %s", name);
         }

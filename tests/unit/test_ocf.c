@@ -60,6 +60,9 @@ static void fill(avro_value_t *v, uint64_t *seed) {
     case AVRO_NULL:
         assert_int_equal(avro_value_set_null(v), 0);
         break;
+    case AVRO_BOOLEAN:
+        assert_int_equal(avro_value_set_boolean(v, (int)(r & 1)), 0);
+        break;
     case AVRO_RECORD:
         assert_int_equal(avro_value_get_size(v, &n), 0);
         for (size_t i = 0; i < n; i++) {

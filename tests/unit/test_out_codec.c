@@ -67,10 +67,35 @@ static aj_correction sample_correction(void) {
     c.source.origin = "cdr.usage";
     c.source.partition = 3;
     c.source.offset = INT64_MIN;
+    c.disposition = AJ_DISP_HOLD;
+    strcpy(c.invoice_id, "INV-ACC1-2026-10-r1");
+    strcpy(c.invoice_line, "LATE_USAGE/INV-ACC1-2026-09-r1/DATA");
+    c.late = true;
     return c;
 }
 
 static const int32_t sample_versions[] = {1, 2, 5, 2147483647};
+
+static aj_invoice_line sample_lines[4];
+static aj_invoice_adjustment sample_adjs[3];
+
+static aj_invoice_line sample_line(aj_line_kind kind, aj_service svc, const char *id, const char *item, int64_t records,
+                                   int64_t quantity, aj_money legacy, aj_money corrected, aj_money billed, int64_t n) {
+    aj_invoice_line l;
+    memset(&l, 0, sizeof(l));
+    l.kind = kind;
+    l.service = svc;
+    strcpy(l.line_id, id);
+    strcpy(l.item, item);
+    snprintf(l.description, sizeof(l.description), "%s <&> \"line\"", id);
+    l.records = records;
+    l.quantity = quantity;
+    l.legacy_amount = legacy;
+    l.corrected_amount = corrected;
+    l.billed_amount = billed;
+    l.corrections = n;
+    return l;
+}
 
 static aj_invoice sample_invoice(void) {
     aj_invoice inv;
@@ -79,25 +104,44 @@ static aj_invoice sample_invoice(void) {
     strcpy(inv.account, "ACC1");
     strcpy(inv.cycle_id, "2026-10");
     inv.revision = 2;
+    inv.status = AJ_INV_RELEASED;
+    strcpy(inv.status_reason, "released by ana: corrections turned to FLAG");
     inv.period_start_ms = 1790812800000LL;
     inv.period_end_ms = 1793491200000LL;
+    inv.issue_date = 20758;
+    inv.due_date = 20787;
     strcpy(inv.currency, "BRL");
+    inv.decimals = 2;
     strcpy(inv.contract_id, "CT-1");
     inv.versions = sample_versions;
     inv.n_versions = 4;
-    inv.lines[0] = (aj_invoice_line){AJ_KIND_USAGE, AJ_SERVICE_VOICE, 12, 3600, 5400000, 5000000, 3};
-    inv.lines[1] = (aj_invoice_line){AJ_KIND_USAGE, AJ_SERVICE_DATA, 4, 52428800, 25000000, 26000000, 1};
-    inv.lines[2] = (aj_invoice_line){AJ_KIND_RECURRING, AJ_SERVICE_MMS, 1, 1, 49900000, 0, 1};
-    inv.n_lines = 3;
-    inv.legacy_total = 80300000;
-    inv.corrected_total = 31000000;
-    inv.adjustment_total = -49300000;
-    inv.overcharge_removed = 50300000;
-    inv.undercharge_added = 1000000;
-    inv.reasons[0] = (aj_reason_summary){AJ_REASON_INCREMENT_ROUNDING, 3, -400000};
-    inv.reasons[1] = (aj_reason_summary){AJ_REASON_MRC_INACTIVE_LINE, 1, -49900000};
-    inv.reasons[2] = (aj_reason_summary){AJ_REASON_RATE_MISMATCH, 1, 1000000};
-    inv.n_reasons = 3;
+    sample_lines[0] = sample_line(AJ_LINE_USAGE, AJ_SERVICE_VOICE, "USAGE/VOICE/LOCAL", "LOCAL", 12, 3600, 5400000,
+                                  5000000, 5000000, 3);
+    sample_lines[1] = sample_line(AJ_LINE_LATE_USAGE, AJ_SERVICE_DATA, "LATE_USAGE/INV-ACC1-2026-09-r1/DATA", "", 4,
+                                  52428800, 25000000, 26000000, 25000000, 1);
+    strcpy(sample_lines[1].refers_to, "INV-ACC1-2026-09-r1");
+    sample_lines[2] = sample_line(AJ_LINE_TAX, AJ_SERVICE__COUNT, "TAX/ICMS", "ICMS", 0, 30400000, 7600000, 7500000,
+                                  7500000, 1);
+    sample_lines[3] = sample_line(AJ_LINE_DISCOUNT, AJ_SERVICE__COUNT, "DISCOUNT/FIDELIDADE", "FIDELIDADE", 2, 0, 0,
+                                  -300000, 0, 0);
+    sample_lines[3].memo = true;
+    inv.lines = sample_lines;
+    inv.n_lines = 4;
+    sample_adjs[0] = (aj_invoice_adjustment){0, AJ_REASON_INCREMENT_ROUNDING, AJ_DISP_APPLY, 3, -400000};
+    sample_adjs[1] = (aj_invoice_adjustment){1, AJ_REASON_RATE_MISMATCH, AJ_DISP_FLAG, 1, 1000000};
+    sample_adjs[2] = (aj_invoice_adjustment){2, AJ_ADJ_TAX_BASE, AJ_DISP_APPLY, 1, -100000};
+    inv.adjustments = sample_adjs;
+    inv.n_adjustments = 3;
+    inv.legacy_total = 38000000;
+    inv.corrected_total = 37500000;
+    inv.adjustment_total = -500000;
+    inv.overcharge_removed = 500000;
+    inv.flagged_undercharge = 1000000;
+    inv.tax_total = 7500000;
+    inv.amount_due = 37500000;
+    inv.reasons[0] = (aj_reason_summary){AJ_REASON_INCREMENT_ROUNDING, 3, -400000, -400000};
+    inv.reasons[1] = (aj_reason_summary){AJ_REASON_RATE_MISMATCH, 1, 1000000, 0};
+    inv.n_reasons = 2;
     return inv;
 }
 
@@ -280,6 +324,13 @@ static void test_correction_round_trip(void **state) {
     assert_str_field(&s, "origin", "cdr.usage");
     assert_int_field(&s, "partition", 3);
     assert_long_field(&s, "offset", INT64_MIN);
+    assert_str_field(&v, "disposition", "HOLD");
+    assert_str_field(&v, "invoice_id", "INV-ACC1-2026-10-r1");
+    assert_str_field(&v, "invoice_line", "LATE_USAGE/INV-ACC1-2026-09-r1/DATA");
+    avro_value_t late = field(&v, "late");
+    int b = 0;
+    assert_int_equal(avro_value_get_boolean(&late, &b), 0);
+    assert_true(b);
     avro_value_decref(&v);
 
     /* Appending: a second datum follows the first, which is left untouched. */
@@ -298,84 +349,82 @@ static void test_invoice_round_trip(void **state) {
     assert_int_equal(aj_encode_invoice(f->enc, &inv, &f->buf), AJ_E_OK);
     assert_int_equal(aj_decode_invoice(aj_schema_current(AJ_SCHEMA_INVOICE), f->buf.data, f->buf.len, &back), AJ_E_OK);
     assert_int_equal(back.n_versions, 4);
-    assert_non_null(back.versions);
     assert_memory_equal(back.versions, sample_versions, sizeof(sample_versions));
-    assert_int_equal(back.n_lines, 3);
-    assert_int_equal(back.n_reasons, 3);
-    assert_memory_equal(back.lines, inv.lines, sizeof(inv.lines));
+    assert_int_equal(back.n_lines, 4);
+    assert_memory_equal(back.lines, sample_lines, sizeof(sample_lines));
+    assert_int_equal(back.n_adjustments, 3);
+    assert_memory_equal(back.adjustments, sample_adjs, sizeof(sample_adjs));
+    assert_int_equal(back.n_reasons, 2);
     assert_memory_equal(back.reasons, inv.reasons, sizeof(inv.reasons));
-    assert_string_equal(back.invoice_id, inv.invoice_id);
-    assert_int_equal(back.revision, 2);
-    assert_int_equal(back.adjustment_total, -49300000);
-    const int32_t *owned = back.versions;
+    assert_int_equal(back.status, AJ_INV_RELEASED);
+    /* Nothing else differs (both structs were zeroed first, so padding compares too). */
+    aj_invoice owned = back;
     back.versions = inv.versions;
+    back.lines = inv.lines;
+    back.adjustments = inv.adjustments;
     assert_memory_equal(&back, &inv, sizeof(inv));
-    back.versions = owned;
-    aj_invoice_release(&back);
-    assert_null(back.versions);
-    aj_invoice_release(&back);   /* twice is harmless */
+    aj_invoice_release(&owned);
+    assert_null(owned.versions);
+    assert_null(owned.lines);
+    aj_invoice_release(&owned);   /* twice is harmless */
     aj_invoice_release(NULL);
 
     avro_c_read(AJ_SCHEMA_INVOICE, &f->buf, &v);
     assert_str_field(&v, "invoice_id", "INV-ACC1-2026-10-r2");
-    assert_str_field(&v, "account", "ACC1");
-    assert_str_field(&v, "cycle_id", "2026-10");
+    assert_str_field(&v, "status", "RELEASED");
+    assert_str_field(&v, "status_reason", inv.status_reason);
     assert_int_field(&v, "revision", 2);
     assert_long_field(&v, "period_start", 1790812800000LL);
-    assert_long_field(&v, "period_end", 1793491200000LL);
-    assert_str_field(&v, "currency", "BRL");
-    assert_str_field(&v, "contract_id", "CT-1");
-    a = field(&v, "contract_versions");
+    assert_int_field(&v, "issue_date", 20758);
+    assert_int_field(&v, "due_date", 20787);
+    assert_int_field(&v, "currency_decimals", 2);
+    a = field(&v, "lines");
     assert_int_equal(avro_value_get_size(&a, &n), 0);
     assert_int_equal(n, 4);
     for (size_t i = 0; i < n; i++) {
-        int32_t x;
+        const aj_invoice_line *l = &sample_lines[i];
         assert_int_equal(avro_value_get_by_index(&a, i, &item, NULL), 0);
-        assert_int_equal(avro_value_get_int(&item, &x), 0);
-        assert_int_equal(x, sample_versions[i]);
-    }
-    a = field(&v, "lines");
-    assert_int_equal(avro_value_get_size(&a, &n), 0);
-    assert_int_equal(n, 3);
-    for (size_t i = 0; i < n; i++) {
-        const aj_invoice_line *l = &inv.lines[i];
-        assert_int_equal(avro_value_get_by_index(&a, i, &item, NULL), 0);
-        assert_str_field(&item, "kind", aj_record_kind_name(l->kind));
-        assert_str_field(&item, "service", aj_service_name(l->service));
-        assert_long_field(&item, "records", l->records);
-        assert_long_field(&item, "quantity", l->quantity);
+        assert_str_field(&item, "line_id", l->line_id);
+        assert_str_field(&item, "kind", aj_line_kind_name(l->kind));
+        assert_str_field(&item, "service", l->service < AJ_SERVICE__COUNT ? aj_service_name(l->service) : "");
+        assert_str_field(&item, "refers_to", l->refers_to);
         assert_long_field(&item, "legacy_amount", l->legacy_amount);
         assert_long_field(&item, "corrected_amount", l->corrected_amount);
-        assert_long_field(&item, "corrections", l->corrections);
+        assert_long_field(&item, "billed_amount", l->billed_amount);
     }
-    assert_long_field(&v, "legacy_total", 80300000);
-    assert_long_field(&v, "corrected_total", 31000000);
-    assert_long_field(&v, "adjustment_total", -49300000);
-    assert_long_field(&v, "overcharge_removed", 50300000);
-    assert_long_field(&v, "undercharge_added", 1000000);
-    a = field(&v, "corrections_summary");
+    a = field(&v, "adjustments");
     assert_int_equal(avro_value_get_size(&a, &n), 0);
     assert_int_equal(n, 3);
+    assert_int_equal(avro_value_get_by_index(&a, 2, &item, NULL), 0);
+    assert_str_field(&item, "line_id", "TAX/ICMS");
+    assert_str_field(&item, "reason", "TAX_BASE");
+    assert_str_field(&item, "disposition", "APPLY");
+    assert_long_field(&item, "delta", -100000);
+    assert_long_field(&v, "legacy_total", 38000000);
+    assert_long_field(&v, "corrected_total", 37500000);
+    assert_long_field(&v, "flagged_undercharge", 1000000);
+    assert_long_field(&v, "tax_total", 7500000);
+    assert_long_field(&v, "amount_due", 37500000);
+    a = field(&v, "corrections_summary");
+    assert_int_equal(avro_value_get_size(&a, &n), 0);
+    assert_int_equal(n, 2);
     assert_int_equal(avro_value_get_by_index(&a, 1, &item, NULL), 0);
-    assert_str_field(&item, "reason", "MRC_INACTIVE_LINE");
-    assert_long_field(&item, "count", 1);
-    assert_long_field(&item, "delta", -49900000);
+    assert_str_field(&item, "reason", "RATE_MISMATCH");
+    assert_long_field(&item, "delta", 1000000);
+    assert_long_field(&item, "applied", 0);
     avro_value_decref(&v);
 
     /* An invoice without versions, lines or reasons: empty arrays both ways. */
     aj_invoice empty = sample_invoice();
     empty.versions = NULL;
-    empty.n_versions = empty.n_lines = empty.n_reasons = 0;
+    empty.lines = NULL;
+    empty.adjustments = NULL;
+    empty.n_versions = empty.n_lines = empty.n_adjustments = empty.n_reasons = 0;
     f->buf.len = 0;
     assert_int_equal(aj_encode_invoice(f->enc, &empty, &f->buf), AJ_E_OK);
     assert_int_equal(aj_decode_invoice(aj_schema_current(AJ_SCHEMA_INVOICE), f->buf.data, f->buf.len, &back), AJ_E_OK);
-    assert_int_equal(back.n_versions + back.n_lines + back.n_reasons, 0);
+    assert_int_equal(back.n_versions + back.n_lines + back.n_adjustments + back.n_reasons, 0);
     aj_invoice_release(&back);
-    avro_c_read(AJ_SCHEMA_INVOICE, &f->buf, &v);
-    a = field(&v, "lines");
-    assert_int_equal(avro_value_get_size(&a, &n), 0);
-    assert_int_equal(n, 0);
-    avro_value_decref(&v);
 }
 
 static void test_dead_letter_round_trip(void **state) {
@@ -580,11 +629,20 @@ static void test_encoders_refuse_what_no_reader_accepts(void **state) {
     c = sample_correction();
     c.service = (aj_service)-1;
     assert_int_equal(aj_encode_correction(f->enc, &c, &f->buf), AJ_E_AVRO);
-    inv.n_lines = AJ_INVOICE_MAX_LINES + 1;
+    sample_adjs[1].line = 4;   /* an adjustment of a line that is not there */
     assert_int_equal(aj_encode_invoice(f->enc, &inv, &f->buf), AJ_E_AVRO);
     inv = sample_invoice();
-    inv.reasons[2].reason = AJ_REASON__COUNT;
+    sample_lines[0].kind = AJ_LINE__COUNT;
     assert_int_equal(aj_encode_invoice(f->enc, &inv, &f->buf), AJ_E_AVRO);
+    inv = sample_invoice();
+    inv.reasons[1].reason = AJ_REASON__COUNT;
+    assert_int_equal(aj_encode_invoice(f->enc, &inv, &f->buf), AJ_E_AVRO);
+    inv = sample_invoice();
+    inv.status = AJ_INV__COUNT;
+    assert_int_equal(aj_encode_invoice(f->enc, &inv, &f->buf), AJ_E_AVRO);
+    c = sample_correction();
+    c.disposition = AJ_DISP__COUNT;
+    assert_int_equal(aj_encode_correction(f->enc, &c, &f->buf), AJ_E_AVRO);
     dl.payload = NULL;
     assert_int_equal(aj_encode_dead_letter(f->enc, &dl, &f->buf), AJ_E_AVRO);
     assert_int_equal(f->buf.len, 4);
@@ -697,7 +755,7 @@ static void test_file_sink_close_renames(void **state) {
     emit_some(em);
     assert_int_equal(sink->ops->flush(sink, 1000), AJ_E_OK);
     /* Before close only .partial files exist: nothing claims to be complete. */
-    assert_int_equal(count_entries(dir), 3);
+    assert_int_equal(count_entries(dir), AJ_OUT__COUNT);
     assert_true(exists(dir, "corrections.avro.partial"));
     assert_true(exists(dir, "invoices.avro.partial"));
     assert_true(exists(dir, "dead_letters.avro.partial"));
@@ -705,7 +763,7 @@ static void test_file_sink_close_renames(void **state) {
     aj_emitter_destroy(em);
     aj_emitter_destroy(NULL);
 
-    assert_int_equal(count_entries(dir), 3);
+    assert_int_equal(count_entries(dir), AJ_OUT__COUNT);
     assert_true(exists(dir, "corrections.avro"));
     assert_true(exists(dir, "invoices.avro"));
     assert_true(exists(dir, "dead_letters.avro"));
@@ -747,7 +805,7 @@ static void test_file_sink_abort_leaves_nothing(void **state) {
     aj_emitter *em = aj_emitter_create(sink);
     emit_some(em);
     aj_emitter_destroy(em);
-    assert_int_equal(count_entries(dir), 3);
+    assert_int_equal(count_entries(dir), AJ_OUT__COUNT);
     sink->ops->abort(sink);
     assert_int_equal(count_entries(dir), 0);
 }

@@ -36,12 +36,24 @@ static aj_err mem_write(aj_sink *s, aj_output_kind kind, const char *key, const 
                                          m->origin, sizeof(m->origin));
         if (rc) return rc;
         m->n_corr++;
-    } else if (kind == AJ_OUT_INVOICE) {
+    } else if (kind == AJ_OUT_INVOICE || kind == AJ_OUT_REVIEW) {
         aj_invoice inv;
         aj_err rc = aj_decode_invoice(aj_schema_current(AJ_SCHEMA_INVOICE), d, len, &inv);
         if (rc) return rc;
         m->invoices++;
-        m->invoice_adjust += inv.adjustment_total;
+        /* The invoice invariants (docs/invoice.md, "Totals"): lines sum to the totals, the
+         * totals reconcile, and the corrections' adjustments are on its lines. */
+        aj_money legacy = 0, billed = 0;
+        for (size_t i = 0; i < inv.n_lines; i++)
+            if (!inv.lines[i].memo) {
+                legacy += inv.lines[i].legacy_amount;
+                billed += inv.lines[i].billed_amount;
+            }
+        if (legacy != inv.legacy_total || billed != inv.corrected_total ||
+            inv.legacy_total - inv.overcharge_removed + inv.undercharge_added != inv.corrected_total)
+            fail_msg("invoice %s does not add up", inv.invoice_id);
+        for (size_t i = 0; i < inv.n_adjustments; i++)
+            if (inv.adjustments[i].reason != AJ_ADJ_TAX_BASE) m->invoice_adjust += inv.adjustments[i].delta;
         aj_invoice_release(&inv);
     } else {
         m->dead++;

@@ -1,0 +1,72 @@
+/* aj_adjust_int.h - inside adjust/: the lines of an invoice being built (aj_invoice.c). */
+#ifndef AJ_ADJUST_INT_H
+#define AJ_ADJUST_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "aj_policy.h"
+#include "aj_rating.h"
+#include "aj_types.h"
+
+/* Invoice lines and their adjustments, growing as records come in. A line is identified by
+ * (kind, service, item, refers_to); its line_id is written when it is created. */
+typedef struct aj_lineset {
+    aj_invoice_line *lines;
+    size_t n, cap;
+    aj_invoice_adjustment *adjs;
+    size_t n_adjs, cap_adjs;
+} aj_lineset;
+
+void aj_lineset_free(aj_lineset *ls);
+void aj_lineset_clear(aj_lineset *ls);   /* keeps the memory */
+
+/* Index of the line (created empty when absent) in *idx. AJ_E_NOMEM. */
+aj_err aj_lineset_line(aj_lineset *ls, aj_line_kind kind, aj_service service, const char *item,
+                       const char *refers_to, uint32_t *idx);
+
+/* Adds records/quantity/amounts to line idx; legacy and corrected are what the records were
+ * charged and should cost; billed follows legacy. AJ_E_OVERFLOW leaves the line unchanged. */
+aj_err aj_lineset_add(aj_lineset *ls, uint32_t idx, int64_t records, int64_t quantity, aj_money legacy,
+                      aj_money corrected);
+
+/* Adds `count` corrections of (reason, disposition) totalling delta to line idx: its
+ * adjustment entry (one per reason, disposition and sign), its correction count, and its
+ * billed amount when the disposition is APPLY or HOLD. */
+aj_err aj_lineset_adjust(aj_lineset *ls, uint32_t idx, aj_reason reason, aj_disposition d, int64_t count,
+                         aj_money delta);
+
+/* Appends every line and adjustment of src to dst (line ids must not collide). */
+aj_err aj_lineset_append(aj_lineset *dst, const aj_lineset *src);
+
+/* What a cycle close hands to aj_invoice_assemble. */
+typedef struct aj_invoice_input {
+    const aj_cycle_close *close;
+    aj_position pos;               /* of the close record: the source of TAX_MISMATCH corrections */
+    const aj_contract *contract;   /* in force at the period start (or nearest); NULL: none */
+    const aj_tz *tz;
+    const aj_policy *policy;
+    const aj_credit *credits;      /* due on this invoice */
+    size_t n_credits;
+    const int32_t *versions;
+    size_t n_versions;
+    const char *currency;          /* of the records, when the contract is unknown */
+    const char *contract_id;
+} aj_invoice_input;
+
+/* Called for each TAX_MISMATCH correction found while assembling (before the invoice is). */
+typedef aj_err (*aj_tax_correction_fn)(void *opaque, const aj_correction *c);
+
+/*
+ * Builds the invoice of a closed cycle from its lines (ls: the cycle's lines, then the late
+ * lines due on it, already appended): credit lines, tax lines with their TAX_MISMATCH and
+ * TAX_BASE adjustments, sorted lines, totals, corrections summary, dates, and the review hold
+ * (docs/invoice.md). ls is extended in place and inv points into it.
+ */
+aj_err aj_invoice_assemble(aj_lineset *ls, const aj_invoice_input *in, aj_tax_correction_fn on_tax, void *opaque,
+                           aj_invoice *inv);
+
+/* "INV-<account>-<cycle>-r<revision>". */
+void aj_invoice_id(char *buf, size_t len, const char *account, const char *cycle, int revision);
+
+#endif /* AJ_ADJUST_INT_H */
