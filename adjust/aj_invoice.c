@@ -379,7 +379,7 @@ static aj_err aj_sort_invoice(aj_lineset *ls) {
     }
     memcpy(ls->lines, sorted, ls->n * sizeof(*sorted));
     for (size_t i = 0; i < ls->n_adjs; i++) ls->adjs[i].line = pos[ls->adjs[i].line];
-    qsort(ls->adjs, ls->n_adjs, sizeof(*ls->adjs), aj_cmp_adj);
+    if (ls->n_adjs) qsort(ls->adjs, ls->n_adjs, sizeof(*ls->adjs), aj_cmp_adj);
     free(perm);
     free(pos);
     free(sorted);

@@ -3,7 +3,7 @@
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config librdkafka-dev libavro-dev libpq-dev zlib1g-dev
-          libcmocka-dev postgresql kcat python3-avro tzdata)
+          libcmocka-dev postgresql kcat python3-avro tzdata chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "aj_config.h"
+#include "aj_policy.h"
 
 static int setup(void **state) {
     aj_config *cfg = calloc(1, sizeof(*cfg));
@@ -52,6 +53,51 @@ static void test_set_types_and_unknown_keys(void **state) {
     assert_int_equal(cfg->kafka_count, 1);
     assert_string_equal(aj_config_kafka_get(cfg, "bootstrap.servers"), "b:9092");
     assert_null(aj_config_kafka_get(cfg, "acks"));
+}
+
+/* docs/invoice.md, "Adjustments and the correction policy": the keys, their checks, the policy. */
+static void test_policy_keys(void **state) {
+    aj_config *cfg = *state;
+    aj_policy p;
+    char err[256];
+    assert_int_equal(aj_policy_from_config(cfg, &p, err, sizeof(err)), AJ_E_OK);
+    assert_int_equal(aj_policy_of(&p, AJ_REASON_WRONG_ZONE, -1), AJ_DISP_APPLY);
+    assert_int_equal(aj_policy_of(&p, AJ_REASON_WRONG_ZONE, 1), AJ_DISP_FLAG);
+    assert_int_equal(p.materiality_amount, 0);
+    assert_int_equal(p.materiality_ppm, 0);
+    /* A bad value stops at set time, naming the key and the bad part. */
+    assert_int_equal(aj_config_set(cfg, "policy.undercharge", "MAYBE", err, sizeof(err)), AJ_E_CONFIG);
+    assert_non_null(strstr(err, "policy.undercharge"));
+    assert_int_equal(aj_config_set(cfg, "policy.rules", "WRONG_ZONE=HOLD, NOPE=APPLY", err, sizeof(err)), AJ_E_CONFIG);
+    assert_non_null(strstr(err, "'NOPE' is not a reason code"));
+    assert_int_equal(aj_config_set(cfg, "policy.rules", "WRONG_ZONE:sideways=HOLD", err, sizeof(err)), AJ_E_CONFIG);
+    assert_non_null(strstr(err, "sideways"));
+    assert_int_equal(aj_config_set(cfg, "materiality.percent", "100.5", err, sizeof(err)), AJ_E_CONFIG);
+    assert_int_equal(aj_config_set(cfg, "materiality.percent", "2.00005", err, sizeof(err)), AJ_E_CONFIG);
+    assert_int_equal(aj_config_set(cfg, "materiality.amount", "-1", err, sizeof(err)), AJ_E_CONFIG);
+    /* Later rules win; a side applies to that side only. */
+    assert_int_equal(aj_config_set(cfg, "policy.undercharge", "APPLY", err, sizeof(err)), AJ_E_OK);
+    assert_int_equal(aj_config_set(cfg, "policy.rules", " WRONG_ZONE=HOLD , WRONG_ZONE:overcharge=FLAG,MRC_MISSING=FLAG",
+                                   err, sizeof(err)),
+                     AJ_E_OK);
+    assert_int_equal(aj_config_set(cfg, "materiality.percent", "12.5%", err, sizeof(err)), AJ_E_OK);
+    assert_int_equal(aj_config_set(cfg, "materiality.amount", "250.00", err, sizeof(err)), AJ_E_OK);
+    assert_int_equal(aj_policy_from_config(cfg, &p, err, sizeof(err)), AJ_E_OK);
+    assert_int_equal(aj_policy_of(&p, AJ_REASON_WRONG_ZONE, -5), AJ_DISP_FLAG);
+    assert_int_equal(aj_policy_of(&p, AJ_REASON_WRONG_ZONE, 5), AJ_DISP_HOLD);
+    assert_int_equal(aj_policy_of(&p, AJ_REASON_MRC_MISSING, 5), AJ_DISP_FLAG);
+    assert_int_equal(aj_policy_of(&p, AJ_REASON_RATE_MISMATCH, 5), AJ_DISP_APPLY);
+    assert_int_equal(p.materiality_ppm, 125000);
+    assert_int_equal(p.materiality_amount, 250000000);
+    /* Materiality is strictly above: 12.5% of 800.00 is 100.00. */
+    char why[192];
+    assert_false(aj_policy_material(&p, 100000000, 800000000, why, sizeof(why)));
+    assert_true(aj_policy_material(&p, 100000001, 800000000, why, sizeof(why)));
+    assert_non_null(strstr(why, "12.5000%"));
+    assert_true(aj_policy_material(&p, 250000001, INT64_MAX, why, sizeof(why)));
+    assert_non_null(strstr(why, "materiality amount 250.00"));
+    assert_true(aj_policy_material(&p, 1, 0, why, sizeof(why)));   /* any adjustment of a zero total */
+    assert_false(aj_policy_material(&p, 0, 0, why, sizeof(why)));
 }
 
 static void test_file_then_env(void **state) {
@@ -97,6 +143,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_types_and_unknown_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_then_env, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_policy_keys, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
