@@ -23,9 +23,6 @@ int aj_parse_count(const char *flag, const char *value, int64_t *out);
 /* Joins dir and name into buf; returns buf. */
 char *aj_path(char *buf, size_t len, const char *dir, const char *name);
 
-/* Prints an invoice the way a billing manager reads it. */
-void aj_invoice_render(FILE *out, const aj_invoice *inv);
-
 /* Prints the run summary: records, dead letters by reason, corrections by reason, money. */
 void aj_summary_print(FILE *out, const aj_pipeline_stats *ps, const aj_adjust_stats *as);
 

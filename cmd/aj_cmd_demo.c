@@ -9,6 +9,7 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include "aj_cmd.h"
+#include "aj_render.h"
 #include "aj_gen.h"
 #include "aj_log.h"
 #include "aj_truth.h"
@@ -27,16 +28,20 @@ typedef struct demo {
     aj_truth_check *truth;               /* the ground truth, and the outputs against it */
     /* what came out */
     int64_t invoices, corrections, dead_letters;
-    aj_invoice showcase;
-    int have_showcase;
-    int32_t showcase_versions[16];
+    /* the invoice shown: its datum, decoded again to print (its arrays are the decoder's) */
+    aj_bytes showcase;
+    const aj_schema *showcase_schema;
+    size_t showcase_reasons;
+    aj_money showcase_adjust;
+    char showcase_id[AJ_ID_LEN + 1];
+    const char *html;                    /* where the demo writes the invoice as a page */
     int64_t total_records;
 } demo;
 
 static void demo_usage(FILE *out) {
     fprintf(out,
             "Usage: ajuste demo [--accounts N] [--records M] [--error-rate R] [--seed S]\n"
-            "                   [--partitions P] [--json] [--quiet]\n\n"
+            "                   [--partitions P] [--html FILE] [--json] [--quiet]\n\n"
             "Runs the main job on an embedded default, no server needed: starts librdkafka's mock\n"
             "cluster in this process, generates a carrier workload (as `ajuste gen`), produces it,\n"
             "runs the streaming pipeline (as `ajuste run`), reads the invoices, corrections and\n"
@@ -47,6 +52,8 @@ static void demo_usage(FILE *out) {
             "  --error-rate R    share of records with a billing error (default 0.05)\n"
             "  --seed S          workload seed (default 42)\n"
             "  --partitions P    partitions of the usage topic (default 32)\n"
+            "  --html FILE       write the invoice shown as a standalone HTML page\n"
+            "                    (default ajuste-demo-invoice.html in the current directory)\n"
             "  --json            print the summary as one JSON object\n"
             "  -q, --quiet       no progress on stderr\n"
             "  -h, --help        this help\n");
@@ -173,19 +180,20 @@ static aj_err demo_on_invoice(void *opaque, const aj_message *msg) {
     if (rc) return rc;
     d->invoices++;
     /* Show the invoice with the most kinds of correction, then the largest adjustment. */
-    aj_money adj = inv.adjustment_total < 0 ? -inv.adjustment_total : inv.adjustment_total;
-    aj_money best = d->showcase.adjustment_total < 0 ? -d->showcase.adjustment_total : d->showcase.adjustment_total;
-    if (!d->have_showcase || inv.n_reasons > d->showcase.n_reasons ||
-        (inv.n_reasons == d->showcase.n_reasons && adj > best) ||
-        (inv.n_reasons == d->showcase.n_reasons && adj == best && strcmp(inv.invoice_id, d->showcase.invoice_id) < 0)) {
-        d->showcase = inv;
-        d->showcase.n_versions = inv.n_versions < 16 ? inv.n_versions : 16;
-        if (d->showcase.n_versions) memcpy(d->showcase_versions, inv.versions, d->showcase.n_versions * sizeof(int32_t));
-        d->showcase.versions = d->showcase_versions;
-        d->have_showcase = 1;
+    aj_money adj = inv.overcharge_removed + inv.undercharge_added;
+    if (!d->showcase_schema || inv.n_reasons > d->showcase_reasons ||
+        (inv.n_reasons == d->showcase_reasons && adj > d->showcase_adjust) ||
+        (inv.n_reasons == d->showcase_reasons && adj == d->showcase_adjust && strcmp(inv.invoice_id, d->showcase_id) < 0)) {
+        d->showcase.len = 0;
+        rc = aj_avro_put_raw(&d->showcase, (const uint8_t *)msg->value + AJ_SOM_HEADER_LEN,
+                             msg->value_len - AJ_SOM_HEADER_LEN);
+        d->showcase_schema = s;
+        d->showcase_reasons = inv.n_reasons;
+        d->showcase_adjust = adj;
+        memcpy(d->showcase_id, inv.invoice_id, sizeof(d->showcase_id));
     }
     aj_invoice_release(&inv);
-    return AJ_E_OK;
+    return rc;
 }
 
 static aj_err demo_on_correction(void *opaque, const aj_message *msg) {
@@ -319,9 +327,18 @@ static void demo_print_text(const demo *d, const aj_pipeline_stats *ps, const aj
            aj_truth_pct(t->matched, t->injected, b, sizeof(b)), (long long)t->matched, (long long)t->injected);
     printf("Throughput:          %lld records/s through the pipeline (%lld.%03lld s)\n", (long long)rps,
            (long long)(elapsed_ms / 1000), (long long)(elapsed_ms % 1000));
-    if (d->have_showcase) {
+    aj_invoice inv;
+    if (d->showcase_schema && aj_decode_invoice(d->showcase_schema, d->showcase.data, d->showcase.len, &inv) == AJ_E_OK) {
         printf("\n== One adjusted invoice ==\n\n");
-        aj_invoice_render(stdout, &d->showcase);
+        aj_invoice_print_text(stdout, &inv);
+        FILE *f = fopen(d->html, "w");
+        aj_err rc = f ? aj_invoice_write_html(f, &inv) : AJ_E_IO;
+        if (f && fclose(f) != 0) rc = AJ_E_IO;
+        if (rc == AJ_E_OK)
+            printf("\nThe same invoice as a web page: %s\n", d->html);
+        else
+            fprintf(stderr, "ajuste demo: cannot write %s\n", d->html);
+        aj_invoice_release(&inv);
     }
 }
 
@@ -330,7 +347,8 @@ int aj_cmd_demo(int argc, char **argv) {
         {"accounts", required_argument, 0, 'a'}, {"records", required_argument, 0, 'r'},
         {"error-rate", required_argument, 0, 'e'}, {"seed", required_argument, 0, 's'},
         {"partitions", required_argument, 0, 'p'}, {"json", no_argument, 0, 'j'},
-        {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
+        {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {"html", required_argument, 0, 'H'},
+        {0, 0, 0, 0},
     };
     demo d;
     char err[512] = "", errstr[512];
@@ -347,6 +365,7 @@ int aj_cmd_demo(int argc, char **argv) {
     memset(&d, 0, sizeof(d));
     aj_gen_defaults(&d.gen);
     d.partitions = 32;
+    d.html = "ajuste-demo-invoice.html";
     optind = 1;
     while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
         switch (c) {
@@ -368,6 +387,7 @@ int aj_cmd_demo(int argc, char **argv) {
             }
             break;
         case 'j': d.json = 1; break;
+        case 'H': d.html = optarg; break;
         case 'q': d.quiet = 1; break;
         case 'h': demo_usage(stdout); return AJ_EXIT_OK;
         default: demo_usage(stderr); return AJ_EXIT_USAGE;
@@ -498,6 +518,7 @@ end:
     if (mc) rd_kafka_mock_cluster_destroy(mc);
     if (mrk) rd_kafka_destroy(mrk);
     aj_truth_check_destroy(d.truth);
+    aj_bytes_free(&d.showcase);
     aj_config_free(&d.cfg);
     aj_schemas_shutdown();
     return status;

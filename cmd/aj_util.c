@@ -30,35 +30,6 @@ const char *aj_amount(aj_money m, char *buf, size_t len) {
     return aj_money_format(r, 2, buf, len);
 }
 
-void aj_invoice_render(FILE *out, const aj_invoice *inv) {
-    char a[32], b[32], c[32];
-
-    fprintf(out, "  Invoice %s   account %s   cycle %s   currency %s\n", inv->invoice_id, inv->account,
-            inv->cycle_id, inv->currency);
-    fprintf(out, "  Contract %s, version(s)", inv->contract_id);
-    for (size_t i = 0; i < inv->n_versions; i++) fprintf(out, " %d", inv->versions[i]);
-    fprintf(out, "\n\n  %-10s %-8s %8s %14s %14s %14s %12s\n", "line", "service", "records", "quantity",
-            "legacy", "corrected", "adjustment");
-    for (size_t i = 0; i < inv->n_lines; i++) {
-        const aj_invoice_line *l = &inv->lines[i];
-        fprintf(out, "  %-10s %-8s %8lld %14lld %14s %14s %12s\n", aj_line_kind_name(l->kind),
-                aj_service_name(l->service), (long long)l->records, (long long)l->quantity,
-                aj_amount(l->legacy_amount, a, sizeof(a)), aj_amount(l->corrected_amount, b, sizeof(b)),
-                aj_amount(l->corrected_amount - l->legacy_amount, c, sizeof(c)));
-    }
-    fprintf(out, "  %-10s %-8s %8s %14s %14s %14s %12s\n", "TOTAL", "", "", "",
-            aj_amount(inv->legacy_total, a, sizeof(a)), aj_amount(inv->corrected_total, b, sizeof(b)),
-            aj_amount(inv->adjustment_total, c, sizeof(c)));
-    fprintf(out, "\n  Overcharges removed %s, undercharges added %s. Amount due: %s %s\n",
-            aj_amount(inv->overcharge_removed, a, sizeof(a)), aj_amount(inv->undercharge_added, b, sizeof(b)),
-            aj_amount(inv->corrected_total, c, sizeof(c)), inv->currency);
-    if (inv->n_reasons) fprintf(out, "  Corrections:\n");
-    for (size_t i = 0; i < inv->n_reasons; i++)
-        fprintf(out, "    %-24s %5lld records  %12s  (%s)\n", aj_reason_name(inv->reasons[i].reason),
-                (long long)inv->reasons[i].count, aj_amount(inv->reasons[i].delta, a, sizeof(a)),
-                aj_reason_desc(inv->reasons[i].reason));
-}
-
 void aj_summary_print(FILE *out, const aj_pipeline_stats *ps, const aj_adjust_stats *as) {
     char a[32], b[32];
 
