@@ -16,6 +16,7 @@ typedef struct aj_lineset {
     size_t n, cap;
     aj_invoice_adjustment *adjs;
     size_t n_adjs, cap_adjs;
+    uint32_t hint[AJ_SERVICE__COUNT + 1];   /* last line found per service (+1: none) */
 } aj_lineset;
 
 void aj_lineset_free(aj_lineset *ls);

@@ -1,5 +1,6 @@
 /* aj_invoice.c - invoice lines, adjustments, taxes, credits, totals and the review hold
  * (docs/invoice.md). */
+#define _GNU_SOURCE   /* qsort_r */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,16 +55,25 @@ static void aj_line_describe(aj_invoice_line *l) {
     }
 }
 
+static int aj_line_is(const aj_invoice_line *l, aj_line_kind kind, aj_service service, const char *item,
+                      const char *refers_to) {
+    return l->kind == kind && l->service == service && l->item[0] == item[0] && strcmp(l->item, item) == 0 &&
+           strcmp(l->refers_to, refers_to) == 0;
+}
+
 aj_err aj_lineset_line(aj_lineset *ls, aj_line_kind kind, aj_service service, const char *item, const char *refers_to,
                        uint32_t *idx) {
-    for (size_t i = 0; i < ls->n; i++) {
-        const aj_invoice_line *l = &ls->lines[i];
-        if (l->kind == kind && l->service == service && strcmp(l->item, item) == 0 &&
-            strcmp(l->refers_to, refers_to) == 0) {
-            *idx = (uint32_t)i;
+    /* Records of a service often follow on the same line: its last one is tried first. */
+    uint32_t *hint = &ls->hint[service < AJ_SERVICE__COUNT ? service : AJ_SERVICE__COUNT];
+    if (*hint < ls->n && aj_line_is(&ls->lines[*hint], kind, service, item, refers_to)) {
+        *idx = *hint;
+        return AJ_E_OK;
+    }
+    for (size_t i = 0; i < ls->n; i++)
+        if (aj_line_is(&ls->lines[i], kind, service, item, refers_to)) {
+            *idx = *hint = (uint32_t)i;
             return AJ_E_OK;
         }
-    }
     if (aj_reserve((void **)&ls->lines, sizeof(*ls->lines), ls->n, &ls->cap)) return AJ_E_NOMEM;
     aj_invoice_line *l = &ls->lines[ls->n];
     memset(l, 0, sizeof(*l));
@@ -83,7 +93,7 @@ aj_err aj_lineset_line(aj_lineset *ls, aj_line_kind kind, aj_service service, co
     default: snprintf(l->line_id, sizeof(l->line_id), "%s/%s", aj_line_kind_name(kind), item); break;
     }
     aj_line_describe(l);
-    *idx = (uint32_t)ls->n++;
+    *idx = *hint = (uint32_t)ls->n++;
     return AJ_E_OK;
 }
 
@@ -341,10 +351,10 @@ end:
 
 /* ------------------------------------------------------------------ order and totals */
 
-static const aj_invoice_line *aj_sort_lines;
-
-static int aj_cmp_line(const void *pa, const void *pb) {
-    const aj_invoice_line *a = &aj_sort_lines[*(const uint32_t *)pa], *b = &aj_sort_lines[*(const uint32_t *)pb];
+/* Compares two line indexes by the lines they name (lines: the qsort_r context). */
+static int aj_cmp_line(const void *pa, const void *pb, void *lines) {
+    const aj_invoice_line *l = lines;
+    const aj_invoice_line *a = &l[*(const uint32_t *)pa], *b = &l[*(const uint32_t *)pb];
     if (a->kind != b->kind) return a->kind < b->kind ? -1 : 1;
     if (a->service != b->service) return a->service < b->service ? -1 : 1;
     int c = strcmp(a->refers_to, b->refers_to);
@@ -371,8 +381,7 @@ static aj_err aj_sort_invoice(aj_lineset *ls) {
         return AJ_E_NOMEM;
     }
     for (uint32_t i = 0; i < ls->n; i++) perm[i] = i;
-    aj_sort_lines = ls->lines;   /* qsort has no context argument; adjust is single-threaded */
-    qsort(perm, ls->n, sizeof(*perm), aj_cmp_line);
+    qsort_r(perm, ls->n, sizeof(*perm), aj_cmp_line, ls->lines);
     for (uint32_t i = 0; i < ls->n; i++) {
         sorted[i] = ls->lines[perm[i]];
         pos[perm[i]] = i;

@@ -113,24 +113,18 @@ int aj_cmd_rate(int argc, char **argv) {
     while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
         switch (c) {
         case 'r': credits = optarg; break;
-        case 's': {
-            char *eq = strchr(optarg, '=');
-            if (!eq || (strncmp(optarg, "policy.", 7) != 0 && strncmp(optarg, "materiality.", 12) != 0)) {
-                fprintf(stderr, "ajuste rate: --set expects policy.KEY=VALUE or materiality.KEY=VALUE, got '%s'\n",
-                        optarg);
-                aj_config_free(&cfg);
-                return AJ_EXIT_USAGE;
-            }
-            *eq = '\0';
-            aj_err src_rc = aj_config_set(&cfg, optarg, eq + 1, err, sizeof(err));
-            *eq = '=';
-            if (src_rc != AJ_E_OK) {
+        case 's':
+            /* Only the policy applies offline; topics and Kafka properties mean nothing here. */
+            if ((strncmp(optarg, "policy.", 7) != 0 && strncmp(optarg, "materiality.", 12) != 0) ||
+                aj_config_set_assignment(&cfg, optarg, err, sizeof(err)) != AJ_E_OK) {
+                if (!err[0])
+                    snprintf(err, sizeof(err), "--set expects policy.KEY=VALUE or materiality.KEY=VALUE, got '%s'",
+                             optarg);
                 fprintf(stderr, "ajuste rate: %s\n", err);
                 aj_config_free(&cfg);
                 return AJ_EXIT_USAGE;
             }
             break;
-        }
         case 'i': in = optarg; break;
         case 'o': out_dir = optarg; break;
         case 'c': contracts = optarg; break;

@@ -79,17 +79,8 @@ int aj_cmd_run(int argc, char **argv) {
     if (aj_config_init(&cfg) != AJ_E_OK) return AJ_EXIT_FAILURE;
     if (config_path && (rc = aj_config_load_file(&cfg, config_path, err, sizeof(err))) != AJ_E_OK) goto usage;
     if ((rc = aj_config_load_env(&cfg, environ, err, sizeof(err))) != AJ_E_OK) goto usage;
-    for (int i = 0; i < n_sets; i++) {
-        char *eq = strchr(sets[i], '=');
-        if (!eq) {
-            snprintf(err, sizeof(err), "--set expects KEY=VALUE, got '%s'", sets[i]);
-            goto usage;
-        }
-        *eq = '\0';
-        rc = aj_config_set(&cfg, sets[i], eq + 1, err, sizeof(err));
-        *eq = '=';
-        if (rc != AJ_E_OK) goto usage;
-    }
+    for (int i = 0; i < n_sets; i++)
+        if ((rc = aj_config_set_assignment(&cfg, sets[i], err, sizeof(err))) != AJ_E_OK) goto usage;
     if (aj_log_parse_level(cfg.log_level, &level) != 0) {
         snprintf(err, sizeof(err), "configuration key 'log.level': '%s' is not error, warn, info or debug", cfg.log_level);
         goto usage;

@@ -175,6 +175,18 @@ aj_err aj_config_set(aj_config *cfg, const char *key, const char *value, char *e
     return AJ_E_CONFIG;
 }
 
+aj_err aj_config_set_assignment(aj_config *cfg, const char *assignment, char *err, size_t errlen) {
+    const char *eq = strchr(assignment, '=');
+    char key[128];
+    if (!eq || eq == assignment || (size_t)(eq - assignment) >= sizeof(key)) {
+        snprintf(err, errlen, "--set expects KEY=VALUE, got '%s'", assignment);
+        return AJ_E_CONFIG;
+    }
+    memcpy(key, assignment, (size_t)(eq - assignment));
+    key[eq - assignment] = '\0';
+    return aj_config_set(cfg, key, eq + 1, err, errlen);
+}
+
 aj_err aj_config_init(aj_config *cfg) {
     char err[256];
     memset(cfg, 0, sizeof(*cfg));

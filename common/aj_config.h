@@ -49,6 +49,9 @@ void aj_config_free(aj_config *cfg);
  */
 aj_err aj_config_set(aj_config *cfg, const char *key, const char *value, char *err, size_t errlen);
 
+/* Sets from "KEY=VALUE" (a --set flag): as aj_config_set, and AJ_E_CONFIG without an '='. */
+aj_err aj_config_set_assignment(aj_config *cfg, const char *assignment, char *err, size_t errlen);
+
 /*
  * Reads "key = value" lines ('#' starts a comment, blank lines ignored). Errors name the file
  * and line: AJ_E_IO when it cannot be read, AJ_E_CONFIG on a bad line or key.
