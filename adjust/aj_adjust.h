@@ -76,6 +76,24 @@ aj_reason aj_classify_usage(const aj_contract_store *store, const aj_plan *plan,
 
 const aj_adjust_stats *aj_adjust_get_stats(const aj_adjust *adj);
 
+/* Writes the invoice id INV-<account>-<cycle>-r<revision> into buf. */
+void aj_invoice_id(char *buf, size_t len, const char *account, const char *cycle, int revision);
+
+/* How a reviewer releases a held invoice (docs/invoice.md, "Review"). */
+typedef enum aj_release_mode {
+    AJ_RELEASE_AS_IS,   /* the same invoice (same id, revision 1), status RELEASED */
+    AJ_RELEASE_FLAG     /* revision 2: every correction turned to FLAG, each line billed its
+                         * legacy amount, the corrections kept as advisory */
+} aj_release_mode;
+
+/*
+ * Turns a HELD invoice (as decoded from the review output) into the invoice to emit: status
+ * RELEASED, status_reason naming the mode, the reviewer, the note and why it was held; with
+ * AJ_RELEASE_FLAG the revision-2 invoice with its totals recomputed. AJ_E_ARG when inv is
+ * not HELD; AJ_E_OVERFLOW. Arrays are changed in place (never grown).
+ */
+aj_err aj_invoice_review_release(aj_invoice *inv, aj_release_mode mode, const char *reviewer, const char *note);
+
 /* Number of account-cycles accumulating (not yet closed). */
 size_t aj_adjust_open_cycles(const aj_adjust *adj);
 

@@ -67,7 +67,5 @@ typedef aj_err (*aj_tax_correction_fn)(void *opaque, const aj_correction *c);
 aj_err aj_invoice_assemble(aj_lineset *ls, const aj_invoice_input *in, aj_tax_correction_fn on_tax, void *opaque,
                            aj_invoice *inv);
 
-/* "INV-<account>-<cycle>-r<revision>". */
-void aj_invoice_id(char *buf, size_t len, const char *account, const char *cycle, int revision);
 
 #endif /* AJ_ADJUST_INT_H */

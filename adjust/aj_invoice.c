@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aj_adjust.h"
 #include "aj_adjust_int.h"
 #include "aj_tax.h"
 
@@ -450,10 +451,12 @@ static void aj_invoice_hold(aj_invoice *inv, const aj_policy *policy) {
                  (long long)held, aj_reason_name(first));
         return;
     }
-    /* The gross movement: an invoice whose removals and additions cancel out still moved. */
-    aj_money gross;
+    /* The gross movement: an invoice whose removals and additions cancel out still moved.
+     * Measured against the legacy charges and taxes: a dispute credit is not a charge. */
+    aj_money gross, charged = inv->legacy_total;
     if (aj_money_add(inv->overcharge_removed, inv->undercharge_added, &gross)) gross = INT64_MAX;
-    if (aj_policy_material(policy, gross, inv->legacy_total, inv->status_reason, sizeof(inv->status_reason)))
+    if (aj_money_sub(charged, inv->credit_total, &charged)) charged = INT64_MAX;
+    if (aj_policy_material(policy, gross, charged, inv->status_reason, sizeof(inv->status_reason)))
         inv->status = AJ_INV_HELD;
 }
 
@@ -493,5 +496,51 @@ aj_err aj_invoice_assemble(aj_lineset *ls, const aj_invoice_input *in, aj_tax_co
     inv->n_adjustments = ls->n_adjs;
     if ((rc = aj_invoice_totals(inv))) return rc;
     aj_invoice_hold(inv, in->policy);
+    return AJ_E_OK;
+}
+
+aj_err aj_invoice_review_release(aj_invoice *inv, aj_release_mode mode, const char *reviewer, const char *note) {
+    char held[sizeof(inv->status_reason)];
+    aj_err rc;
+
+    if (inv->status != AJ_INV_HELD) return AJ_E_ARG;
+    memcpy(held, inv->status_reason, sizeof(held));
+    if (mode == AJ_RELEASE_FLAG) {
+        /* Every adjustment becomes advisory: each line is billed its legacy amount. Entries that
+         * now share line, reason, disposition and sign merge, one entry each as before. */
+        size_t n = 0;
+        for (size_t i = 0; i < inv->n_adjustments; i++) {
+            aj_invoice_adjustment a = inv->adjustments[i];
+            size_t j;
+            a.disposition = AJ_DISP_FLAG;
+            for (j = 0; j < n; j++) {
+                aj_invoice_adjustment *x = &inv->adjustments[j];
+                if (x->line == a.line && x->reason == a.reason && (x->delta < 0) == (a.delta < 0) &&
+                    x->disposition == AJ_DISP_FLAG)
+                    break;
+            }
+            if (j < n) {
+                if ((rc = aj_money_add(inv->adjustments[j].delta, a.delta, &inv->adjustments[j].delta))) return rc;
+                inv->adjustments[j].count += a.count;
+            } else {
+                inv->adjustments[n++] = a;
+            }
+        }
+        inv->n_adjustments = n;
+        for (size_t i = 0; i < inv->n_lines; i++) inv->lines[i].billed_amount = inv->lines[i].legacy_amount;
+        inv->revision = 2;
+        aj_invoice_id(inv->invoice_id, sizeof(inv->invoice_id), inv->account, inv->cycle_id, 2);
+        /* Totals from the lines again. */
+        inv->legacy_total = inv->corrected_total = inv->adjustment_total = 0;
+        inv->overcharge_removed = inv->undercharge_added = inv->flagged_overcharge = inv->flagged_undercharge = 0;
+        inv->tax_total = inv->credit_total = inv->amount_due = 0;
+        memset(inv->reasons, 0, sizeof(inv->reasons));
+        inv->n_reasons = 0;
+        if ((rc = aj_invoice_totals(inv))) return rc;
+    }
+    inv->status = AJ_INV_RELEASED;
+    snprintf(inv->status_reason, sizeof(inv->status_reason), "released %s by %s%s%s; held for: %s",
+             mode == AJ_RELEASE_FLAG ? "with every correction flagged" : "as it is", reviewer, note && *note ? ": " : "",
+             note && *note ? note : "", held);
     return AJ_E_OK;
 }

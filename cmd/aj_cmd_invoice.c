@@ -13,20 +13,6 @@ extern char **environ;
 
 #define INV_KAFKA_TIMEOUT_MS 30000
 
-/* What `invoice show` looks for, and what it found. */
-typedef struct inv_show {
-    const char *id;        /* select by invoice id, or */
-    const char *account;   /* by account, */
-    const char *cycle;     /* and cycle; neither: every invoice */
-    const char *html;      /* write an HTML page here instead of printing text */
-    int all;               /* every selected invoice, not only the first */
-    int topic;             /* input is a Kafka topic */
-    const char *input;     /* file path or topic, for messages */
-    int64_t read, shown;
-    int status;            /* exit status of a failure the callbacks met */
-    char err[512];
-} inv_show;
-
 static void invoice_usage(FILE *out) {
     fprintf(out,
             "Usage: ajuste invoice show (--file PATH | --topic NAME [--bootstrap-servers HOST:PORT])\n"
@@ -65,6 +51,118 @@ static void invoice_usage(FILE *out) {
             "input path.\n");
 }
 
+/* A datum written with `writer`: decoded, visited, released. */
+static aj_err inv_datum(aj_invoice_reader *r, const aj_schema *writer, const void *datum, size_t len, const char *where) {
+    aj_invoice inv;
+    aj_err rc;
+
+    if (writer->id != AJ_SCHEMA_INVOICE) {
+        snprintf(r->err, sizeof(r->err), "%s holds records of %s, not invoices (%s)", r->input, writer->file,
+                 r->topic ? "use the invoice or the review topic" : "use invoices.avro or review.avro");
+        r->status = AJ_EXIT_USAGE;
+        return AJ_E_WRONG_SCHEMA;
+    }
+    if ((rc = aj_decode_invoice(writer, datum, len, &inv)) != AJ_E_OK) {
+        snprintf(r->err, sizeof(r->err), "%s: the invoice at %s cannot be decoded: %s", r->input, where, aj_err_str(rc));
+        r->status = AJ_EXIT_FAILURE;
+        return rc;
+    }
+    r->read++;
+    rc = r->visit(r->opaque, &inv, writer, datum, len, where);
+    aj_invoice_release(&inv);
+    return rc;
+}
+
+/* Reads r->input as an Avro file. AJ_E_OK when read to its end or stopped by the visitor. */
+static aj_err inv_read_file(aj_invoice_reader *r) {
+    aj_err rc;
+    aj_message m = {0};
+    char where[64];
+    aj_source *src = aj_file_source_open(r->input, &rc, r->err, sizeof(r->err));
+
+    if (!src) {
+        /* Cannot be opened: a bad path; opened but not an Avro file we know: unreadable. */
+        r->status = rc == AJ_E_IO ? AJ_EXIT_USAGE : AJ_EXIT_FAILURE;
+        return rc;
+    }
+    while ((rc = aj_source_next(src, &m, 0)) == AJ_E_OK) {
+        snprintf(where, sizeof(where), "index %lld", (long long)m.pos.offset);
+        if ((rc = inv_datum(r, m.writer, m.value, m.value_len, where)) != AJ_E_OK) break;
+    }
+    if (rc != AJ_E_OK && rc != AJ_E_EOF && !r->err[0]) {
+        snprintf(r->err, sizeof(r->err), "%s: cannot be read at index %lld: %s%s%s", r->input, (long long)m.pos.offset,
+                 aj_err_str(rc), m.detail ? ": " : "", m.detail ? m.detail : "");
+        r->status = AJ_EXIT_FAILURE;
+    }
+    aj_source_destroy(src);
+    return rc == AJ_E_EOF ? AJ_E_OK : rc;
+}
+
+/* A message of the topic: single-object header, then an invoice datum. */
+static aj_err inv_on_message(void *opaque, const aj_message *msg) {
+    aj_invoice_reader *r = opaque;
+    const aj_schema *writer;
+    uint64_t fp;
+    char where[64];
+
+    snprintf(where, sizeof(where), "partition %d offset %lld", (int)msg->pos.partition, (long long)msg->pos.offset);
+    if (aj_som_parse(msg->value, msg->value_len, &fp) != AJ_E_OK || !(writer = aj_schema_by_fingerprint(fp))) {
+        snprintf(r->err, sizeof(r->err), "topic %s, %s: not an Avro single-object message of a known schema", r->input,
+                 where);
+        r->status = AJ_EXIT_FAILURE;
+        return AJ_E_UNKNOWN_SCHEMA;
+    }
+    return inv_datum(r, writer, (const uint8_t *)msg->value + AJ_SOM_HEADER_LEN, msg->value_len - AJ_SOM_HEADER_LEN,
+                     where);
+}
+
+aj_err aj_invoice_config(aj_config *cfg, const char *bootstrap, char *err, size_t errlen) {
+    char kerr[512];
+    aj_err rc;
+
+    if (aj_config_init(cfg) != AJ_E_OK) return AJ_E_NOMEM;
+    if ((rc = aj_config_load_env(cfg, environ, err, errlen)) != AJ_E_OK ||
+        (bootstrap && (rc = aj_config_set(cfg, "kafka.bootstrap.servers", bootstrap, err, errlen)) != AJ_E_OK))
+        return rc;
+    if (!aj_config_kafka_get(cfg, "bootstrap.servers")) {
+        snprintf(err, errlen, "a topic needs --bootstrap-servers HOST:PORT (or AJUSTE_KAFKA_BOOTSTRAP_SERVERS)");
+        return AJ_E_CONFIG;
+    }
+    /* librdkafka's own log stays quiet unless asked for: the reader's error names the topic. */
+    if (!aj_config_kafka_get(cfg, "log_level")) aj_config_set(cfg, "kafka.log_level", "3", kerr, sizeof(kerr));
+    return AJ_E_OK;
+}
+
+/* Reads topic r->input from its beginning to its end. */
+static aj_err inv_read_topic(aj_invoice_reader *r, const aj_config *cfg) {
+    char kerr[512] = "";
+    aj_err rc = aj_kafka_read_topic(cfg, r->input, INV_KAFKA_TIMEOUT_MS, inv_on_message, r, NULL, kerr, sizeof(kerr));
+
+    if (rc == AJ_E_EOF) rc = AJ_E_OK;
+    if (rc != AJ_E_OK && !r->err[0]) snprintf(r->err, sizeof(r->err), "%s", kerr[0] ? kerr : aj_err_str(rc));
+    if (rc != AJ_E_OK && !r->status) r->status = rc == AJ_E_CONFIG ? AJ_EXIT_USAGE : AJ_EXIT_FAILURE;
+    return rc;
+}
+
+aj_err aj_invoice_read(aj_invoice_reader *r, const aj_config *cfg) {
+    r->err[0] = '\0';
+    r->status = 0;
+    r->read = 0;
+    return r->topic ? inv_read_topic(r, cfg) : inv_read_file(r);
+}
+
+/* What `invoice show` looks for, and what it found. */
+typedef struct inv_show {
+    const char *id;        /* select by invoice id, or */
+    const char *account;   /* by account, */
+    const char *cycle;     /* and cycle; neither: every invoice */
+    const char *html;      /* write an HTML page here instead of printing text */
+    int all;               /* every selected invoice, not only the first */
+    int64_t shown;
+    int status;            /* exit status of a failure the visitor met */
+    char err[512];
+} inv_show;
+
 static int inv_selected(const inv_show *s, const aj_invoice *inv) {
     if (s->id) return strcmp(inv->invoice_id, s->id) == 0;
     if (s->account && strcmp(inv->account, s->account) != 0) return 0;
@@ -96,8 +194,13 @@ static aj_err inv_write_html(inv_show *s, const aj_invoice *inv) {
 }
 
 /* One decoded invoice: shown when selected. AJ_E_EOF once there is nothing more to show. */
-static aj_err inv_offer(inv_show *s, const aj_invoice *inv) {
-    s->read++;
+static aj_err inv_offer(void *opaque, const aj_invoice *inv, const aj_schema *writer, const void *datum, size_t len,
+                        const char *where) {
+    inv_show *s = opaque;
+    (void)writer;
+    (void)datum;
+    (void)len;
+    (void)where;
     if (!inv_selected(s, inv)) return AJ_E_OK;
     if (s->html) {
         aj_err rc = inv_write_html(s, inv);
@@ -110,99 +213,6 @@ static aj_err inv_offer(inv_show *s, const aj_invoice *inv) {
     return s->all ? AJ_E_OK : AJ_E_EOF;
 }
 
-/* A datum written with `writer`: decoded, offered, released. */
-static aj_err inv_datum(inv_show *s, const aj_schema *writer, const void *datum, size_t len, const char *where) {
-    aj_invoice inv;
-    aj_err rc;
-
-    if (writer->id != AJ_SCHEMA_INVOICE) {
-        snprintf(s->err, sizeof(s->err), "%s holds records of %s, not invoices (%s)", s->input, writer->file,
-                 s->topic ? "use the invoice or the review topic" : "use invoices.avro or review.avro");
-        s->status = AJ_EXIT_USAGE;
-        return AJ_E_WRONG_SCHEMA;
-    }
-    if ((rc = aj_decode_invoice(writer, datum, len, &inv)) != AJ_E_OK) {
-        snprintf(s->err, sizeof(s->err), "%s: the invoice at %s cannot be decoded: %s", s->input, where, aj_err_str(rc));
-        s->status = AJ_EXIT_FAILURE;
-        return rc;
-    }
-    rc = inv_offer(s, &inv);
-    aj_invoice_release(&inv);
-    return rc;
-}
-
-/* Reads s->input as an Avro file. AJ_E_OK when read to its end or stopped by inv_offer. */
-static aj_err inv_read_file(inv_show *s) {
-    aj_err rc;
-    aj_message m = {0};
-    char where[64];
-    aj_source *src = aj_file_source_open(s->input, &rc, s->err, sizeof(s->err));
-
-    if (!src) {
-        /* Cannot be opened: a bad path; opened but not an Avro file we know: unreadable. */
-        s->status = rc == AJ_E_IO ? AJ_EXIT_USAGE : AJ_EXIT_FAILURE;
-        return rc;
-    }
-    while ((rc = aj_source_next(src, &m, 0)) == AJ_E_OK) {
-        snprintf(where, sizeof(where), "index %lld", (long long)m.pos.offset);
-        if ((rc = inv_datum(s, m.writer, m.value, m.value_len, where)) != AJ_E_OK) break;
-    }
-    if (rc != AJ_E_OK && rc != AJ_E_EOF && !s->err[0]) {
-        snprintf(s->err, sizeof(s->err), "%s: cannot be read at index %lld: %s%s%s", s->input, (long long)m.pos.offset,
-                 aj_err_str(rc), m.detail ? ": " : "", m.detail ? m.detail : "");
-        s->status = AJ_EXIT_FAILURE;
-    }
-    aj_source_destroy(src);
-    return rc == AJ_E_EOF ? AJ_E_OK : rc;
-}
-
-/* A message of the topic: single-object header, then an invoice datum. */
-static aj_err inv_on_message(void *opaque, const aj_message *msg) {
-    inv_show *s = opaque;
-    const aj_schema *writer;
-    uint64_t fp;
-    char where[64];
-
-    snprintf(where, sizeof(where), "partition %d offset %lld", (int)msg->pos.partition, (long long)msg->pos.offset);
-    if (aj_som_parse(msg->value, msg->value_len, &fp) != AJ_E_OK || !(writer = aj_schema_by_fingerprint(fp))) {
-        snprintf(s->err, sizeof(s->err), "topic %s, %s: not an Avro single-object message of a known schema", s->input,
-                 where);
-        s->status = AJ_EXIT_FAILURE;
-        return AJ_E_UNKNOWN_SCHEMA;
-    }
-    return inv_datum(s, writer, (const uint8_t *)msg->value + AJ_SOM_HEADER_LEN, msg->value_len - AJ_SOM_HEADER_LEN,
-                     where);
-}
-
-/* Reads topic s->input from its beginning to its end. */
-static aj_err inv_read_topic(inv_show *s, const char *bootstrap) {
-    aj_config cfg;
-    char kerr[512];
-    aj_err rc;
-
-    if (aj_config_init(&cfg) != AJ_E_OK) return AJ_E_NOMEM;
-    if ((rc = aj_config_load_env(&cfg, environ, s->err, sizeof(s->err))) != AJ_E_OK ||
-        (bootstrap && (rc = aj_config_set(&cfg, "kafka.bootstrap.servers", bootstrap, s->err, sizeof(s->err))) != AJ_E_OK)) {
-        s->status = AJ_EXIT_USAGE;
-        goto end;
-    }
-    if (!aj_config_kafka_get(&cfg, "bootstrap.servers")) {
-        snprintf(s->err, sizeof(s->err), "--topic needs --bootstrap-servers HOST:PORT (or AJUSTE_KAFKA_BOOTSTRAP_SERVERS)");
-        s->status = AJ_EXIT_USAGE;
-        rc = AJ_E_CONFIG;
-        goto end;
-    }
-    /* librdkafka's own log stays quiet unless asked for: the reader's error names the topic. */
-    if (!aj_config_kafka_get(&cfg, "log_level")) aj_config_set(&cfg, "kafka.log_level", "3", kerr, sizeof(kerr));
-    kerr[0] = '\0';
-    rc = aj_kafka_read_topic(&cfg, s->input, INV_KAFKA_TIMEOUT_MS, inv_on_message, s, NULL, kerr, sizeof(kerr));
-    if (rc == AJ_E_EOF) rc = AJ_E_OK;
-    if (rc != AJ_E_OK && !s->err[0]) snprintf(s->err, sizeof(s->err), "%s", kerr[0] ? kerr : aj_err_str(rc));
-    if (rc != AJ_E_OK && !s->status) s->status = rc == AJ_E_CONFIG ? AJ_EXIT_USAGE : AJ_EXIT_FAILURE;
-end:
-    aj_config_free(&cfg);
-    return rc;
-}
 
 int aj_cmd_invoice(int argc, char **argv) {
     static const struct option opts[] = {
@@ -273,32 +283,47 @@ int aj_cmd_invoice(int argc, char **argv) {
     }
     if (aj_schemas_init() != AJ_E_OK) return AJ_EXIT_FAILURE;
 
-    s.input = file ? file : topic;
-    s.topic = topic != NULL;
-    rc = file ? inv_read_file(&s) : inv_read_topic(&s, bootstrap);
+    aj_invoice_reader r;
+    aj_config cfg;
+    int have_cfg = 0;
+    memset(&r, 0, sizeof(r));
+    r.input = file ? file : topic;
+    r.topic = topic != NULL;
+    r.visit = inv_offer;
+    r.opaque = &s;
+    if (topic) {
+        have_cfg = 1;
+        if ((rc = aj_invoice_config(&cfg, bootstrap, r.err, sizeof(r.err))) != AJ_E_OK) r.status = AJ_EXIT_USAGE;
+    }
+    if (!r.status) rc = aj_invoice_read(&r, &cfg);
+    if (s.err[0]) {   /* the visitor's own failure (the HTML page) */
+        memcpy(r.err, s.err, sizeof(r.err));
+        r.status = s.status;
+    }
     if (rc == AJ_E_OK && fflush(stdout) != 0) {
-        snprintf(s.err, sizeof(s.err), "cannot write to standard output: %s", strerror(errno));
-        s.status = AJ_EXIT_FAILURE;
+        snprintf(r.err, sizeof(r.err), "cannot write to standard output: %s", strerror(errno));
+        r.status = AJ_EXIT_FAILURE;
         rc = AJ_E_IO;
     }
     if (rc != AJ_E_OK) {
-        fprintf(stderr, "ajuste invoice show: %s\n", s.err[0] ? s.err : aj_err_str(rc));
-        status = s.status ? s.status : AJ_EXIT_FAILURE;
+        fprintf(stderr, "ajuste invoice show: %s\n", r.err[0] ? r.err : aj_err_str(rc));
+        status = r.status ? r.status : AJ_EXIT_FAILURE;
     } else if (!s.shown) {
         if (s.id)
-            fprintf(stderr, "ajuste invoice show: no invoice '%s' in %s (%lld invoices read)\n", s.id, s.input,
-                    (long long)s.read);
+            fprintf(stderr, "ajuste invoice show: no invoice '%s' in %s (%lld invoices read)\n", s.id, r.input,
+                    (long long)r.read);
         else if (s.account)
             fprintf(stderr, "ajuste invoice show: no invoice of account '%s'%s%s%s in %s (%lld invoices read)\n",
-                    s.account, s.cycle ? " for cycle '" : "", s.cycle ? s.cycle : "", s.cycle ? "'" : "", s.input,
-                    (long long)s.read);
+                    s.account, s.cycle ? " for cycle '" : "", s.cycle ? s.cycle : "", s.cycle ? "'" : "", r.input,
+                    (long long)r.read);
         else
-            fprintf(stderr, "ajuste invoice show: %s%s holds no invoice%s\n", s.topic ? "topic " : "", s.input,
-                    s.topic ? " (empty, or not created)" : "");
+            fprintf(stderr, "ajuste invoice show: %s%s holds no invoice%s\n", r.topic ? "topic " : "", r.input,
+                    r.topic ? " (empty, or not created)" : "");
         status = AJ_EXIT_FAILURE;
     } else {
         status = AJ_EXIT_OK;
     }
+    if (have_cfg) aj_config_free(&cfg);
     aj_schemas_shutdown();
     return status;
 }

@@ -51,6 +51,7 @@ int aj_cmd_run(int argc, char **argv) {
     aj_source *src = NULL;
     aj_sink *sink = NULL;
     aj_pipeline *p = NULL;
+    aj_kafka_follower *credits = NULL;
     aj_log_level level;
     aj_err rc;
     int64_t read = 0, rejected = 0;
@@ -123,20 +124,23 @@ int aj_cmd_run(int argc, char **argv) {
         goto fail;
     }
     if (cfg.credit_topic[0]) {
-        /* Accepted disputes so far; each goes on the first invoice whose period ends after it
-         * was accepted (credits published on the usage topic are read in its order). */
-        int64_t credits = 0;
+        /* Accepted disputes so far, then again before the first close of each period; each
+         * goes on the first invoice whose period ends after it was accepted (credits published
+         * on the usage topic are read in its order). */
         char cerr[512] = "";
-        rc = aj_kafka_read_topic(&cfg, cfg.credit_topic, 60000, aj_pipeline_credit_message, p, &credits, cerr,
-                                 sizeof(cerr));
-        if (rc != AJ_E_OK && aj_err_is_reject(rc) == 0 && rc != AJ_E_KAFKA) {
-            snprintf(err, sizeof(err), "reading %s: %s", cfg.credit_topic, cerr[0] ? cerr : aj_err_str(rc));
-            goto fail;
+        if (!(credits = aj_kafka_follower_create(&cfg, cfg.credit_topic, 60000, &rc, cerr, sizeof(cerr)))) {
+            if (rc != AJ_E_KAFKA) {
+                snprintf(err, sizeof(err), "%s: %s", cfg.credit_topic, cerr);
+                goto usage_or_fail;
+            }
+            aj_warn("run", "dispute credits will not be read: %s", cerr);
+        } else {
+            aj_pipeline_follow_credits(p, credits);
+            if ((rc = aj_pipeline_sync_credits(p)) != AJ_E_OK) {
+                snprintf(err, sizeof(err), "reading %s: %s", cfg.credit_topic, aj_err_str(rc));
+                goto fail;
+            }
         }
-        if (rc == AJ_E_KAFKA)
-            aj_warn("run", "dispute credits not read: %s", cerr);
-        else
-            aj_info("run", "%lld dispute credit messages read from %s", (long long)credits, cfg.credit_topic);
     }
     if (!(src = aj_kafka_source_create(&cfg, &rc, err, sizeof(err)))) goto usage_or_fail;
 
@@ -169,6 +173,7 @@ end:
     aj_source_destroy(src);
     if (sink) sink->ops->abort(sink);   /* only a failed run gets here with a sink */
     aj_pipeline_destroy(p);
+    aj_kafka_follower_destroy(credits);
     aj_contract_store_destroy(store);
     aj_config_free(&cfg);
     aj_schemas_shutdown();

@@ -15,6 +15,8 @@ struct aj_pipeline {
     aj_emitter *em;
     aj_adjust *adj;
     aj_pipeline_stats stats;
+    aj_kafka_follower *credits;     /* the dispute-credit topic, or NULL */
+    int64_t credits_synced_to;      /* period end of the last close that synced it */
 };
 
 int64_t aj_now_ms(void) {
@@ -84,6 +86,11 @@ static aj_err aj_pipeline_handle(aj_pipeline *p, const aj_message *msg, int only
         snprintf(detail, sizeof(detail), "a usage-stream record on the dispute-credit input");
         rc = AJ_E_WRONG_SCHEMA;
     }
+    if (rc == AJ_E_OK && p->credits && ev.kind == AJ_EVENT_CYCLE_CLOSE && ev.u.close.period_end_ms > p->credits_synced_to) {
+        /* The first close of a later period: the credits accepted so far join first. */
+        p->credits_synced_to = ev.u.close.period_end_ms;
+        if ((rc = aj_pipeline_sync_credits(p)) != AJ_E_OK) return rc;
+    }
     if (rc == AJ_E_OK) {
         ev.pos = msg->pos;
         rc = aj_adjust_event(p->adj, &ev, detail, sizeof(detail));
@@ -98,12 +105,30 @@ static aj_err aj_pipeline_handle(aj_pipeline *p, const aj_message *msg, int only
     return rc;
 }
 
-aj_err aj_pipeline_message(aj_pipeline *p, const aj_message *msg) {
-    return aj_pipeline_handle(p, msg, 0);
-}
-
 aj_err aj_pipeline_credit_message(void *pipeline, const aj_message *msg) {
     return aj_pipeline_handle(pipeline, msg, 1);
+}
+
+aj_err aj_pipeline_sync_credits(aj_pipeline *p) {
+    char err[512] = "";
+    int64_t n = 0;
+    if (!p->credits) return AJ_E_OK;
+    aj_err rc = aj_kafka_follower_sync(p->credits, 60000, aj_pipeline_credit_message, p, &n, err, sizeof(err));
+    if (rc == AJ_E_KAFKA) {
+        /* Not lost: what could not be read now is read at the next sync, for a later invoice. */
+        aj_warn("pipeline", "dispute credits not read up to date: %s", err);
+        return AJ_E_OK;
+    }
+    if (n) aj_info("pipeline", "%lld dispute credit messages read", (long long)n);
+    return rc;
+}
+
+void aj_pipeline_follow_credits(aj_pipeline *p, aj_kafka_follower *f) {
+    p->credits = f;
+}
+
+aj_err aj_pipeline_message(aj_pipeline *p, const aj_message *msg) {
+    return aj_pipeline_handle(p, msg, 0);
 }
 
 aj_err aj_pipeline_load_credits(aj_pipeline *p, aj_source *src) {

@@ -42,6 +42,17 @@ aj_err aj_pipeline_load_credits(aj_pipeline *p, aj_source *src);
 /* One message of a dispute-credit input (callback shape of aj_kafka_read_topic). */
 aj_err aj_pipeline_credit_message(void *pipeline, const aj_message *msg);
 
+/*
+ * Follows the dispute-credit topic through f (borrowed; NULL: none): the pipeline reads it up
+ * to its end again before the first cycle close of each later period end, so a credit accepted
+ * while the daemon runs goes on the first invoice closed after it was read (docs/invoice.md,
+ * "Dispute credits"). A topic that cannot be read is logged and read at the next sync.
+ */
+void aj_pipeline_follow_credits(aj_pipeline *p, aj_kafka_follower *f);
+
+/* Reads the followed credit topic up to its end now (start-up). AJ_E_OK or a fatal error. */
+aj_err aj_pipeline_sync_credits(aj_pipeline *p);
+
 /* The correction policy adjust applies (default: aj_policy_default). */
 void aj_pipeline_set_policy(aj_pipeline *p, const aj_policy *policy);
 

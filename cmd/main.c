@@ -15,7 +15,8 @@ static void aj_main_usage(FILE *out) {
             "  run     the streaming daemon: Kafka in, adjusted invoices out\n"
             "  rate    the same chain offline: Avro files in, Avro files out\n"
             "  gen     write a synthetic carrier workload with a ground truth of its errors\n"
-            "  invoice show an adjusted invoice as text or an HTML page (invoice show --help)\n\n"
+            "  invoice show an adjusted invoice as text or an HTML page (invoice show --help)\n"
+            "  release list held invoices, or release one as it is or with its corrections flagged\n\n"
             "Exit codes: 0 success (also after a clean stop on SIGINT/SIGTERM), 1 the run\n"
             "failed, 2 bad command line, configuration or input path.\n");
 }
@@ -26,7 +27,7 @@ int main(int argc, char **argv) {
         int (*fn)(int, char **);
     } cmds[] = {
         {"demo", aj_cmd_demo}, {"run", aj_cmd_run}, {"rate", aj_cmd_rate}, {"gen", aj_cmd_gen},
-        {"invoice", aj_cmd_invoice},
+        {"invoice", aj_cmd_invoice}, {"release", aj_cmd_release},
     };
 
     if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {

@@ -84,6 +84,17 @@ aj_sink *aj_file_sink_open(const char *dir, aj_err *rc, char *err, size_t errlen
  */
 aj_sink *aj_kafka_sink_create(const aj_config *cfg, aj_err *rc, char *err, size_t errlen);
 
+/*
+ * The same producer, transactional as txn_id: creating it fences any earlier producer with
+ * that id (it can no longer commit) and opens a transaction; flush commits it and opens the
+ * next; close commits; abort aborts. An error that needs an abort or is fatal (fenced) ends the
+ * sink with AJ_E_FATAL after aborting, so nothing of the open transaction is committed.
+ */
+aj_sink *aj_kafka_sink_create_txn(const aj_config *cfg, const char *txn_id, aj_err *rc, char *err, size_t errlen);
+
+/* Makes renames in dir durable (fsync of the directory); best effort, warns on failure. */
+void aj_file_sync_dir(const char *dir);
+
 /* ---------------------------------------------------------------- object container files */
 
 typedef struct aj_ocf_writer aj_ocf_writer;

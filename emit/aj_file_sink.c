@@ -62,7 +62,7 @@ static void aj_file_sink_abort(aj_sink *sink) {
 }
 
 /* Makes the renames in dir durable. Best effort: not every file system can sync a directory. */
-static void aj_sync_dir(const char *dir) {
+void aj_file_sync_dir(const char *dir) {
     int fd = open(dir, O_RDONLY | O_DIRECTORY);
     if (fd < 0) return;
     if (fsync(fd) != 0 && errno != EINVAL)
@@ -102,7 +102,7 @@ static aj_err aj_file_sink_close(aj_sink *sink) {
             if (k < renamed) remove(s->final[k]);
         }
     }
-    aj_sync_dir(s->dir);
+    aj_file_sync_dir(s->dir);
     aj_file_sink_free(s);
     return rc;
 }

@@ -36,6 +36,7 @@ typedef struct aj_kafka_sink {
     int64_t failed;            /* deliveries that failed after librdkafka's own retries */
     rd_kafka_resp_err_t first_error;
     int fatal;                 /* sticky: every call returns AJ_E_FATAL */
+    int txn;                   /* transactional: a transaction is open between flushes */
 } aj_kafka_sink;
 
 /* Producer-side properties only: the same configuration also configures consumers. */
@@ -112,6 +113,50 @@ static aj_err aj_kafka_sink_write(aj_sink *sink, aj_output_kind kind, const char
     return aj_sink_is_fatal(s) ? AJ_E_FATAL : AJ_E_OK;
 }
 
+/* Logs a transactional API error and classifies it (examples/transactions.c): a fatal one or
+ * one that needs an abort ends the sink (after aborting, so nothing of the transaction is
+ * committed); a retriable one is AJ_E_RETRY. Destroys err. */
+static aj_err aj_sink_txn_error(aj_kafka_sink *s, const char *what, rd_kafka_error_t *err) {
+    aj_err rc = AJ_E_FATAL;
+    if (rd_kafka_error_is_retriable(err)) {
+        aj_warn("kafka-sink", "%s: %s (retrying)", what, rd_kafka_error_string(err));
+        rc = AJ_E_RETRY;
+    } else if (rd_kafka_error_txn_requires_abort(err)) {
+        aj_error("kafka-sink", "%s: %s; the transaction is aborted", what, rd_kafka_error_string(err));
+        rd_kafka_error_t *ae = rd_kafka_abort_transaction(s->rk, AJ_SINK_CLOSE_TIMEOUT_MS);
+        if (ae) rd_kafka_error_destroy(ae);
+        s->fatal = 1;
+    } else {
+        aj_error("kafka-sink", "%s: %s%s", what, rd_kafka_error_string(err),
+                 rd_kafka_error_is_fatal(err) ? " (fatal: fenced by a newer producer, or the broker lost this one)"
+                                              : "");
+        s->fatal = 1;
+    }
+    rd_kafka_error_destroy(err);
+    return rc;
+}
+
+/* Commits the open transaction (which flushes it), retrying retriable errors, and begins the
+ * next one when again is set. */
+static aj_err aj_kafka_sink_commit(aj_kafka_sink *s, int timeout_ms, int again) {
+    rd_kafka_error_t *err;
+    aj_err rc;
+    do {
+        err = rd_kafka_commit_transaction(s->rk, timeout_ms);
+        rc = err ? aj_sink_txn_error(s, "cannot commit the output transaction", err) : AJ_E_OK;
+    } while (rc == AJ_E_RETRY);
+    if (rc != AJ_E_OK) return rc;
+    if (s->failed) {
+        aj_error("kafka-sink", "%lld outputs could not be delivered (first error: %s)", (long long)s->failed,
+                 rd_kafka_err2str(s->first_error));
+        s->fatal = 1;
+        return AJ_E_FATAL;
+    }
+    if (again && (err = rd_kafka_begin_transaction(s->rk)))
+        return aj_sink_txn_error(s, "cannot begin an output transaction", err);
+    return AJ_E_OK;
+}
+
 /* Waits up to timeout_ms for every message produced so far. AJ_E_OK when all were delivered;
  * otherwise AJ_E_FATAL, logged, and the sink stays fatal. */
 static aj_err aj_kafka_sink_flush(aj_sink *sink, int timeout_ms) {
@@ -119,6 +164,7 @@ static aj_err aj_kafka_sink_flush(aj_sink *sink, int timeout_ms) {
     rd_kafka_resp_err_t e;
 
     if (s->fatal) return AJ_E_FATAL;
+    if (s->txn) return aj_kafka_sink_commit(s, timeout_ms, 1);
     e = rd_kafka_flush(s->rk, timeout_ms);
     if (aj_sink_is_fatal(s)) return AJ_E_FATAL;
     if (e) {
@@ -143,7 +189,9 @@ static void aj_kafka_sink_free(aj_kafka_sink *s) {
 /* Flushes (up to a minute) and destroys the producer; returns the flush's result. */
 static aj_err aj_kafka_sink_close(aj_sink *sink) {
     aj_kafka_sink *s = (aj_kafka_sink *)sink;
-    aj_err rc = aj_kafka_sink_flush(sink, AJ_SINK_CLOSE_TIMEOUT_MS);
+    aj_err rc = s->fatal ? AJ_E_FATAL
+              : s->txn   ? aj_kafka_sink_commit(s, AJ_SINK_CLOSE_TIMEOUT_MS, 0)
+                         : aj_kafka_sink_flush(sink, AJ_SINK_CLOSE_TIMEOUT_MS);
     if (rc != AJ_E_OK) /* undelivered messages would otherwise hold rd_kafka_destroy */
         rd_kafka_purge(s->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     aj_kafka_sink_free(s);
@@ -154,6 +202,10 @@ static aj_err aj_kafka_sink_close(aj_sink *sink) {
 static void aj_kafka_sink_abort(aj_sink *sink) {
     aj_kafka_sink *s = (aj_kafka_sink *)sink;
     if (!s) return;
+    if (s->rk && s->txn && !s->fatal) {
+        rd_kafka_error_t *e = rd_kafka_abort_transaction(s->rk, AJ_SINK_CLOSE_TIMEOUT_MS);
+        if (e) rd_kafka_error_destroy(e);
+    }
     if (s->rk) {
         rd_kafka_purge(s->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
         rd_kafka_poll(s->rk, 0);   /* serve the purged messages' reports */
@@ -171,7 +223,7 @@ static const aj_sink_ops aj_kafka_sink_ops = {aj_kafka_sink_write, aj_kafka_sink
  * which this non-transactional producer cannot honour) or a missing topic, AJ_E_KAFKA when
  * the producer cannot be created, AJ_E_NOMEM.
  */
-aj_sink *aj_kafka_sink_create(const aj_config *cfg, aj_err *rc, char *err, size_t errlen) {
+static aj_sink *aj_kafka_sink_new(const aj_config *cfg, const char *txn_id, aj_err *rc, char *err, size_t errlen) {
     static const char *const topic_keys[AJ_OUT__COUNT] = {"output.invoice_topic", "output.correction_topic",
                                                             "output.dead_letter_topic", "output.review_topic"};
     aj_kafka_sink *s = calloc(1, sizeof(*s));
@@ -232,6 +284,11 @@ aj_sink *aj_kafka_sink_create(const aj_config *cfg, aj_err *rc, char *err, size_
             goto error;
         }
     }
+    if (txn_id && rd_kafka_conf_set(conf, "transactional.id", txn_id, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+        snprintf(err, errlen, "transactional.id %s: %s", txn_id, errstr);
+        *rc = AJ_E_CONFIG;
+        goto error;
+    }
     /* Retries never duplicate or reorder within a partition. */
     if (rd_kafka_conf_set(conf, "enable.idempotence", "true", errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
         snprintf(err, errlen, "kafka.enable.idempotence: %s", errstr);
@@ -247,10 +304,30 @@ aj_sink *aj_kafka_sink_create(const aj_config *cfg, aj_err *rc, char *err, size_
         goto error;
     }
     conf = NULL;   /* owned by rk now */
+    if (txn_id) {
+        /* Fences any earlier producer with the same id: from here on it cannot commit. */
+        rd_kafka_error_t *e = rd_kafka_init_transactions(s->rk, AJ_SINK_CLOSE_TIMEOUT_MS);
+        if (!e) e = rd_kafka_begin_transaction(s->rk);
+        if (e) {
+            snprintf(err, errlen, "cannot start a transaction as %s: %s", txn_id, rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+            *rc = AJ_E_KAFKA;
+            goto error;
+        }
+        s->txn = 1;
+    }
     *rc = AJ_E_OK;
     return &s->base;
 error:
     if (conf) rd_kafka_conf_destroy(conf);
     aj_kafka_sink_free(s);
     return NULL;
+}
+
+aj_sink *aj_kafka_sink_create(const aj_config *cfg, aj_err *rc, char *err, size_t errlen) {
+    return aj_kafka_sink_new(cfg, NULL, rc, err, errlen);
+}
+
+aj_sink *aj_kafka_sink_create_txn(const aj_config *cfg, const char *txn_id, aj_err *rc, char *err, size_t errlen) {
+    return aj_kafka_sink_new(cfg, txn_id, rc, err, errlen);
 }

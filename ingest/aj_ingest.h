@@ -184,4 +184,19 @@ aj_err aj_kafka_read_topic(const aj_config *cfg, const char *topic, int timeout_
                            aj_err (*fn)(void *opaque, const aj_message *msg), void *opaque,
                            int64_t *count, char *err, size_t errlen);
 
+/*
+ * A reader that follows a topic from sync to sync, without a consumer group: each sync reads
+ * every partition from where the last one stopped (the first: from the beginning) up to the
+ * high watermarks taken at the sync, calling fn as aj_kafka_read_topic does. Used for the
+ * dispute-credit topic, synced before the first close of each period (docs/invoice.md).
+ */
+typedef struct aj_kafka_follower aj_kafka_follower;
+
+/* NULL with *rc (AJ_E_CONFIG naming the property, AJ_E_KAFKA naming the topic, AJ_E_NOMEM). */
+aj_kafka_follower *aj_kafka_follower_create(const aj_config *cfg, const char *topic, int timeout_ms, aj_err *rc,
+                                            char *err, size_t errlen);
+aj_err aj_kafka_follower_sync(aj_kafka_follower *f, int timeout_ms, aj_err (*fn)(void *opaque, const aj_message *msg),
+                              void *opaque, int64_t *count, char *err, size_t errlen);
+void aj_kafka_follower_destroy(aj_kafka_follower *f);   /* NULL-safe */
+
 #endif /* AJ_INGEST_H */

@@ -95,6 +95,29 @@ dead=$(sed -n 's/^Dead letters: *\([0-9]*\).*/\1/p' <<<"$summary")
 [ "$((corr + dead))" -eq "$truth" ] ||
   fail "rate: $corr corrections + $dead dead letters, but the ground truth lists $truth errors"
 
+echo "-- release: held invoices from review.avro to invoices.avro, each once"
+expect 0 "Usage: ajuste release" "$AJ_BIN" release --help
+expect 2 "say where" "$AJ_BIN" release --list
+expect 2 "needs a decision" "$AJ_BIN" release --dir "$work/out1" --id X --reviewer ana
+expect 2 "needs --reviewer" "$AJ_BIN" release --dir "$work/out1" --id X --as-is
+expect 0 "\(7 held for review\)" "$AJ_BIN" rate --in "$work/a" --out "$work/rv" --set materiality.percent=20
+expect 0 "7 held, 7 waiting for a decision" "$AJ_BIN" release --dir "$work/rv" --list
+first=$("$AJ_BIN" release --dir "$work/rv" --list | awk '/^INV-.* waiting /{print $1; exit}')
+second=$("$AJ_BIN" release --dir "$work/rv" --list | awk '/^INV-.* waiting /{n++; if (n == 2) {print $1; exit}}')
+before=$("$AJ_BIN" invoice show --file "$work/rv/invoices.avro" --all | grep -c '^INVOICE ')
+expect 0 "released as it is: $first written" "$AJ_BIN" release --dir "$work/rv" --id "$first" --as-is --reviewer ana
+expect 0 "released with its corrections flagged: ${second%-r1}-r2 written" \
+  "$AJ_BIN" release --dir "$work/rv" --id "$second" --flag --reviewer ana --note "notice pending"
+expect 1 "was already released: $first is on" "$AJ_BIN" release --dir "$work/rv" --id "$first" --flag --reviewer bob
+expect 1 "was already released: ${second%-r1}-r2 is on" \
+  "$AJ_BIN" release --dir "$work/rv" --id "$second" --as-is --reviewer bob
+expect 1 "no invoice 'INV-NOPE-r1' on the review output" "$AJ_BIN" release --dir "$work/rv" --id INV-NOPE-r1 --as-is --reviewer bob
+after=$("$AJ_BIN" invoice show --file "$work/rv/invoices.avro" --all | grep -c '^INVOICE ')
+[ "$after" -eq $((before + 2)) ] || fail "release: invoices.avro went from $before to $after invoices, want +2"
+expect 0 "Status +RELEASED" "$AJ_BIN" invoice show --file "$work/rv/invoices.avro" --id "${second%-r1}-r2"
+expect 0 "7 held, 5 waiting for a decision" "$AJ_BIN" release --dir "$work/rv" --list
+ls -a "$work/rv" | grep -q '\.release$' && fail "release: a .release file was left behind"
+
 echo "-- rate: bad input paths"
 expect 2 "$work/nowhere/contracts.avro" "$AJ_BIN" rate --in "$work/nowhere" --out "$work/out4"
 printf 'not avro at all' >"$work/junk.avro"

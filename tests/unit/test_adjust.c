@@ -977,6 +977,82 @@ static void test_hold_and_materiality(void **state) {
     assert_non_null(strstr(f->inv[2].status_reason, "materiality amount"));
 }
 
+/* A reviewer's release (docs/invoice.md "Review"): as it is, the same invoice RELEASED; with
+ * every correction flagged, revision 2 billed at the legacy amounts, entries merged per line,
+ * reason and sign; a credit line stays. Only a HELD invoice can be released. */
+static void test_review_release(void **state) {
+    (void)state;
+    aj_invoice_line lines[3];
+    aj_invoice_adjustment adjs[4];
+    aj_invoice inv;
+    memset(lines, 0, sizeof(lines));
+    memset(&inv, 0, sizeof(inv));
+    snprintf(lines[0].line_id, sizeof(lines[0].line_id), "USAGE/VOICE/LOCAL");
+    lines[0].legacy_amount = 100000;
+    lines[0].corrected_amount = 70000;
+    lines[0].billed_amount = 100000 - 20000 + 5000;   /* the APPLY and HOLD entries; FLAG not billed */
+    snprintf(lines[1].line_id, sizeof(lines[1].line_id), "TAX/ICMS");
+    lines[1].kind = AJ_LINE_TAX;
+    lines[1].legacy_amount = 18000;
+    lines[1].billed_amount = 18000 - 2700;
+    snprintf(lines[2].line_id, sizeof(lines[2].line_id), "CREDIT/D-1");
+    lines[2].kind = AJ_LINE_CREDIT;
+    lines[2].legacy_amount = lines[2].billed_amount = -10000;
+    adjs[0] = (aj_invoice_adjustment){0, AJ_REASON_RATE_MISMATCH, AJ_DISP_APPLY, 2, -20000};
+    adjs[1] = (aj_invoice_adjustment){0, AJ_REASON_RATE_MISMATCH, AJ_DISP_FLAG, 1, -15000};
+    adjs[2] = (aj_invoice_adjustment){0, AJ_REASON_WRONG_ZONE, AJ_DISP_HOLD, 1, 5000};
+    adjs[3] = (aj_invoice_adjustment){1, AJ_ADJ_TAX_BASE, AJ_DISP_APPLY, 1, -2700};
+    snprintf(inv.invoice_id, sizeof(inv.invoice_id), "INV-ACC1-2026-10-r1");
+    memcpy(inv.account, "ACC1", 5);
+    memcpy(inv.cycle_id, "2026-10", 8);
+    inv.revision = 1;
+    inv.status = AJ_INV_ISSUED;
+    inv.lines = lines;
+    inv.n_lines = 3;
+    inv.adjustments = adjs;
+    inv.n_adjustments = 4;
+    inv.corrected_total = 100000 - 15000 + 15300 - 10000;
+    assert_int_equal(aj_invoice_review_release(&inv, AJ_RELEASE_AS_IS, "ana", NULL), AJ_E_ARG);   /* not held */
+
+    inv.status = AJ_INV_HELD;
+    snprintf(inv.status_reason, sizeof(inv.status_reason), "1 correction(s) with disposition HOLD");
+    aj_invoice same = inv;
+    assert_int_equal(aj_invoice_review_release(&same, AJ_RELEASE_AS_IS, "ana", "checked"), AJ_E_OK);
+    assert_int_equal(same.status, AJ_INV_RELEASED);
+    assert_string_equal(same.invoice_id, "INV-ACC1-2026-10-r1");
+    assert_int_equal(same.corrected_total, inv.corrected_total);
+    assert_int_equal(same.n_adjustments, 4);
+    assert_string_equal(same.status_reason,
+                        "released as it is by ana: checked; held for: 1 correction(s) with disposition HOLD");
+
+    assert_int_equal(aj_invoice_review_release(&inv, AJ_RELEASE_FLAG, "bob", ""), AJ_E_OK);
+    assert_int_equal(inv.status, AJ_INV_RELEASED);
+    assert_int_equal(inv.revision, 2);
+    assert_string_equal(inv.invoice_id, "INV-ACC1-2026-10-r2");
+    /* RATE_MISMATCH's APPLY and FLAG entries merge: one FLAG of 3 corrections, -35000. */
+    assert_int_equal(inv.n_adjustments, 3);
+    assert_int_equal(adjs[0].disposition, AJ_DISP_FLAG);
+    assert_int_equal(adjs[0].count, 3);
+    assert_int_equal(adjs[0].delta, -35000);
+    assert_int_equal(adjs[1].reason, AJ_REASON_WRONG_ZONE);
+    assert_int_equal(adjs[1].disposition, AJ_DISP_FLAG);
+    assert_int_equal(adjs[2].reason, AJ_ADJ_TAX_BASE);
+    assert_int_equal(adjs[2].disposition, AJ_DISP_FLAG);
+    for (int i = 0; i < 3; i++) assert_int_equal(lines[i].billed_amount, lines[i].legacy_amount);
+    assert_int_equal(inv.legacy_total, 100000 + 18000 - 10000);
+    assert_int_equal(inv.corrected_total, inv.legacy_total);
+    assert_int_equal(inv.amount_due, inv.legacy_total);
+    assert_int_equal(inv.overcharge_removed, 0);
+    assert_int_equal(inv.undercharge_added, 0);
+    assert_int_equal(inv.flagged_overcharge, 35000 + 2700);
+    assert_int_equal(inv.flagged_undercharge, 5000);
+    assert_int_equal(inv.tax_total, 18000);
+    assert_int_equal(inv.credit_total, -10000);
+    assert_int_equal(inv.n_reasons, 2);
+    assert_int_equal(inv.reasons[0].applied, 0);
+    assert_non_null(strstr(inv.status_reason, "released with every correction flagged by bob; held for: "));
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void) {
@@ -1012,6 +1088,7 @@ int main(void) {
         T(test_dispute_credits),
         T(test_taxes_and_tax_mismatch),
         T(test_hold_and_materiality),
+        cmocka_unit_test(test_review_release),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
