@@ -306,7 +306,9 @@ static aj_err aj_finish_record(aj_adjust *adj, const char *account, aj_acc *acc,
         aj_account *a;
         if ((rc = aj_account_get(adj, account, &a))) return rc;
         ls = &a->late;
-        kind = kind == AJ_LINE_USAGE ? AJ_LINE_LATE_USAGE : AJ_LINE_LATE_RECURRING;
+        kind = kind == AJ_LINE_USAGE       ? AJ_LINE_LATE_USAGE
+               : kind == AJ_LINE_ONE_TIME ? AJ_LINE_LATE_ONE_TIME
+                                          : AJ_LINE_LATE_RECURRING;
         item = "";
         refers_to = acc->invoice_id;
     } else {
@@ -572,6 +574,109 @@ static aj_err aj_adjust_recurring(aj_adjust *adj, const aj_event *ev, char *deta
     return AJ_E_OK;
 }
 
+/* Clause "One-time charges": the expected amount of a one-time charge and, when it is not the
+ * legacy one, the reason. id_count: occurrences of its record id in the account-cycle, this one
+ * included; code_count: earlier records of its code for its line in the cycle. Returns
+ * AJ_REASON__COUNT with *rc set when the amount overflows. */
+static aj_reason aj_rate_one_time(const aj_plan *plan, int in_force, const aj_one_time *o, uint32_t id_count,
+                                  uint32_t code_count, aj_charge *ch, char *hyp, size_t len, aj_err *rc) {
+    const aj_contract *k = aj_plan_contract(plan);
+    const aj_otc_price *price = NULL;
+    char a[32], b[32], p[32];
+
+    memset(ch, 0, sizeof(*ch));
+    *rc = AJ_E_OK;
+    ch->trace.contract_version = k->version;
+    ch->trace.quantity = o->quantity;
+    ch->trace.billed_quantity = o->quantity;
+    ch->trace.rate_unit = 1;
+    aj_money_format(o->legacy_amount, 6, a, sizeof(a));
+    /* The order of docs/rating.md: duplicates, no contract in force, termination, the price list. */
+    if (id_count > 1) {
+        snprintf(hyp, len, "record id %s already charged in cycle %s (occurrence %u); %s removed", o->record_id,
+                 o->cycle_id, id_count, a);
+        return AJ_REASON_OTC_DUPLICATE;
+    }
+    if (code_count > 0) {
+        snprintf(hyp, len, "%s already charged to line %s in cycle %s; %s removed", o->charge_code, o->subscriber,
+                 o->cycle_id, a);
+        return AJ_REASON_OTC_DUPLICATE;
+    }
+    if (!in_force) {
+        snprintf(hyp, len, "%s charged at %lld while no contract version was in force (nearest: %s v%d from %lld); "
+                 "%s removed", o->charge_code, (long long)o->charged_ms, k->contract_id, k->version,
+                 (long long)k->effective_from, a);
+        return AJ_REASON_NO_CONTRACT;
+    }
+    if (k->status == AJ_CONTRACT_TERMINATED) {
+        snprintf(hyp, len, "%s charged after contract %s was terminated from %lld (version %d); %s removed",
+                 o->charge_code, k->contract_id, (long long)k->effective_from, k->version, a);
+        return AJ_REASON_USAGE_AFTER_TERMINATION;
+    }
+    *rc = aj_rating_one_time_amount(plan, o, &price, &ch->amount);
+    if (*rc == AJ_E_NOT_FOUND) {
+        *rc = AJ_E_OK;
+        snprintf(hyp, len, "contract %s v%d has no one-time charge %s; %s removed", k->contract_id, k->version,
+                 o->charge_code, a);
+        return AJ_REASON_OTC_NOT_IN_CONTRACT;
+    }
+    if (*rc) return AJ_REASON__COUNT;
+    ch->trace.price = price->price;
+    aj_money_format(price->price, 6, p, sizeof(p));
+    aj_money_format(ch->amount, 6, b, sizeof(b));
+    snprintf(hyp, len, "%s charged %s where %lld x %s (contract %s v%d) gives %s", o->charge_code, a,
+             (long long)o->quantity, p, k->contract_id, k->version, b);
+    return AJ_REASON_OTC_PRICE_MISMATCH;
+}
+
+static aj_err aj_adjust_one_time(aj_adjust *adj, const aj_event *ev, char *detail, size_t detlen) {
+    const aj_one_time *o = &ev->u.one_time;
+    const aj_plan *plan;
+    aj_acc *acc;
+    aj_charge charge;
+    aj_correction c, *cp = NULL;
+    char hyp[sizeof(c.hypothesis)];
+    int in_force;
+    uint32_t id_count, code_count = 0;
+    aj_err rc;
+
+    if ((rc = aj_begin_record(adj, o->account, o->cycle_id, o->charged_ms, o->currency, &plan, &in_force, &acc,
+                              detail, detlen)))
+        return rc;
+    const aj_contract *k = aj_plan_contract(plan);
+    if (!acc && (rc = aj_acc_get(adj, o->account, o->cycle_id, 1, &acc))) return rc;
+    /* Clause "One-time charges", duplicates: the record id (a delivery repeated), then the code
+     * for the line (counted once per record id). */
+    uint64_t code_key = aj_fp('O', o->charge_code, o->subscriber);
+    if ((rc = aj_seen_add(&acc->seen, aj_fp('T', o->record_id, NULL), &id_count))) return rc;
+    if (id_count == 1) {
+        if ((rc = aj_seen_add(&acc->seen, code_key, &code_count))) return rc;
+        code_count--;
+    }
+    aj_reason reason = aj_rate_one_time(plan, in_force, o, id_count, code_count, &charge, hyp, sizeof(hyp), &rc);
+    if (reason == AJ_REASON__COUNT) return rc;
+    if (charge.amount != o->legacy_amount) {
+        aj_correction_common(&c, ev, o->record_id, id_count, k);
+        memcpy(c.account, o->account, sizeof(c.account));
+        memcpy(c.cycle_id, o->cycle_id, sizeof(c.cycle_id));
+        memcpy(c.tariff_code, o->tariff_code, sizeof(c.tariff_code));
+        c.kind = AJ_KIND_ONE_TIME;
+        c.service = AJ_SERVICE__COUNT;
+        c.legacy_amount = o->legacy_amount;
+        c.corrected_amount = charge.amount;
+        if ((rc = aj_money_sub(charge.amount, o->legacy_amount, &c.delta))) return rc;
+        c.trace = charge.trace;
+        c.reason = reason;
+        memcpy(c.hypothesis, hyp, sizeof(c.hypothesis));
+        cp = &c;
+    }
+    if ((rc = aj_finish_record(adj, o->account, acc, k, AJ_LINE_ONE_TIME, AJ_SERVICE__COUNT, o->charge_code,
+                               o->quantity, o->legacy_amount, charge.amount, cp, NULL)))
+        return rc;
+    adj->stats.one_time++;
+    return AJ_E_OK;
+}
+
 /* Clause "Recurring charges", MRC_MISSING: every contracted line active in the closed period
  * that had no recurring charge is an undercharge. */
 static aj_err aj_missing_lines(aj_adjust *adj, const aj_event *ev, aj_acc *acc) {
@@ -737,6 +842,8 @@ aj_err aj_adjust_event(aj_adjust *adj, const aj_event *ev, char *detail, size_t 
         return aj_adjust_close(adj, ev, detail, detlen);
     case AJ_EVENT_CREDIT:
         return aj_adjust_credit(adj, ev, detail, detlen);
+    case AJ_EVENT_ONE_TIME:
+        return aj_adjust_one_time(adj, ev, detail, detlen);
     }
     return AJ_E_ARG;
 }

@@ -20,6 +20,7 @@ typedef struct aj_adjust_out {
 typedef struct aj_adjust_stats {
     int64_t usage;            /* usage records rated */
     int64_t recurring;        /* recurring charges checked */
+    int64_t one_time;         /* one-time charges checked */
     int64_t closes;           /* cycle closes processed */
     int64_t corrections;
     int64_t by_reason[AJ_REASON__COUNT];
@@ -55,6 +56,10 @@ void aj_adjust_set_policy(aj_adjust *adj, const aj_policy *policy);
  *    (NO_RATE when a rate is missing), any difference classified and handed to
  *    out->correction, and the account-cycle accumulated;
  *  - recurring: checked against the line inventory and prorated (MRC_ reasons);
+ *  - one-time charge: the same prologue as usage (NO_CONTRACT rejected for an unknown account,
+ *    CURRENCY_MISMATCH, LATE_USAGE); then duplicates (same record id, or same code and line in
+ *    the cycle), no contract in force and termination are corrected to zero, and the rest is
+ *    checked against the price list of the version in force at charged_at (OTC_ reasons);
  *  - cycle close: contracted lines active in the period that had no recurring charge get an
  *    MRC_MISSING correction; the late lines and dispute credits due join; taxes are computed
  *    (TAX_MISMATCH corrections); then the invoice goes to out->invoice, status HELD when the

@@ -46,6 +46,10 @@ static void aj_line_describe(aj_invoice_line *l) {
     case AJ_LINE_LATE_RECURRING:
         snprintf(l->description, sizeof(l->description), "Late %s monthly charges of invoice %s", svc, l->refers_to);
         break;
+    case AJ_LINE_ONE_TIME: snprintf(l->description, sizeof(l->description), "One-time charge %s", l->item); break;
+    case AJ_LINE_LATE_ONE_TIME:
+        snprintf(l->description, sizeof(l->description), "Late one-time charges of invoice %s", l->refers_to);
+        break;
     case AJ_LINE_DISCOUNT:
         snprintf(l->description, sizeof(l->description), "Discount %s (included in the lines above)", l->item);
         break;
@@ -91,6 +95,7 @@ aj_err aj_lineset_line(aj_lineset *ls, aj_line_kind kind, aj_service service, co
     case AJ_LINE_LATE_RECURRING:
         snprintf(l->line_id, sizeof(l->line_id), "%s/%s/%s", aj_line_kind_name(kind), refers_to, svc);
         break;
+    case AJ_LINE_LATE_ONE_TIME: snprintf(l->line_id, sizeof(l->line_id), "LATE_ONE_TIME/%s", refers_to); break;
     default: snprintf(l->line_id, sizeof(l->line_id), "%s/%s", aj_line_kind_name(kind), item); break;
     }
     aj_line_describe(l);
@@ -186,22 +191,28 @@ static aj_err aj_credit_lines(aj_lineset *ls, const aj_invoice_input *in) {
     return AJ_E_OK;
 }
 
-/* The taxable bases per service: legacy, billed and corrected amounts of the charge lines. */
-static aj_err aj_tax_bases(const aj_lineset *ls, aj_money legacy[AJ_SERVICE__COUNT], aj_money billed[AJ_SERVICE__COUNT],
-                           aj_money corrected[AJ_SERVICE__COUNT]) {
+/* The taxable bases: legacy, billed and corrected amounts of the charge lines, per service
+ * (slots 0..AJ_SERVICE__COUNT-1) and, in slot AJ_SERVICE__COUNT, of the one-time charges, which
+ * have no service (clause "Taxes": only the taxes covering every service tax them). */
+static aj_err aj_tax_bases(const aj_lineset *ls, aj_money legacy[AJ_SERVICE__COUNT + 1],
+                           aj_money billed[AJ_SERVICE__COUNT + 1], aj_money corrected[AJ_SERVICE__COUNT + 1]) {
     aj_err rc;
-    memset(legacy, 0, sizeof(aj_money) * AJ_SERVICE__COUNT);
-    memset(billed, 0, sizeof(aj_money) * AJ_SERVICE__COUNT);
-    memset(corrected, 0, sizeof(aj_money) * AJ_SERVICE__COUNT);
+    memset(legacy, 0, sizeof(aj_money) * (AJ_SERVICE__COUNT + 1));
+    memset(billed, 0, sizeof(aj_money) * (AJ_SERVICE__COUNT + 1));
+    memset(corrected, 0, sizeof(aj_money) * (AJ_SERVICE__COUNT + 1));
     for (size_t i = 0; i < ls->n; i++) {
         const aj_invoice_line *l = &ls->lines[i];
-        if (l->memo || l->service >= AJ_SERVICE__COUNT) continue;
-        if (l->kind != AJ_LINE_USAGE && l->kind != AJ_LINE_RECURRING && l->kind != AJ_LINE_LATE_USAGE &&
-            l->kind != AJ_LINE_LATE_RECURRING)
+        size_t slot = l->service;
+        if (l->memo) continue;
+        if (l->kind == AJ_LINE_ONE_TIME || l->kind == AJ_LINE_LATE_ONE_TIME)
+            slot = AJ_SERVICE__COUNT;
+        else if (l->service >= AJ_SERVICE__COUNT ||
+                 (l->kind != AJ_LINE_USAGE && l->kind != AJ_LINE_RECURRING && l->kind != AJ_LINE_LATE_USAGE &&
+                  l->kind != AJ_LINE_LATE_RECURRING))
             continue;
-        if ((rc = aj_money_add(legacy[l->service], l->legacy_amount, &legacy[l->service])) ||
-            (rc = aj_money_add(billed[l->service], l->billed_amount, &billed[l->service])) ||
-            (rc = aj_money_add(corrected[l->service], l->corrected_amount, &corrected[l->service])))
+        if ((rc = aj_money_add(legacy[slot], l->legacy_amount, &legacy[slot])) ||
+            (rc = aj_money_add(billed[slot], l->billed_amount, &billed[slot])) ||
+            (rc = aj_money_add(corrected[slot], l->corrected_amount, &corrected[slot])))
             return rc;
     }
     return AJ_E_OK;
@@ -279,7 +290,7 @@ static aj_err aj_tax_lines(aj_lineset *ls, const aj_invoice_input *in, const cha
                            void *opaque) {
     const aj_contract *k = in->contract;
     const aj_cycle_close *cl = in->close;
-    aj_money lb[AJ_SERVICE__COUNT], bb[AJ_SERVICE__COUNT], cb[AJ_SERVICE__COUNT];
+    aj_money lb[AJ_SERVICE__COUNT + 1], bb[AJ_SERVICE__COUNT + 1], cb[AJ_SERVICE__COUNT + 1];
     aj_tax_amount *tl = NULL, *tb = NULL, *tc = NULL;
     char services[64];
     aj_err rc;
@@ -291,7 +302,9 @@ static aj_err aj_tax_lines(aj_lineset *ls, const aj_invoice_input *in, const cha
         if (!tl) return AJ_E_NOMEM;
         tb = tl + k->n_taxes;
         tc = tb + k->n_taxes;
-        if ((rc = aj_tax_compute(k, lb, tl)) || (rc = aj_tax_compute(k, bb, tb)) || (rc = aj_tax_compute(k, cb, tc)))
+        if ((rc = aj_tax_compute_all(k, lb, lb[AJ_SERVICE__COUNT], tl)) ||
+            (rc = aj_tax_compute_all(k, bb, bb[AJ_SERVICE__COUNT], tb)) ||
+            (rc = aj_tax_compute_all(k, cb, cb[AJ_SERVICE__COUNT], tc)))
             goto end;
     }
     for (size_t i = 0; i < k->n_taxes; i++) {

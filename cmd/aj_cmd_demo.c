@@ -303,8 +303,9 @@ static void demo_print_text(const demo *d, const aj_pipeline_stats *ps, const aj
 
     for (int e = 0; e < AJ_E__COUNT; e++) expected_dead += t->dead_expected[e];
     printf("\n== ajuste demo: what the billing run found ==\n\n");
-    printf("Records in:          %lld  (usage %lld, recurring charges %lld, cycle closes %lld valid)\n",
-           (long long)ps->records_in, (long long)as->usage, (long long)as->recurring, (long long)as->closes);
+    printf("Records in:          %lld  (usage %lld, recurring charges %lld, one-time charges %lld, cycle closes "
+           "%lld valid)\n", (long long)ps->records_in, (long long)as->usage, (long long)as->recurring,
+           (long long)as->one_time, (long long)as->closes);
     printf("Accounted for:       %lld processed + %lld dead letters = %lld %s\n", (long long)ps->processed,
            (long long)ps->dead_letters, (long long)(ps->processed + ps->dead_letters),
            ps->processed + ps->dead_letters == ps->records_in ? "(every record)" : "(MISMATCH)");
@@ -456,7 +457,7 @@ int aj_cmd_demo(int argc, char **argv) {
         snprintf(err, sizeof(err), "the workload could not be produced to the mock cluster");
         goto fail;
     }
-    d.total_records = counts.usage + counts.recurring + counts.closes + DEMO_MALFORMED;
+    d.total_records = counts.usage + counts.recurring + counts.one_time + counts.closes + DEMO_MALFORMED;
     if (!d.quiet)
         fprintf(stderr, "ajuste demo: produced %lld contract versions and %lld usage-topic messages in %lld ms\n",
                 (long long)counts.contracts, (long long)d.total_records, (long long)(aj_now_ms() - t0));

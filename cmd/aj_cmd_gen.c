@@ -297,10 +297,10 @@ int aj_cmd_gen(int argc, char **argv) {
                files.usage_topic, out_dir);
     else
         printf("Wrote %s: ", out_dir);
-    printf("%lld contract versions, %lld usage records, %lld recurring charges, %lld cycle closes;\n"
-           "ground truth: %lld injected errors (%lld invalid records).\n",
+    printf("%lld contract versions, %lld usage records, %lld recurring charges, %lld one-time charges, "
+           "%lld cycle closes;\nground truth: %lld injected errors (%lld invalid records).\n",
            (long long)counts.contracts, (long long)counts.usage, (long long)counts.recurring,
-           (long long)counts.closes, (long long)counts.truths, (long long)counts.invalid);
+           (long long)counts.one_time, (long long)counts.closes, (long long)counts.truths, (long long)counts.invalid);
     status = AJ_EXIT_OK;
     goto end;
 fail:

@@ -189,6 +189,22 @@ static int gen_promotion(int tz, aj_service s, int z, int64_t start) {
     return P_NONE;
 }
 
+/* The one-time charge price list (docs/rating.md, "One-time charges"): version 2 lowers the
+ * SIM swap. GEN_OTC_UNLISTED is a code no contract lists (OTC_NOT_IN_CONTRACT). */
+enum { O_ACTIVATION, O_SIM_SWAP, O_PORTABILITY, O_COUNT };
+static const char *const gen_otc_codes[O_COUNT] = {"ACTIVATION", "SIM_SWAP", "PORTABILITY"};
+static const char *const gen_otc_texts[O_COUNT] = {"Line activation", "SIM card replacement", "Number portability"};
+#define GEN_OTC_UNLISTED "PREMIUM_SUPPORT"
+#define GEN_OTC_UNLISTED_AMOUNT 9900000
+
+/* Price of code o in template tmpl, contract version `version` (1 or 2). */
+static aj_money gen_otc_price(int tmpl, int version, int o) {
+    static const aj_money base[O_COUNT] = {49900000, 25000000, 15000000};
+    aj_money p = base[o] * gen_scale[tmpl][0] / gen_scale[tmpl][1];
+    if (o == O_SIM_SWAP && version >= 2) p = p * 4 / 5;
+    return p;
+}
+
 /* ---- accounts ---- */
 
 #define GEN_MAX_LINES 4
@@ -384,6 +400,10 @@ static aj_contract *gen_contract(const gen_account *a, int version) {
         c->taxes[c->n_taxes++] = (aj_tax){gen_strdup("PIS"), all, 6500, AJ_TAX_GROSS_UP};
         c->taxes[c->n_taxes++] = (aj_tax){gen_strdup("COFINS"), all, 30000, AJ_TAX_GROSS_UP};
     }
+    if (!(c->one_time_charges = calloc(O_COUNT, sizeof(*c->one_time_charges)))) abort();
+    for (int o = 0; o < O_COUNT; o++)
+        c->one_time_charges[c->n_one_time_charges++] =
+            (aj_otc_price){gen_strdup(gen_otc_codes[o]), gen_strdup(gen_otc_texts[o]), gen_otc_price(a->tmpl, rated, o)};
     return c;
 }
 
@@ -821,6 +841,106 @@ static aj_err gen_recurring(gen_ctx *g, gen_account *accts, uint64_t *rng) {
     return AJ_E_OK;
 }
 
+static void gen_one_time_event(aj_event *ev, const gen_account *a, const char *record_id, int line, const char *code,
+                               int64_t at, int64_t quantity, aj_money legacy) {
+    aj_one_time *o = &ev->u.one_time;
+    memset(ev, 0, sizeof(*ev));
+    ev->kind = AJ_EVENT_ONE_TIME;
+    snprintf(o->record_id, sizeof(o->record_id), "%s", record_id);
+    memcpy(o->account, a->id, sizeof(o->account));
+    snprintf(o->subscriber, sizeof(o->subscriber), "%.20s-L%d", a->id, line);
+    snprintf(o->charge_code, sizeof(o->charge_code), "%s", code);
+    o->charged_ms = at;
+    memcpy(o->cycle_id, GEN_CYCLE, sizeof(GEN_CYCLE));
+    o->quantity = quantity;
+    o->legacy_amount = legacy;
+    memcpy(o->currency, a->currency, sizeof(o->currency));
+    snprintf(o->tariff_code, sizeof(o->tariff_code), "OTC_%.20s", code);
+}
+
+/* The one-time charges of the cycle, drawn from their own random stream (so that adding them
+ * left every other record of a seed as it was): an activation for 5% of the accounts, a SIM swap
+ * (one to three cards) for 10%, a portability fee for 3%; with errors of the OTC_ classes, each
+ * injected only on a charge whose contract is in force, so the documented order of the checks
+ * (duplicates, no contract, termination, price list) names exactly the injected reason. Outside
+ * the contract the legacy chain charges the first version's price: NO_CONTRACT or
+ * USAGE_AFTER_TERMINATION, as for usage. */
+static aj_err gen_one_time(gen_ctx *g, gen_account *accts, uint64_t *rng) {
+    static const int64_t chance[O_COUNT] = {50000, 100000, 30000};
+    int64_t err_ppm = g->o->error_ppm > 250000 ? 1000000 : g->o->error_ppm * 4;
+    char rid[AJ_ID_LEN + 1], cid[AJ_ID_LEN + 8];
+    aj_event ev;
+    aj_err rc;
+
+    for (int64_t i = 0; i < g->o->accounts; i++) {
+        gen_account *a = &accts[i];
+        int64_t span = (a->period_end - a->period_start) / 1000;
+        for (int o = 0; o < O_COUNT; o++) {
+            if (!gen_chance_ppm(rng, chance[o])) continue;
+            int line = (int)gen_below(rng, a->n_lines);
+            int64_t at = a->period_start + gen_below(rng, span) * 1000;
+            int64_t quantity = o == O_SIM_SWAP ? 1 + gen_below(rng, 3) : 1;
+            int version = gen_version_at(a, at);
+            int in_force = version == 1 || version == 2;
+            aj_money right = in_force ? gen_otc_price(a->tmpl, version, o) * quantity : 0;
+            aj_money legacy = right;
+            int dup = 0;
+            snprintf(rid, sizeof(rid), "OT-%s-%s", a->id, gen_otc_codes[o]);
+            snprintf(cid, sizeof(cid), "COR-%s", rid);
+            if (!in_force) {
+                if (g->o->error_ppm) {
+                    legacy = gen_otc_price(a->tmpl, 1, o) * quantity;
+                    if ((rc = gen_add_truth(g, cid, rid, version == 0 ? AJ_REASON_NO_CONTRACT
+                                                                     : AJ_REASON_USAGE_AFTER_TERMINATION,
+                                            legacy, 0)))
+                        return rc;
+                }
+            } else if (gen_chance_ppm(rng, err_ppm)) {
+                if (gen_below(rng, 2)) {
+                    /* A price typed in by hand, or the previous version's. */
+                    legacy = version == 2 && o == O_SIM_SWAP ? gen_otc_price(a->tmpl, 1, o) * quantity
+                                                             : right + 1000000 * (1 + gen_below(rng, 20));
+                    if ((rc = gen_add_truth(g, cid, rid, AJ_REASON_OTC_PRICE_MISMATCH, legacy, right))) return rc;
+                } else {
+                    dup = 1 + (int)gen_below(rng, 2);
+                }
+            }
+            gen_one_time_event(&ev, a, rid, line, gen_otc_codes[o], at, quantity, legacy);
+            if ((rc = gen_emit_event(g, &ev))) return rc;
+            g->counts.one_time++;
+            a->legacy_base += legacy;
+            if (dup) {
+                /* 1: the same record delivered again; 2: the same charge for the line under a new
+                 * id. Either way charged once. */
+                if (dup == 2) {
+                    snprintf(rid, sizeof(rid), "OT-%s-%s-D", a->id, gen_otc_codes[o]);
+                    snprintf(cid, sizeof(cid), "COR-%s", rid);
+                } else {
+                    snprintf(cid, sizeof(cid), "COR-%s#2", rid);
+                }
+                if ((rc = gen_add_truth(g, cid, rid, AJ_REASON_OTC_DUPLICATE, legacy, 0))) return rc;
+                gen_one_time_event(&ev, a, rid, line, gen_otc_codes[o], at, quantity, legacy);
+                if ((rc = gen_emit_event(g, &ev))) return rc;
+                g->counts.one_time++;
+                a->legacy_base += legacy;
+            }
+        }
+        /* Now and then a charge the contract does not have (in force at the cycle's middle). */
+        int64_t mid = a->period_start + 15 * GEN_DAY;
+        int version = gen_version_at(a, mid);
+        if ((version == 1 || version == 2) && gen_chance_ppm(rng, err_ppm / 2)) {
+            snprintf(rid, sizeof(rid), "OT-%s-%s", a->id, GEN_OTC_UNLISTED);
+            snprintf(cid, sizeof(cid), "COR-%s", rid);
+            if ((rc = gen_add_truth(g, cid, rid, AJ_REASON_OTC_NOT_IN_CONTRACT, GEN_OTC_UNLISTED_AMOUNT, 0))) return rc;
+            gen_one_time_event(&ev, a, rid, 0, GEN_OTC_UNLISTED, mid, 1, GEN_OTC_UNLISTED_AMOUNT);
+            if ((rc = gen_emit_event(g, &ev))) return rc;
+            g->counts.one_time++;
+            a->legacy_base += GEN_OTC_UNLISTED_AMOUNT;
+        }
+    }
+    return AJ_E_OK;
+}
+
 /* Makes a usage record invalid in one of the ways docs/dead-letters.md lists. */
 static aj_err gen_invalidate(uint64_t *rng, aj_usage *u) {
     switch (gen_below(rng, 5)) {
@@ -1011,6 +1131,7 @@ static aj_err gen_closes(gen_ctx *g, const gen_account *accts, uint64_t *rng) {
 
 aj_err aj_gen_run(const aj_gen_opts *o, const aj_gen_out *out, aj_gen_counts *counts) {
     uint64_t rng = o->seed;
+    uint64_t otc_rng = o->seed ^ 0x4f54432d67656e31ULL;   /* the one-time charges' own stream */
     gen_account *accts = NULL;
     gen_ctx g;
     aj_err rc = AJ_E_NOMEM;
@@ -1022,7 +1143,8 @@ aj_err aj_gen_run(const aj_gen_opts *o, const aj_gen_out *out, aj_gen_counts *co
     if (!(g.enc = aj_encoder_create()) || !(accts = calloc((size_t)o->accounts, sizeof(*accts)))) goto end;
     for (int64_t i = 0; i < o->accounts; i++) gen_account_make(&accts[i], i, &rng);
     if ((rc = gen_contracts(&g, accts)) || (rc = gen_recurring(&g, accts, &rng)) ||
-        (rc = gen_usage(&g, accts, &rng)) || (rc = gen_closes(&g, accts, &rng)))
+        (rc = gen_one_time(&g, accts, &otc_rng)) || (rc = gen_usage(&g, accts, &rng)) ||
+        (rc = gen_closes(&g, accts, &rng)))
         goto end;
     for (size_t i = 0; i < g.n_truths && !rc; i++) rc = out->truth(out->opaque, &g.truths[i]);
     g.counts.truths = (int64_t)g.n_truths;

@@ -34,7 +34,7 @@ typedef struct aj_gen_out {
 } aj_gen_out;
 
 typedef struct aj_gen_counts {
-    int64_t contracts, usage, recurring, closes, truths, invalid;
+    int64_t contracts, usage, recurring, one_time, closes, truths, invalid;
 } aj_gen_counts;
 
 void aj_gen_defaults(aj_gen_opts *o);

@@ -177,7 +177,9 @@ static const char *rnd_quantity(const aj_invoice_line *l, int decimals, char *bu
         if (l->quantity) rnd_int(l->quantity, buf, len);
         return buf;
     case AJ_LINE_RECURRING:
-    case AJ_LINE_LATE_RECURRING: return rnd_count(l->quantity, "unit", "units", buf, len);
+    case AJ_LINE_LATE_RECURRING:
+    case AJ_LINE_ONE_TIME:
+    case AJ_LINE_LATE_ONE_TIME: return rnd_count(l->quantity, "unit", "units", buf, len);
     default: break;
     }
     if (l->quantity < 0) return rnd_int(l->quantity, buf, len);

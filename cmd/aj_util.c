@@ -33,8 +33,9 @@ const char *aj_amount(aj_money m, char *buf, size_t len) {
 void aj_summary_print(FILE *out, const aj_pipeline_stats *ps, const aj_adjust_stats *as) {
     char a[32], b[32];
 
-    fprintf(out, "Records in:        %lld (usage %lld, recurring %lld, cycle closes %lld)\n",
-            (long long)ps->records_in, (long long)as->usage, (long long)as->recurring, (long long)as->closes);
+    fprintf(out, "Records in:        %lld (usage %lld, recurring %lld, one-time %lld, cycle closes %lld)\n",
+            (long long)ps->records_in, (long long)as->usage, (long long)as->recurring, (long long)as->one_time,
+            (long long)as->closes);
     fprintf(out, "Dead letters:      %lld\n", (long long)ps->dead_letters);
     for (int e = 0; e < AJ_E__COUNT; e++)
         if (ps->dead_by_reason[e])

@@ -30,6 +30,7 @@ const char *aj_record_kind_name(aj_record_kind k) {
     case AJ_KIND_USAGE: return "USAGE";
     case AJ_KIND_RECURRING: return "RECURRING";
     case AJ_KIND_TAX: return "TAX";
+    case AJ_KIND_ONE_TIME: return "ONE_TIME";
     case AJ_KIND__COUNT: break;
     }
     return "UNKNOWN";
@@ -91,6 +92,7 @@ const char *aj_event_account(const aj_event *ev) {
     case AJ_EVENT_RECURRING: return ev->u.recurring.account;
     case AJ_EVENT_CYCLE_CLOSE: return ev->u.close.account;
     case AJ_EVENT_CREDIT: return ev->u.credit.account;
+    case AJ_EVENT_ONE_TIME: return ev->u.one_time.account;
     }
     return "";
 }
@@ -219,6 +221,11 @@ void aj_contract_free(aj_contract *c) {
     free(c->lines);
     for (size_t i = 0; i < c->n_taxes; i++) free(c->taxes[i].name);
     free(c->taxes);
+    for (size_t i = 0; i < c->n_one_time_charges; i++) {
+        free(c->one_time_charges[i].code);
+        free(c->one_time_charges[i].description);
+    }
+    free(c->one_time_charges);
     free(c);
 }
 

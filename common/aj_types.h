@@ -32,10 +32,11 @@ const char *aj_service_name(aj_service s);
 /* Returns AJ_E_OK and sets *out, or AJ_E_UNKNOWN_SERVICE. */
 aj_err aj_service_parse(const char *s, aj_service *out);
 
-/* What a correction corrects: a usage record, a recurring charge, or a tax of an invoice. */
-typedef enum aj_record_kind { AJ_KIND_USAGE, AJ_KIND_RECURRING, AJ_KIND_TAX, AJ_KIND__COUNT } aj_record_kind;
+/* What a correction corrects: a usage record, a recurring charge, a tax of an invoice, or a
+ * one-time charge. */
+typedef enum aj_record_kind { AJ_KIND_USAGE, AJ_KIND_RECURRING, AJ_KIND_TAX, AJ_KIND_ONE_TIME, AJ_KIND__COUNT } aj_record_kind;
 
-/* "USAGE", "RECURRING" or "TAX". */
+/* "USAGE", "RECURRING", "TAX" or "ONE_TIME". */
 const char *aj_record_kind_name(aj_record_kind k);
 
 /* Where an input record came from: Kafka topic/partition/offset or file/-1/index.
@@ -77,6 +78,22 @@ typedef struct aj_recurring {
     char tariff_code[AJ_KEY_LEN + 1];
 } aj_recurring;
 
+/* A one-time charge (activation fee, SIM replacement, portability fee...), schema
+ * ajuste.usage.OneTimeCharge (usage_event.v3). It has no service: docs/rating.md, "One-time
+ * charges". */
+typedef struct aj_one_time {
+    char record_id[AJ_ID_LEN + 1];
+    char account[AJ_KEY_LEN + 1];
+    char subscriber[AJ_KEY_LEN + 1];   /* the line the charge is for */
+    char charge_code[AJ_KEY_LEN + 1];  /* a code of the contract's one_time_charges */
+    int64_t charged_ms;                /* selects the contract version in force */
+    char cycle_id[AJ_CYCLE_LEN + 1];
+    int64_t quantity;                  /* >= 0; 1 when the writer gave none */
+    aj_money legacy_amount;
+    char currency[AJ_CURRENCY_LEN + 1];
+    char tariff_code[AJ_KEY_LEN + 1];
+} aj_one_time;
+
 /* A tax as the legacy chain computed it on its invoice. */
 typedef struct aj_legacy_tax {
     char name[AJ_KEY_LEN + 1];
@@ -107,7 +124,15 @@ typedef struct aj_credit {
     int64_t accepted_ms;
 } aj_credit;
 
-typedef enum aj_event_kind { AJ_EVENT_USAGE, AJ_EVENT_RECURRING, AJ_EVENT_CYCLE_CLOSE, AJ_EVENT_CREDIT } aj_event_kind;
+/* Kinds of input event. The values are not union branch indexes of any schema (the codec maps
+ * branches by record name): ONE_TIME came with usage_event.v3 and is appended. */
+typedef enum aj_event_kind {
+    AJ_EVENT_USAGE,
+    AJ_EVENT_RECURRING,
+    AJ_EVENT_CYCLE_CLOSE,
+    AJ_EVENT_CREDIT,
+    AJ_EVENT_ONE_TIME
+} aj_event_kind;
 
 /* One decoded input message: of the usage stream, or a dispute credit. */
 typedef struct aj_event {
@@ -118,6 +143,7 @@ typedef struct aj_event {
         aj_recurring recurring;
         aj_cycle_close close;
         aj_credit credit;
+        aj_one_time one_time;
     } u;
 } aj_event;
 
@@ -227,6 +253,14 @@ typedef struct aj_line {
 
 typedef enum aj_tax_mode { AJ_TAX_EXCLUSIVE, AJ_TAX_GROSS_UP } aj_tax_mode;
 
+/* A one-time charge of the contract's price list (clause "One-time charges"): price per unit,
+ * micro-units. Codes are unique in a contract version. */
+typedef struct aj_otc_price {
+    char *code;
+    char *description;   /* "" when the contract gives none */
+    aj_money price;
+} aj_otc_price;
+
 /* A tax on the services whose bit (1 << service) is in services (computed on invoices). */
 typedef struct aj_tax {
     char *name;
@@ -266,6 +300,8 @@ typedef struct aj_contract {
     size_t n_lines;
     aj_tax *taxes;
     size_t n_taxes;
+    aj_otc_price *one_time_charges;   /* contract.v3; none in older versions */
+    size_t n_one_time_charges;
 } aj_contract;
 
 /* Sets the fields of a rate whose zero is not the default: decimals 6, HALF_UP, increments 1. */
@@ -291,7 +327,8 @@ void aj_contract_free(aj_contract *c);
  * Why a legacy charge differs from the contract's (docs/rating.md, "Reasons"). Usage reasons
  * from STALE_CONTRACT_VERSION to MIN_MAX_CHARGE name the counterfactual that reproduces the
  * legacy charge, tried in this order; RATE_MISMATCH when none does. The first three and the
- * MRC_ reasons are decided by the record itself and the account-cycle's state.
+ * MRC_ and OTC_ reasons are decided by the record itself and the account-cycle's state. New
+ * reasons are appended: the numbers of the others never move.
  */
 #define AJ_REASON_MAP(X)                                                                          \
     X(DUPLICATE_USAGE, "usage charged twice (same record id, or same call) in the cycle")         \
@@ -313,7 +350,10 @@ void aj_contract_free(aj_contract *c);
     X(MRC_PRORATION, "full month charged for a line active only part of the cycle")              \
     X(MRC_PRICE_MISMATCH, "recurring charge differs from the line's contracted price")           \
     X(MRC_MISSING, "contracted active line not charged (undercharge)")                          \
-    X(TAX_MISMATCH, "legacy tax differs from the contract's tax on the legacy base")
+    X(TAX_MISMATCH, "legacy tax differs from the contract's tax on the legacy base")              \
+    X(OTC_NOT_IN_CONTRACT, "one-time charge the contract does not have")                         \
+    X(OTC_PRICE_MISMATCH, "one-time charge differs from the contract's price")                   \
+    X(OTC_DUPLICATE, "one-time charge billed twice (same record id, or same code and line in the cycle)")
 
 typedef enum aj_reason {
 #define AJ_REASON_ENUM(name, desc) AJ_REASON_##name,
@@ -392,9 +432,12 @@ typedef struct aj_correction {
     bool late;                           /* the cycle was closed: carried on the next invoice */
 } aj_correction;
 
-/* Kinds of invoice line (docs/invoice.md, "Lines"). DISCOUNT and PROMOTION lines are memo
- * lines: they show how much of the usage lines is discount or promotion and are not summed. */
-#define AJ_LINE_KIND_MAP(X) X(USAGE) X(RECURRING) X(LATE_USAGE) X(LATE_RECURRING) X(TAX) X(CREDIT) X(DISCOUNT) X(PROMOTION)
+/* Kinds of invoice line (docs/invoice.md, "Lines"), in the order lines are listed. DISCOUNT and
+ * PROMOTION lines are memo lines: they show how much of the usage lines is discount or
+ * promotion and are not summed. The values are never stored (lines travel by name). */
+#define AJ_LINE_KIND_MAP(X)                                                                      \
+    X(USAGE) X(RECURRING) X(ONE_TIME) X(LATE_USAGE) X(LATE_RECURRING) X(LATE_ONE_TIME) X(TAX) X(CREDIT) \
+    X(DISCOUNT) X(PROMOTION)
 
 typedef enum aj_line_kind {
 #define AJ_LINE_KIND_ENUM(name) AJ_LINE_##name,
@@ -409,8 +452,8 @@ aj_err aj_line_kind_parse(const char *s, aj_line_kind *out);
 typedef struct aj_invoice_line {
     char line_id[AJ_LINE_ID_LEN + 1];   /* unique in the invoice, e.g. USAGE/VOICE/LOCAL */
     aj_line_kind kind;
-    aj_service service;              /* AJ_SERVICE__COUNT on TAX, CREDIT lines */
-    char item[AJ_ID_LEN + 1];        /* zone, line id, tax, dispute, discount or promotion name */
+    aj_service service;              /* AJ_SERVICE__COUNT on TAX, CREDIT, ONE_TIME, LATE_ONE_TIME lines */
+    char item[AJ_ID_LEN + 1];        /* zone, line id, charge code, tax, dispute, discount or promotion name */
     char refers_to[AJ_ID_LEN + 1];   /* LATE_*: the closed invoice; CREDIT: the disputed invoice */
     char description[160];
     int64_t records;

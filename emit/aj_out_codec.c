@@ -57,16 +57,22 @@ static int aj_reason_ok(aj_reason r) {
     return (unsigned)r < AJ_REASON__COUNT;
 }
 
+/* The service of a correction: one of the four, or none ("") on a one-time charge's. */
+static int aj_correction_service_ok(const aj_correction *c) {
+    return aj_service_ok(c->service) || (c->kind == AJ_KIND_ONE_TIME && c->service == AJ_SERVICE__COUNT);
+}
+
 static const char *const aj_clamp_names[] = {"NONE", "MIN", "MAX"};
 
 /* Fields of schemas/correction.v2.avsc, in order. */
 static aj_err aj_put_correction(const aj_correction *c, aj_bytes *out) {
     const aj_trace *t = &c->trace;
     aj_err rc;
-    if (!aj_kind_ok(c->kind) || !aj_service_ok(c->service) || !aj_reason_ok(c->reason)) return AJ_E_AVRO;
+    if (!aj_kind_ok(c->kind) || !aj_correction_service_ok(c) || !aj_reason_ok(c->reason)) return AJ_E_AVRO;
     if ((rc = aj_put_str(out, c->correction_id)) || (rc = aj_put_str(out, c->account)) ||
         (rc = aj_put_str(out, c->cycle_id)) || (rc = aj_put_str(out, c->record_id)) ||
-        (rc = aj_put_str(out, aj_record_kind_name(c->kind))) || (rc = aj_put_str(out, aj_service_name(c->service))) ||
+        (rc = aj_put_str(out, aj_record_kind_name(c->kind))) ||
+        (rc = aj_put_str(out, aj_service_ok(c->service) ? aj_service_name(c->service) : "")) ||
         (rc = aj_put_str(out, aj_reason_name(c->reason))) || (rc = aj_put_str(out, c->hypothesis)) ||
         (rc = aj_avro_put_long(out, c->legacy_amount)) || (rc = aj_avro_put_long(out, c->corrected_amount)) ||
         (rc = aj_avro_put_long(out, c->delta)) || (rc = aj_put_str(out, c->currency)) ||
@@ -258,10 +264,15 @@ static aj_err aj_get_kind(aj_avro_in *in, aj_record_kind *k) {
     return AJ_E_AVRO;
 }
 
+/* A service, or "" (AJ_SERVICE__COUNT: a one-time charge's correction has none). */
 static aj_err aj_get_service(aj_avro_in *in, aj_service *s) {
     char name[16];
     aj_err rc = aj_get_str(in, name, sizeof(name));
     if (rc) return rc == AJ_E_FIELD_TOO_LONG ? AJ_E_AVRO : rc;
+    if (!name[0]) {
+        *s = AJ_SERVICE__COUNT;
+        return AJ_E_OK;
+    }
     return aj_service_parse(name, s) ? AJ_E_AVRO : AJ_E_OK;
 }
 
@@ -290,6 +301,7 @@ aj_err aj_decode_correction(const aj_schema *writer, const void *datum, size_t l
         (rc = aj_get_str(&in, c->contract_id, sizeof(c->contract_id))) || (rc = aj_get_i32(&in, &c->contract_version)) ||
         (rc = aj_get_str(&in, c->tariff_code, sizeof(c->tariff_code))))
         return rc;
+    if (!aj_correction_service_ok(c)) return AJ_E_AVRO;
     if ((rc = aj_get_str(&in, t->zone, sizeof(t->zone))) || (rc = aj_get_str(&in, t->matched_prefix, sizeof(t->matched_prefix))) ||
         (rc = aj_avro_get_long(&in, &t->quantity)) || (rc = aj_avro_get_long(&in, &t->billed_quantity)) ||
         (rc = aj_avro_get_long(&in, &t->first_increment)) || (rc = aj_avro_get_long(&in, &t->next_increment)) ||

@@ -35,7 +35,10 @@
     X(INVOICE_ID, "invoice_id", AVRO_STRING)                                               \
     X(AMOUNT, "amount", AVRO_INT64)                                                        \
     X(REASON, "reason", AVRO_STRING)                                                       \
-    X(ACCEPTED_AT, "accepted_at", AVRO_INT64)
+    X(ACCEPTED_AT, "accepted_at", AVRO_INT64)                                              \
+    X(CHARGE_CODE, "charge_code", AVRO_STRING)                                             \
+    X(CHARGED_AT, "charged_at", AVRO_INT64)                                                \
+    X(QUANTITY, "quantity", AVRO_INT64)
 
 typedef enum aj_field {
 #define AJ_FIELD_ENUM(id, name, type) AJ_F_##id,
@@ -115,6 +118,7 @@ static aj_err aj_branch_plan_build(aj_branch_plan *bp, avro_schema_t rec) {
                : strcmp(name, "RecurringCharge") == 0 ? AJ_EVENT_RECURRING
                : strcmp(name, "CycleClose") == 0      ? AJ_EVENT_CYCLE_CLOSE
                : strcmp(name, "DisputeCredit") == 0   ? AJ_EVENT_CREDIT
+               : strcmp(name, "OneTimeCharge") == 0   ? AJ_EVENT_ONE_TIME
                                                       : -1;
     bp->n_fields = avro_schema_record_size(rec);
     bp->target = calloc(bp->n_fields + 1, sizeof(*bp->target));
@@ -166,11 +170,12 @@ static const aj_writer_plan *aj_decoder_plan(aj_decoder *dec, const aj_schema *w
     return wp;
 }
 
-/* The raw values of one record, borrowed from the datum. */
+/* The raw values of one record, borrowed from the datum; has[f]: the writer wrote field f. */
 typedef struct aj_raw {
     const char *s[AJ_F__COUNT];
     size_t len[AJ_F__COUNT];
     int64_t l[AJ_F__COUNT];
+    uint8_t has[AJ_F__COUNT];
 } aj_raw;
 
 static aj_err aj_raw_read(const aj_branch_plan *bp, aj_avro_in *in, aj_raw *raw) {
@@ -184,6 +189,7 @@ static aj_err aj_raw_read(const aj_branch_plan *bp, aj_avro_in *in, aj_raw *raw)
             if (!rc) in->p += used;
             continue;
         }
+        raw->has[f] = 1;
         switch (aj_fields[f].type) {
         case AVRO_ARRAY: {
             /* Kept as bytes, already checked against the schema, parsed by its record. */
@@ -286,6 +292,23 @@ static aj_err aj_recurring_from_raw(const aj_raw *raw, aj_recurring *r, char *de
     r->period_start_ms = raw->l[AJ_F_PERIOD_START];
     r->period_end_ms = raw->l[AJ_F_PERIOD_END];
     r->legacy_amount = raw->l[AJ_F_LEGACY_AMOUNT];
+    return AJ_E_OK;
+}
+
+/* docs/dead-letters.md: the validation of a one-time charge. A writer without quantity (the
+ * schema default) charges one unit. */
+static aj_err aj_one_time_from_raw(const aj_raw *raw, aj_one_time *o, char *detail, size_t detlen) {
+    aj_err rc;
+    if ((rc = AJ_TAKE(RECORD_ID, 1, o->record_id)) || (rc = AJ_TAKE(ACCOUNT, 1, o->account)) ||
+        (rc = AJ_TAKE(SUBSCRIBER, 1, o->subscriber)) || (rc = AJ_TAKE(CHARGE_CODE, 1, o->charge_code)) ||
+        (rc = AJ_TAKE(CYCLE_ID, 1, o->cycle_id)) || (rc = AJ_TAKE(CURRENCY, 1, o->currency)) ||
+        (rc = AJ_TAKE(TARIFF, 0, o->tariff_code)) ||
+        (rc = aj_non_negative(raw, AJ_F_QUANTITY, AJ_E_NEGATIVE_QUANTITY, detail, detlen)) ||
+        (rc = aj_non_negative(raw, AJ_F_LEGACY_AMOUNT, AJ_E_NEGATIVE_AMOUNT, detail, detlen)))
+        return rc;
+    o->charged_ms = raw->l[AJ_F_CHARGED_AT];
+    o->quantity = raw->has[AJ_F_QUANTITY] ? raw->l[AJ_F_QUANTITY] : 1;
+    o->legacy_amount = raw->l[AJ_F_LEGACY_AMOUNT];
     return AJ_E_OK;
 }
 
@@ -399,6 +422,7 @@ aj_err aj_decode_event(aj_decoder *dec, const aj_schema *writer, const void *dat
     case AJ_EVENT_RECURRING: return aj_recurring_from_raw(&raw, &ev->u.recurring, detail, detlen);
     case AJ_EVENT_CYCLE_CLOSE: return aj_close_from_raw(&raw, &ev->u.close, detail, detlen);
     case AJ_EVENT_CREDIT: return aj_credit_from_raw(&raw, &ev->u.credit, detail, detlen);
+    case AJ_EVENT_ONE_TIME: return aj_one_time_from_raw(&raw, &ev->u.one_time, detail, detlen);
     }
     return AJ_E_WRONG_SCHEMA;
 }
@@ -977,6 +1001,36 @@ static aj_err aj_contract_taxes(aj_cread *r, avro_value_t *root, aj_contract *c)
     return AJ_E_OK;
 }
 
+/* Clause "One-time charges": the price list (contract.v3; absent in older writers). */
+static aj_err aj_contract_one_time(aj_cread *r, avro_value_t *root, aj_contract *c) {
+    char where[64];
+    avro_value_t arr, ov;
+    size_t n;
+    aj_err rc;
+
+    if ((rc = aj_carray(r, root, "one_time_charges", 0, &arr, &n))) return rc;
+    if (n && !(c->one_time_charges = calloc(n, sizeof(*c->one_time_charges)))) return AJ_E_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        aj_otc_price *o = &c->one_time_charges[c->n_one_time_charges++];
+        avro_value_t dv;
+        const char *desc = "";
+        size_t size;
+        snprintf(where, sizeof(where), "one-time charge %zu", i);
+        r->where = where;
+        avro_value_get_by_index(&arr, i, &ov, NULL);
+        if ((rc = aj_cstr(r, &ov, "code", NULL, &o->code))) return rc;
+        aj_cwhere(r, where, sizeof(where), "one-time charge", o->code);
+        if (avro_value_get_by_name(&ov, "description", &dv, NULL) == 0 &&
+            (avro_value_get_type(&dv) != AVRO_STRING || avro_value_get_string(&dv, &desc, &size) != 0))
+            return aj_cbad(r, "field description is not a string");
+        if (!(o->description = strdup(desc))) return AJ_E_NOMEM;
+        if ((rc = aj_clong(r, &ov, "price", 0, 0, &o->price))) return rc;
+        if (o->price < 0) return aj_cbad(r, "price %lld is negative", (long long)o->price);
+    }
+    r->where = "contract";   /* where pointed into this frame */
+    return AJ_E_OK;
+}
+
 /* The contract of a generic value, validated structurally. */
 static aj_err aj_contract_from_value(avro_value_t *root, aj_contract *c, char *detail, size_t detlen) {
     aj_cread r = {detail, detlen, "contract"};
@@ -1022,7 +1076,8 @@ static aj_err aj_contract_from_value(avro_value_t *root, aj_contract *c, char *d
     if ((rc = aj_contract_zones(&r, root, c)) || (rc = aj_contract_bands(&r, root, c)) ||
         (rc = aj_contract_rates(&r, root, c)) || (rc = aj_contract_allowances(&r, root, c)) ||
         (rc = aj_contract_discounts(&r, root, c)) || (rc = aj_contract_promotions(&r, root, c)) ||
-        (rc = aj_contract_lines(&r, root, c)) || (rc = aj_contract_taxes(&r, root, c)))
+        (rc = aj_contract_lines(&r, root, c)) || (rc = aj_contract_taxes(&r, root, c)) ||
+        (rc = aj_contract_one_time(&r, root, c)))
         goto end;
 end:
     free(currency);
@@ -1154,7 +1209,13 @@ aj_err aj_encode_event(aj_encoder *enc, const aj_event *ev, aj_bytes *out) {
               aj_set_long(&enc->credit, "accepted_at", cr->accepted_ms);
         return bad ? AJ_E_AVRO : aj_avro_encode(&enc->credit, out);
     }
-    if (avro_value_set_branch(&enc->event, (int)ev->kind, &rec) != 0) return AJ_E_AVRO;
+    /* The branch by record name: event kinds are not branch indexes. */
+    static const char *const branch_names[] = {"UsageRecord", "RecurringCharge", "CycleClose", "", "OneTimeCharge"};
+    int branch;
+    if ((unsigned)ev->kind >= sizeof(branch_names) / sizeof(branch_names[0]) ||
+        !avro_schema_union_branch_by_name(avro_value_get_schema(&enc->event), &branch, branch_names[ev->kind]) ||
+        avro_value_set_branch(&enc->event, branch, &rec) != 0)
+        return AJ_E_AVRO;
     switch (ev->kind) {
     case AJ_EVENT_CREDIT: return AJ_E_ARG;   /* encoded above */
     case AJ_EVENT_USAGE: {
@@ -1182,6 +1243,15 @@ aj_err aj_encode_event(aj_encoder *enc, const aj_event *ev, aj_bytes *out) {
               aj_set_long(&rec, "period_end", r->period_end_ms) ||
               aj_set_long(&rec, "legacy_amount", r->legacy_amount) || aj_set_str(&rec, "currency", r->currency) ||
               aj_set_str(&rec, "legacy_tariff_code", r->tariff_code);
+        break;
+    }
+    case AJ_EVENT_ONE_TIME: {
+        const aj_one_time *o = &ev->u.one_time;
+        bad = aj_set_str(&rec, "record_id", o->record_id) || aj_set_str(&rec, "account", o->account) ||
+              aj_set_str(&rec, "subscriber", o->subscriber) || aj_set_str(&rec, "charge_code", o->charge_code) ||
+              aj_set_long(&rec, "charged_at", o->charged_ms) || aj_set_str(&rec, "cycle_id", o->cycle_id) ||
+              aj_set_long(&rec, "quantity", o->quantity) || aj_set_long(&rec, "legacy_amount", o->legacy_amount) ||
+              aj_set_str(&rec, "currency", o->currency) || aj_set_str(&rec, "legacy_tariff_code", o->tariff_code);
         break;
     }
     case AJ_EVENT_CYCLE_CLOSE: {
@@ -1351,6 +1421,20 @@ static int aj_lines_taxes_to_value(const aj_contract *c, avro_value_t *root) {
     return 0;
 }
 
+static int aj_one_time_to_value(const aj_contract *c, avro_value_t *root) {
+    avro_value_t arr, item;
+
+    if (avro_value_get_by_name(root, "one_time_charges", &arr, NULL)) return 1;
+    for (size_t i = 0; i < c->n_one_time_charges; i++) {
+        const aj_otc_price *o = &c->one_time_charges[i];
+        if (avro_value_append(&arr, &item, NULL) || aj_set_str(&item, "code", o->code) ||
+            aj_set_str(&item, "description", o->description ? o->description : "") ||
+            aj_set_long(&item, "price", o->price))
+            return 1;
+    }
+    return 0;
+}
+
 /* Fills the generic value of a contract (current schema); non-zero on failure. */
 static int aj_contract_to_value(const aj_contract *c, avro_value_t *root) {
     avro_value_t arr, item, sub, s;
@@ -1376,7 +1460,7 @@ static int aj_contract_to_value(const aj_contract *c, avro_value_t *root) {
             if (avro_value_append(&sub, &s, NULL) || avro_value_set_string(&s, c->zones[i].prefixes[j])) return 1;
     }
     return aj_bands_to_value(c, root) || aj_rates_to_value(c, root) || aj_offers_to_value(c, root) ||
-           aj_lines_taxes_to_value(c, root);
+           aj_lines_taxes_to_value(c, root) || aj_one_time_to_value(c, root);
 }
 
 aj_err aj_encode_contract(aj_encoder *enc, const aj_contract *c, aj_bytes *out) {

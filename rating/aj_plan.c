@@ -430,6 +430,24 @@ static aj_err aj_compile_extras(aj_pc *pc) {
             goto end;
         }
     }
+    /* Clause "One-time charges": codes unique, prices not negative. */
+    for (size_t i = 0; i < c->n_one_time_charges; i++) {
+        const aj_otc_price *o = &c->one_time_charges[i];
+        if (!o->code || !o->code[0]) {
+            rc = aj_pc_bad(pc, "one-time charge %zu has no code", i);
+            goto end;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(c->one_time_charges[j].code, o->code) == 0) {
+                rc = aj_pc_bad(pc, "one-time charge %s listed twice", o->code);
+                goto end;
+            }
+        if (o->price < 0) {
+            rc = aj_pc_bad(pc, "one-time charge %s has a negative price (%lld micro-units)", o->code,
+                           (long long)o->price);
+            goto end;
+        }
+    }
     if (c->decimals < 0 || c->decimals > 6 || (unsigned)c->rounding >= AJ_ROUND__COUNT) {
         rc = aj_pc_bad(pc, "currency_decimals must be 0..6 with a known rounding");
         goto end;
@@ -507,5 +525,11 @@ const char *aj_plan_band_name(const aj_plan *plan, size_t band) {
 const aj_line *aj_plan_line(const aj_plan *plan, const char *line_id) {
     for (size_t i = 0; i < plan->c->n_lines; i++)
         if (strcmp(plan->c->lines[i].line_id, line_id) == 0) return &plan->c->lines[i];
+    return NULL;
+}
+
+const aj_otc_price *aj_plan_one_time(const aj_plan *plan, const char *code) {
+    for (size_t i = 0; i < plan->c->n_one_time_charges; i++)
+        if (strcmp(plan->c->one_time_charges[i].code, code) == 0) return &plan->c->one_time_charges[i];
     return NULL;
 }

@@ -568,3 +568,18 @@ aj_err aj_rating_line_amount(const aj_plan *plan, const aj_line *line, int64_t s
     num = (__int128)full * days;
     return aj_round_frac(num, *period_days > 0 ? *period_days : 1, plan->c->decimals, plan->c->rounding, amount);
 }
+
+/* ---- one-time charges ---- */
+
+aj_err aj_rating_one_time_amount(const aj_plan *plan, const aj_one_time *o, const aj_otc_price **price,
+                                 aj_money *amount) {
+    *amount = 0;
+    if (!(*price = aj_plan_one_time(plan, o->charge_code))) return AJ_E_NOT_FOUND;
+    /* Clause "One-time charges": price x quantity, exact; both are integral micro-units and
+     * units, so there is nothing to round. */
+    if (__builtin_mul_overflow((*price)->price, o->quantity, amount)) {
+        *amount = 0;
+        return AJ_E_OVERFLOW;
+    }
+    return AJ_E_OK;
+}

@@ -193,4 +193,16 @@ aj_err aj_rating_line_amount(const aj_plan *plan, const aj_line *line, int64_t s
 /* The line of the plan's inventory with that id, or NULL. */
 const aj_line *aj_plan_line(const aj_plan *plan, const char *line_id);
 
+/* The entry of the plan's one-time charge price list with that code, or NULL. */
+const aj_otc_price *aj_plan_one_time(const aj_plan *plan, const char *code);
+
+/*
+ * Expected amount of a one-time charge under plan (clause "One-time charges"): the price of its
+ * code times its quantity, exact (no rounding: both are integers). *price gets the price-list
+ * entry (borrowed from the plan). AJ_E_NOT_FOUND when the contract does not list the code
+ * (*price NULL, *amount 0), AJ_E_OVERFLOW when the product does not fit (*amount 0). Pure.
+ */
+aj_err aj_rating_one_time_amount(const aj_plan *plan, const aj_one_time *o, const aj_otc_price **price,
+                                 aj_money *amount);
+
 #endif /* AJ_RATING_H */

@@ -67,7 +67,8 @@ struct aj_plan {
 
 /* Compiles c into a plan in time zone tz, taking ownership of c (freed on error). Checks what
  * needs the whole contract: zone, band and rate names, duplicate names, prefixes in two zones,
- * rates of one (service, zone, band) twice, effective_to after effective_from.
+ * rates of one (service, zone, band) twice, effective_to after effective_from, one-time charge
+ * codes listed twice or priced below zero.
  * AJ_E_BAD_CONTRACT with detail, AJ_E_NOMEM. */
 aj_err aj_plan_compile(aj_contract *c, const aj_tz *tz, aj_plan **out, char *detail, size_t detlen);
 

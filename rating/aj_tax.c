@@ -83,6 +83,11 @@ aj_err aj_tax_check(const aj_contract *k, char *detail, size_t len) {
 }
 
 aj_err aj_tax_compute(const aj_contract *k, const aj_money base[AJ_SERVICE__COUNT], aj_tax_amount *out) {
+    return aj_tax_compute_all(k, base, 0, out);
+}
+
+aj_err aj_tax_compute_all(const aj_contract *k, const aj_money base[AJ_SERVICE__COUNT], aj_money no_service,
+                          aj_tax_amount *out) {
     static const int64_t step[] = {1000000, 100000, 10000, 1000, 100, 10, 1};
     aj_err rc;
 
@@ -96,6 +101,9 @@ aj_err aj_tax_compute(const aj_contract *k, const aj_money base[AJ_SERVICE__COUN
 
         for (int s = 0; s < AJ_SERVICE__COUNT; s++)
             if ((t->services & (1u << s)) && (rc = aj_money_add(b, base[s], &b))) return rc;
+        /* Charges of no service (one-time charges): only a tax covering every service. */
+        if ((t->services & AJ_TAX_ALL_SERVICES) == AJ_TAX_ALL_SERVICES && (rc = aj_money_add(b, no_service, &b)))
+            return rc;
         if (t->mode == AJ_TAX_GROSS_UP) {
             /* The gross-up taxes sharing its services: by aj_tax_check, the same set on each. */
             int64_t r = 0;

@@ -46,4 +46,11 @@ aj_err aj_tax_check(const aj_contract *k, char *detail, size_t len);
  * (aj_plan_compile refuses such contracts). On an error out is only partly written. */
 aj_err aj_tax_compute(const aj_contract *k, const aj_money base[AJ_SERVICE__COUNT], aj_tax_amount *out);
 
+/* As aj_tax_compute, with no_service: the taxable amount of the charges that have no service
+ * (one-time charges, docs/rating.md "One-time charges"). It joins the base B of every tax whose
+ * services are all of VOICE, SMS, MMS and DATA, and of no other tax. aj_tax_compute is this
+ * with no_service 0. */
+aj_err aj_tax_compute_all(const aj_contract *k, const aj_money base[AJ_SERVICE__COUNT], aj_money no_service,
+                          aj_tax_amount *out);
+
 #endif /* AJ_TAX_H */

@@ -139,9 +139,9 @@ static void test_check_names_the_field(void **state) {
     assert_int_equal(aj_avro_check(s, b.data, b.len, &used, detail, sizeof(detail)), AJ_E_BAD_LENGTH);
     assert_non_null(strstr(detail, "account"));
     assert_non_null(strstr(detail, "byte 4"));
-    /* union branch 3 of 3 */
+    /* union branch 4 of 4 (usage_event.v3: UsageRecord, RecurringCharge, CycleClose, OneTimeCharge) */
     b.len = 0;
-    aj_avro_put_long(&b, 3);
+    aj_avro_put_long(&b, 4);
     assert_int_equal(aj_avro_check(s, b.data, b.len, &used, detail, sizeof(detail)), AJ_E_BAD_UNION);
     b.len = 0;
     aj_avro_put_long(&b, -1);

@@ -161,7 +161,9 @@ static void test_ground_truth_exactly(void **state) {
     const aj_adjust_stats *as = aj_pipeline_adjust_stats(g.p);
 
     /* every record accounted for */
-    assert_int_equal(ps->records_in, counts.usage + counts.recurring + counts.closes);
+    assert_int_equal(ps->records_in, counts.usage + counts.recurring + counts.one_time + counts.closes);
+    assert_true(counts.one_time > 0);
+    assert_int_equal(as->one_time, counts.one_time);
     assert_int_equal(ps->processed + ps->dead_letters, ps->records_in);
     assert_int_equal(sink.dead, ps->dead_letters);
     assert_int_equal(sink.invoices, 400);

@@ -58,10 +58,10 @@ static void test_registry(void **state) {
         assert_true(s->fingerprint == aj_crc64_avro(s->canonical, strlen(s->canonical)));
         for (int j = 0; j < i; j++) assert_true(aj_schema_current((aj_schema_id)j)->fingerprint != s->fingerprint);
     }
-    assert_string_equal(aj_schema_current(AJ_SCHEMA_CONTRACT)->file, "contract.v2.avsc");
+    assert_string_equal(aj_schema_current(AJ_SCHEMA_CONTRACT)->file, "contract.v3.avsc");
     assert_string_equal(aj_schema_current(AJ_SCHEMA_CORRECTION)->file, "correction.v3.avsc");
     assert_string_equal(aj_schema_current(AJ_SCHEMA_INVOICE)->file, "invoice.v2.avsc");
-    assert_string_equal(aj_schema_current(AJ_SCHEMA_USAGE_EVENT)->file, "usage_event.v2.avsc");
+    assert_string_equal(aj_schema_current(AJ_SCHEMA_USAGE_EVENT)->file, "usage_event.v3.avsc");
     assert_string_equal(aj_schema_current(AJ_SCHEMA_DISPUTE_CREDIT)->file, "dispute_credit.avsc");
     assert_null(aj_schema_by_fingerprint(0x0123456789abcdefULL));
     aj_schemas_shutdown();
