@@ -73,6 +73,45 @@ if problems:
 print("schemas ok:", ", ".join(os.path.basename(f) for f in files))
 EOF
 
+echo "-- (a2) the v3 schemas resolve the v2 writers' data (Python's schema resolution)"
+timeout 60 "$PY" - "$AJ_SOURCE_DIR/schemas" <<'EOF' || fail "(a2) v2 data does not resolve against the v3 schemas"
+import datetime, io, os, sys
+import avro.io, avro.schema
+
+d = sys.argv[1]
+
+def ts(ms):   # timestamp-millis values are datetimes in Python's avro
+    return datetime.datetime.fromtimestamp(ms / 1000, tz=datetime.timezone.utc)
+
+def parse(name):
+    return avro.schema.parse(open(os.path.join(d, name)).read())
+
+def trip(writer, reader, datum):
+    buf = io.BytesIO()
+    avro.io.DatumWriter(writer).write(datum, avro.io.BinaryEncoder(buf))
+    buf.seek(0)
+    return avro.io.DatumReader(writer, reader).read(avro.io.BinaryDecoder(buf))
+
+rc = {"record_id": "RC-1", "account": "ACC1", "line_id": "ACC1-L0", "service": "VOICE", "cycle_id": "2026-10",
+      "period_start": ts(1790812800000), "period_end": ts(1793491200000), "legacy_amount": 49900000, "currency": "BRL",
+      "legacy_tariff_code": ""}
+back = trip(parse("usage_event.v2.avsc"), parse("usage_event.v3.avsc"), rc)
+assert back == rc, back
+otc = {"record_id": "OT-1", "account": "ACC1", "subscriber": "ACC1-L0", "charge_code": "SIM_SWAP",
+       "charged_at": ts(1791504000000), "cycle_id": "2026-10", "quantity": 2, "legacy_amount": 50000000,
+       "currency": "BRL", "legacy_tariff_code": "OTC"}
+v3 = parse("usage_event.v3.avsc")
+assert trip(v3, v3, otc) == otc
+contract = {"account": "ACC1", "contract_id": "CT-1", "version": 1, "status": "ACTIVE", "effective_from": ts(0),
+            "effective_to": None, "currency": "BRL", "currency_decimals": 2, "rounding": "HALF_UP",
+            "payment_terms_days": 30, "time_zone": "UTC", "zones": [], "default_zone": "OTHER",
+            "band_mode": "AT_START", "bands": [], "default_band": "ANY", "rates": [], "allowances": [],
+            "discounts": [], "promotions": [], "lines": [], "taxes": []}
+back = trip(parse("contract.v2.avsc"), parse("contract.v3.avsc"), contract)
+assert back["one_time_charges"] == [], back
+print("v2 -> v3 resolution ok")
+EOF
+
 echo "-- (b) Python reads the container files of gen and rate"
 run "ajuste gen --out" 120 "$AJ_BIN" gen --out "$work/d" --accounts 50 --records 3000 --seed 3
 run "ajuste rate" 300 "$AJ_BIN" rate --in "$work/d" --out "$work/d/out"
@@ -119,6 +158,26 @@ for c in corrections:
     check(c["delta"] == c["corrected_amount"] - c["legacy_amount"],
           "%s: delta %d != corrected_amount %d - legacy_amount %d"
           % (c["correction_id"], c["delta"], c["corrected_amount"], c["legacy_amount"]))
+# One-time charges: in the usage stream (usage_event.v3), priced by the contracts, on ONE_TIME
+# lines whose corrections are of record kind ONE_TIME with no service.
+otcs = [u for u in usage if "charge_code" in u]
+check(len(otcs) > 0, "usage.avro holds no OneTimeCharge")
+check(all(c["one_time_charges"] for c in contracts), "a contract has no one-time charge price list")
+codes = {p["code"] for c in contracts for p in c["one_time_charges"]}
+check({"ACTIVATION", "SIM_SWAP", "PORTABILITY"} <= codes, "price lists hold %s" % sorted(codes))
+otc_lines = [l for inv in invoices for l in inv["lines"] if l["kind"] == "ONE_TIME"]
+check(len(otc_lines) > 0, "no invoice has a ONE_TIME line")
+for l in otc_lines:
+    check(l["line_id"] == "ONE_TIME/" + l["item"] and l["service"] == "", "bad ONE_TIME line %s" % l["line_id"])
+check(sum(l["records"] for l in otc_lines) == len(otcs),
+      "ONE_TIME lines count %d records, usage.avro has %d one-time charges"
+      % (sum(l["records"] for l in otc_lines), len(otcs)))
+for c in corrections:
+    if c["record_kind"] == "ONE_TIME":
+        check(c["service"] == "" and c["reason"] in ("OTC_NOT_IN_CONTRACT", "OTC_PRICE_MISMATCH", "OTC_DUPLICATE",
+                                                     "NO_CONTRACT", "USAGE_AFTER_TERMINATION"),
+              "%s: a ONE_TIME correction with service %r, reason %s" % (c["correction_id"], c["service"], c["reason"]))
+        check(c["invoice_line"].startswith("ONE_TIME/"), "%s: invoice_line %s" % (c["correction_id"], c["invoice_line"]))
 check(len(truth) > 0, "ground_truth.csv has no data rows")
 check(len(corrections) + len(dead) == len(truth),
       "%d corrections + %d dead letters != %d rows of ground_truth.csv" % (len(corrections), len(dead), len(truth)))

@@ -32,7 +32,8 @@ grep -q "every correction and dead letter is exactly the injected one" <<<"$out"
 for reason in DUPLICATE_USAGE USAGE_AFTER_TERMINATION NO_CONTRACT STALE_CONTRACT_VERSION WRONG_ZONE \
               WRONG_TIME_BAND INCREMENT_ROUNDING CONNECT_FEE TIER_NOT_APPLIED ALLOWANCE_NOT_APPLIED \
               PROMOTION_NOT_APPLIED DISCOUNT_NOT_APPLIED MIN_MAX_CHARGE RATE_MISMATCH MRC_INACTIVE_LINE \
-              MRC_DUPLICATE MRC_PRORATION MRC_PRICE_MISMATCH MRC_MISSING; do
+              MRC_DUPLICATE MRC_PRORATION MRC_PRICE_MISMATCH MRC_MISSING TAX_MISMATCH OTC_NOT_IN_CONTRACT \
+              OTC_PRICE_MISMATCH OTC_DUPLICATE; do
   line=$(grep -E "^  $reason " <<<"$table") || fail "$reason was not injected"
   read -r name found injected precision recall rest <<<"$line"
   [ "$found" -gt 0 ] && [ "$found" -eq "$injected" ] || fail "$reason: found $found, injected $injected"

@@ -274,4 +274,32 @@ static inline aj_usage fx_usage(const char *id, aj_service s, const char *dest, 
     return u;
 }
 
+/* Adds a one-time charge to c's price list (docs/rating.md "One-time charges"). */
+static inline aj_otc_price *fx_add_otc(aj_contract *c, const char *code, const char *description, aj_money price) {
+    c->one_time_charges = fx_grow(c->one_time_charges, c->n_one_time_charges, sizeof(*c->one_time_charges));
+    aj_otc_price *o = &c->one_time_charges[c->n_one_time_charges++];
+    o->code = fx_dup(code);
+    o->description = fx_dup(description);
+    o->price = price;
+    return o;
+}
+
+/* A one-time charge of ACC1 (line ACC1-L0, cycle 2026-10, BRL, tariff OTC). */
+static inline aj_one_time fx_one_time(const char *id, const char *code, int64_t quantity, aj_money legacy,
+                                      int64_t at) {
+    aj_one_time o;
+    memset(&o, 0, sizeof(o));
+    snprintf(o.record_id, sizeof(o.record_id), "%s", id);
+    memcpy(o.account, "ACC1", 5);
+    memcpy(o.subscriber, "ACC1-L0", 8);
+    snprintf(o.charge_code, sizeof(o.charge_code), "%s", code);
+    o.charged_ms = at;
+    memcpy(o.cycle_id, "2026-10", 8);
+    o.quantity = quantity;
+    o.legacy_amount = legacy;
+    memcpy(o.currency, "BRL", 4);
+    memcpy(o.tariff_code, "OTC", 4);
+    return o;
+}
+
 #endif /* AJ_FIXTURES_H */

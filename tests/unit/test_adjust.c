@@ -1053,6 +1053,209 @@ static void test_review_release(void **state) {
     assert_non_null(strstr(inv.status_reason, "released with every correction flagged by bob; held for: "));
 }
 
+/* ---- one-time charges (docs/rating.md "One-time charges") ---- */
+
+static aj_err feed_one_time(fx *f, aj_one_time o) {
+    aj_event ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = AJ_EVENT_ONE_TIME;
+    ev.pos = (aj_position){"cdr.usage", 1, f->offset++};
+    ev.u.one_time = o;
+    return aj_adjust_event(f->adj, &ev, f->detail, sizeof(f->detail));
+}
+
+static aj_one_time on_line(aj_one_time o, const char *line) {
+    snprintf(o.subscriber, sizeof(o.subscriber), "%s", line);
+    return o;
+}
+
+/* Feeds o, expects it accepted with no correction, or with exactly one as described. */
+static const aj_correction *expect_otc(fx *f, aj_one_time o, const char *id, aj_reason reason, aj_money corrected,
+                                       const char *hyp) {
+    int before = f->n_cor;
+    aj_err rc = feed_one_time(f, o);
+    if (rc) fail_msg("%s: %s (%s)", o.record_id, aj_err_name(rc), f->detail);
+    if (!id) {
+        if (f->n_cor != before) fail_msg("%s: unexpected %s", o.record_id, f->cor[f->n_cor - 1].hypothesis);
+        return NULL;
+    }
+    if (f->n_cor != before + 1) fail_msg("%s: %d corrections, want 1", o.record_id, f->n_cor - before);
+    const aj_correction *c = &f->cor[f->n_cor - 1];
+    check_cor(c, id, reason, o.legacy_amount, corrected, hyp);
+    assert_int_equal(c->kind, AJ_KIND_ONE_TIME);
+    assert_int_equal(c->service, AJ_SERVICE__COUNT);
+    assert_string_equal(c->record_id, o.record_id);
+    assert_string_equal(c->tariff_code, "OTC");
+    return c;
+}
+
+/* v1 (Jan 1 to Oct 15): ACTIVATION 49.90, SIM_SWAP 25.00; v2 (Oct 15 on): SIM_SWAP 20.00. No
+ * inventory (no MRC_MISSING at the close). */
+static void otc_contracts(fx *f) {
+    aj_contract *v1 = fx_contract(1, JAN1, OCT15, 120000), *v2 = fx_contract(2, OCT15, INT64_MAX, 120000);
+    fx_no_lines(v1);
+    fx_no_lines(v2);
+    fx_add_otc(v1, "ACTIVATION", "Line activation", 49900000);
+    fx_add_otc(v1, "SIM_SWAP", "SIM card replacement", 25000000);
+    fx_add_otc(v2, "ACTIVATION", "Line activation", 49900000);
+    fx_add_otc(v2, "SIM_SWAP", "SIM card replacement", 20000000);
+    put(f, v1);
+    put(f, v2);
+}
+
+static void test_one_time_reasons(void **state) {
+    fx *f = *state;
+    otc_contracts(f);
+    /* The contract's price: no correction. 3 SIM cards at 25.00 = 75.00, exact. */
+    expect_otc(f, fx_one_time("a", "ACTIVATION", 1, 49900000, OCT05), NULL, 0, 0, NULL);
+    expect_otc(f, fx_one_time("b", "SIM_SWAP", 3, 75000000, OCT05), NULL, 0, 0, NULL);
+    /* After Oct 15 the price is v2's: 3 x 20.00 = 60.00; legacy kept v1's 75.00. */
+    const aj_correction *c = expect_otc(f, on_line(fx_one_time("c", "SIM_SWAP", 3, 75000000, OCT20), "ACC1-L1"),
+                                        "COR-c", AJ_REASON_OTC_PRICE_MISMATCH, 60000000, "3 x 20.000000");
+    assert_int_equal(c->delta, -15000000);
+    assert_int_equal(c->contract_version, 2);
+    assert_int_equal(c->trace.price, 20000000);
+    assert_int_equal(c->trace.quantity, 3);
+    assert_string_equal(c->invoice_line, "ONE_TIME/SIM_SWAP");
+    assert_int_equal(c->disposition, AJ_DISP_APPLY);
+    /* An undercharge: 1 activation billed 39.90 (FLAG by the default policy). */
+    c = expect_otc(f, on_line(fx_one_time("g", "ACTIVATION", 1, 39900000, OCT05), "ACC1-L4"), "COR-g",
+                   AJ_REASON_OTC_PRICE_MISMATCH, 49900000, NULL);
+    assert_int_equal(c->disposition, AJ_DISP_FLAG);
+    /* The same record delivered again: charged once. */
+    expect_otc(f, fx_one_time("a", "ACTIVATION", 1, 49900000, OCT05), "COR-a#2", AJ_REASON_OTC_DUPLICATE, 0,
+               "occurrence 2");
+    /* The same code for the same line under another id. */
+    expect_otc(f, fx_one_time("d", "ACTIVATION", 1, 49900000, OCT06_PEAK), "COR-d", AJ_REASON_OTC_DUPLICATE, 0,
+               "already charged to line ACC1-L0");
+    /* A code neither version lists. */
+    expect_otc(f, on_line(fx_one_time("e", "ROAMING_PACK", 1, 10000000, OCT05), "ACC1-L2"), "COR-e",
+               AJ_REASON_OTC_NOT_IN_CONTRACT, 0, "has no one-time charge ROAMING_PACK");
+    /* Zero units, charged nothing: right. */
+    expect_otc(f, on_line(fx_one_time("z", "ACTIVATION", 0, 0, OCT05), "ACC1-L3"), NULL, 0, 0, NULL);
+    assert_int_equal(aj_adjust_get_stats(f->adj)->one_time, 8);
+    assert_int_equal(aj_adjust_get_stats(f->adj)->by_reason[AJ_REASON_OTC_DUPLICATE], 2);
+
+    assert_int_equal(feed_close(f), AJ_E_OK);
+    assert_int_equal(f->n_inv, 1);
+    const aj_invoice *inv = &f->inv[0];
+    const aj_invoice_line *act = find_line(inv, "ONE_TIME/ACTIVATION");
+    assert_int_equal(act->kind, AJ_LINE_ONE_TIME);
+    assert_int_equal(act->service, AJ_SERVICE__COUNT);
+    assert_string_equal(act->item, "ACTIVATION");
+    assert_string_equal(act->description, "One-time charge ACTIVATION");
+    assert_int_equal(act->records, 5);    /* a, g, a again, d, z */
+    assert_int_equal(act->quantity, 4);
+    assert_int_equal(act->legacy_amount, 49900000 * 3 + 39900000);
+    assert_int_equal(act->corrected_amount, 49900000 * 2);
+    /* the duplicates removed (APPLY), the undercharge only flagged */
+    assert_int_equal(act->billed_amount, 49900000 + 39900000);
+    assert_int_equal(act->corrections, 3);
+    const aj_invoice_line *sim = find_line(inv, "ONE_TIME/SIM_SWAP");
+    assert_int_equal(sim->quantity, 6);
+    assert_int_equal(sim->legacy_amount, 150000000);
+    assert_int_equal(sim->billed_amount, 135000000);
+    const aj_invoice_line *roam = find_line(inv, "ONE_TIME/ROAMING_PACK");
+    assert_int_equal(roam->billed_amount, 0);
+    /* the invoice's sums hold */
+    aj_money legacy = 0, billed = 0;
+    for (size_t i = 0; i < inv->n_lines; i++)
+        if (!inv->lines[i].memo) {
+            legacy += inv->lines[i].legacy_amount;
+            billed += inv->lines[i].billed_amount;
+        }
+    assert_int_equal(inv->legacy_total, legacy);
+    assert_int_equal(inv->corrected_total, billed);
+    assert_int_equal(inv->overcharge_removed, 15000000 + 2 * 49900000 + 10000000);
+    assert_int_equal(inv->flagged_undercharge, 10000000);
+    /* ONE_TIME lines follow RECURRING and precede TAX lines */
+    for (size_t i = 1; i < inv->n_lines; i++) assert_true(inv->lines[i - 1].kind <= inv->lines[i].kind);
+}
+
+/* No contract in force, termination, unknown accounts and currencies: as for usage. */
+static void test_one_time_outside_the_contract(void **state) {
+    fx *f = *state;
+    aj_contract *v1 = fx_contract(1, OCT10, OCT20, 120000), *v2 = fx_contract(2, OCT20, INT64_MAX, 120000);
+    fx_no_lines(v1);
+    fx_no_lines(v2);
+    fx_add_otc(v1, "ACTIVATION", "", 49900000);
+    fx_add_otc(v2, "ACTIVATION", "", 49900000);
+    v2->status = AJ_CONTRACT_TERMINATED;
+    put(f, v1);
+    put(f, v2);
+    expect_otc(f, fx_one_time("a", "ACTIVATION", 1, 49900000, OCT05), "COR-a", AJ_REASON_NO_CONTRACT, 0,
+               "no contract version was in force");
+    expect_otc(f, on_line(fx_one_time("b", "ACTIVATION", 1, 49900000, OCT21), "ACC1-L1"), "COR-b",
+               AJ_REASON_USAGE_AFTER_TERMINATION, 0, "terminated");
+    /* A duplicate is named before the missing contract. */
+    expect_otc(f, fx_one_time("a", "ACTIVATION", 1, 49900000, OCT05), "COR-a#2", AJ_REASON_OTC_DUPLICATE, 0, NULL);
+    int before = f->n_cor;
+    aj_one_time o = fx_one_time("x", "ACTIVATION", 1, 49900000, OCT15);
+    memcpy(o.account, "ACC9", 5);
+    assert_int_equal(feed_one_time(f, o), AJ_E_NO_CONTRACT);
+    o = fx_one_time("y", "ACTIVATION", 1, 49900000, OCT15);
+    memcpy(o.currency, "USD", 4);
+    assert_int_equal(feed_one_time(f, o), AJ_E_CURRENCY_MISMATCH);
+    assert_non_null(strstr(f->detail, "USD"));
+    assert_int_equal(f->n_cor, before);
+    assert_int_equal(aj_adjust_get_stats(f->adj)->one_time, 3);
+}
+
+/* Clause "Taxes": a one-time charge is taxed by the taxes covering every service only. */
+static void test_one_time_taxes(void **state) {
+    fx *f = *state;
+    aj_contract *c = fx_contract(1, JAN1, INT64_MAX, 120000);
+    fx_no_lines(c);
+    fx_add_otc(c, "ACTIVATION", "", 49900000);
+    c->taxes = calloc(2, sizeof(*c->taxes));
+    c->taxes[0] = (aj_tax){fx_dup("IVA"), 0xf, 230000, AJ_TAX_EXCLUSIVE};
+    c->taxes[1] = (aj_tax){fx_dup("VOZ"), 1u << AJ_SERVICE_VOICE, 100000, AJ_TAX_EXCLUSIVE};
+    c->n_taxes = 2;
+    put(f, c);
+    /* Billed 59.90 for a 49.90 activation: 10.00 removed. */
+    expect_otc(f, fx_one_time("a", "ACTIVATION", 1, 59900000, OCT05), "COR-a", AJ_REASON_OTC_PRICE_MISMATCH, 49900000,
+               NULL);
+    /* VOICE 37 s NATIONAL at 0.12/min, 30/6: 42 s = 0.084 + fee 0.01 = 0.094. */
+    expect_none(f, fx_usage("u", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, OCT05));
+    assert_int_equal(feed_close(f), AJ_E_OK);
+    const aj_invoice *inv = &f->inv[0];
+    /* IVA on 59.994 legacy (59.90 + 0.094): 13.79862 -> 13.80; on the billed 49.994: 11.49862
+     * -> 11.50. VOZ on the VOICE usage alone, 0.094: 0.0094 -> 0.01. */
+    const aj_invoice_line *iva = find_line(inv, "TAX/IVA"), *voz = find_line(inv, "TAX/VOZ");
+    assert_int_equal(iva->quantity, 49994000);
+    assert_int_equal(iva->legacy_amount, 13800000);
+    assert_int_equal(iva->billed_amount, 11500000);
+    assert_int_equal(voz->quantity, 94000);
+    assert_int_equal(voz->legacy_amount, 10000);
+    assert_int_equal(voz->billed_amount, 10000);
+    assert_int_equal(inv->amount_due, 49994000 + 11500000 + 10000);
+}
+
+/* Clause "Late usage": a one-time charge of an invoiced cycle goes on the next invoice. */
+static void test_one_time_late(void **state) {
+    fx *f = *state;
+    otc_contracts(f);
+    expect_otc(f, fx_one_time("a", "ACTIVATION", 1, 49900000, OCT05), NULL, 0, 0, NULL);
+    assert_int_equal(feed_close(f), AJ_E_OK);
+    const aj_correction *c = expect_otc(f, on_line(fx_one_time("b", "SIM_SWAP", 1, 25000000, OCT20), "ACC1-L1"),
+                                        "COR-b", AJ_REASON_OTC_PRICE_MISMATCH, 20000000, NULL);
+    assert_true(c->late);
+    assert_string_equal(c->invoice_id, "INV-ACC1-2026-10-r1");
+    assert_string_equal(c->invoice_line, "LATE_ONE_TIME/INV-ACC1-2026-10-r1");
+    /* The late activation for the same line is still a duplicate: the cycle's state is kept. */
+    expect_otc(f, fx_one_time("a2", "ACTIVATION", 1, 49900000, OCT06_PEAK), "COR-a2", AJ_REASON_OTC_DUPLICATE, 0, NULL);
+    assert_int_equal(feed_close_cycle(f, "ACC1", "2026-11", P_NOV, P_DEC), AJ_E_OK);
+    const aj_invoice_line *late = find_line(&f->inv[1], "LATE_ONE_TIME/INV-ACC1-2026-10-r1");
+    assert_int_equal(late->kind, AJ_LINE_LATE_ONE_TIME);
+    assert_string_equal(late->refers_to, "INV-ACC1-2026-10-r1");
+    assert_int_equal(late->records, 2);
+    assert_int_equal(late->legacy_amount, 25000000 + 49900000);
+    assert_int_equal(late->billed_amount, 20000000);
+    /* beyond the delay period: dead-lettered as LATE_USAGE */
+    assert_int_equal(feed_close_cycle(f, "ACC1", "2026-12", P_DEC, P_DEC + 31 * DAY), AJ_E_OK);
+    assert_int_equal(feed_one_time(f, fx_one_time("c", "SIM_SWAP", 1, 25000000, OCT20)), AJ_E_LATE_USAGE);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void) {
@@ -1088,6 +1291,10 @@ int main(void) {
         T(test_dispute_credits),
         T(test_taxes_and_tax_mismatch),
         T(test_hold_and_materiality),
+        T(test_one_time_reasons),
+        T(test_one_time_outside_the_contract),
+        T(test_one_time_taxes),
+        T(test_one_time_late),
         cmocka_unit_test(test_review_release),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1038,6 +1038,214 @@ static void test_contract_init_and_names(void **state) {
     aj_contract_free(NULL);
 }
 
+/* ---- one-time charges (usage_event.v3, contract.v3) ---- */
+
+static aj_event one_time_event(void) {
+    aj_event ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = AJ_EVENT_ONE_TIME;
+    ev.u.one_time = fx_one_time("OT-1", "SIM_SWAP", 2, 50000000, 1791504000000LL);
+    return ev;
+}
+
+static void test_one_time_round_trip(void **state) {
+    fx *f = *state;
+    char detail[256];
+    uint8_t msg[512];
+    aj_event ev = one_time_event(), back;
+
+    assert_int_equal(round_trip(f, &ev, &back, detail), AJ_E_OK);
+    assert_int_equal(back.kind, AJ_EVENT_ONE_TIME);
+    assert_memory_equal(&back.u.one_time, &ev.u.one_time, sizeof(ev.u.one_time));
+    assert_string_equal(aj_event_account(&back), "ACC1");
+    /* framed with the v3 fingerprint, on the usage input */
+    f->buf.len = 0;
+    assert_int_equal(aj_encode_event(f->enc, &ev, &f->buf), AJ_E_OK);
+    assert_string_equal(aj_schema_current(AJ_SCHEMA_USAGE_EVENT)->file, "usage_event.v3.avsc");
+    aj_som_header(aj_schema_current(AJ_SCHEMA_USAGE_EVENT)->fingerprint, msg);
+    memcpy(msg + AJ_SOM_HEADER_LEN, f->buf.data, f->buf.len);
+    assert_int_equal(aj_decode_event_message(f->dec, msg, f->buf.len + AJ_SOM_HEADER_LEN, &back, detail,
+                                             sizeof(detail)),
+                     AJ_E_OK);
+    assert_int_equal(back.u.one_time.quantity, 2);
+    assert_int_equal(back.u.one_time.legacy_amount, 50000000);
+    /* branch 3 of v3 is OneTimeCharge: the earlier branches keep their indexes */
+    assert_int_equal(f->buf.data[0], 3 * 2);   /* zig-zag of 3 */
+    ev = usage_event();
+    f->buf.len = 0;
+    assert_int_equal(aj_encode_event(f->enc, &ev, &f->buf), AJ_E_OK);
+    assert_int_equal(f->buf.data[0], 0);
+}
+
+/* A version-2 writer (no OneTimeCharge) still decodes, by its own fingerprint. */
+static void test_usage_v2_writer_still_decodes(void **state) {
+    fx *f = *state;
+    const aj_schema *v2 = schema_of_file("usage_event.v2.avsc");
+    avro_value_t root, rec, v;
+    char detail[256];
+    uint8_t msg[512];
+    aj_event back;
+
+    assert_non_null(v2);
+    assert_ptr_not_equal(v2, aj_schema_current(AJ_SCHEMA_USAGE_EVENT));
+    assert_int_equal(avro_generic_value_new(v2->iface, &root), 0);
+    assert_int_equal(avro_value_set_branch(&root, 1, &rec), 0);   /* RecurringCharge */
+    set_str(&rec, "record_id", "RC-9");
+    set_str(&rec, "account", "ACC9");
+    set_str(&rec, "line_id", "ACC9-L0");
+    set_str(&rec, "service", "VOICE");
+    set_str(&rec, "cycle_id", "2026-10");
+    set_long(&rec, "period_start", 1790812800000LL);
+    set_long(&rec, "period_end", 1793491200000LL);
+    set_long(&rec, "legacy_amount", 49900000);
+    set_str(&rec, "currency", "BRL");
+    assert_int_equal(avro_value_get_by_name(&rec, "legacy_tariff_code", &v, NULL), 0);
+    assert_int_equal(avro_value_set_string(&v, ""), 0);
+    f->buf.len = 0;
+    assert_int_equal(aj_avro_encode(&root, &f->buf), AJ_E_OK);
+    avro_value_decref(&root);
+    aj_som_header(v2->fingerprint, msg);
+    assert_true(f->buf.len + AJ_SOM_HEADER_LEN <= sizeof(msg));
+    memcpy(msg + AJ_SOM_HEADER_LEN, f->buf.data, f->buf.len);
+    assert_int_equal(aj_decode_event_message(f->dec, msg, f->buf.len + AJ_SOM_HEADER_LEN, &back, detail,
+                                             sizeof(detail)),
+                     AJ_E_OK);
+    assert_int_equal(back.kind, AJ_EVENT_RECURRING);
+    assert_string_equal(back.u.recurring.line_id, "ACC9-L0");
+    assert_int_equal(back.u.recurring.legacy_amount, 49900000);
+    /* branch 3 does not exist in v2 */
+    msg[AJ_SOM_HEADER_LEN] = 3 * 2;
+    assert_int_equal(aj_decode_event_message(f->dec, msg, f->buf.len + AJ_SOM_HEADER_LEN, &back, detail,
+                                             sizeof(detail)),
+                     AJ_E_BAD_UNION);
+}
+
+static void test_one_time_validation(void **state) {
+    fx *f = *state;
+    char detail[256];
+    aj_event back;
+
+    for (int k = 0; k < 8; k++) {
+        aj_event ev = one_time_event();
+        aj_one_time *o = &ev.u.one_time;
+        aj_err want = AJ_E_MISSING_FIELD;
+        const char *field = "";
+        switch (k) {
+        case 0: o->record_id[0] = '\0'; field = "record_id"; break;
+        case 1: o->account[0] = '\0'; field = "account"; break;
+        case 2: o->subscriber[0] = '\0'; field = "subscriber"; break;
+        case 3: o->charge_code[0] = '\0'; field = "charge_code"; break;
+        case 4: o->currency[0] = '\0'; field = "currency"; break;
+        case 5: o->quantity = -1; field = "quantity"; want = AJ_E_NEGATIVE_QUANTITY; break;
+        case 6: o->legacy_amount = -5; field = "legacy_amount"; want = AJ_E_NEGATIVE_AMOUNT; break;
+        default: o->quantity = 0; want = AJ_E_OK; break;   /* zero units is a valid record */
+        }
+        aj_err rc = round_trip(f, &ev, &back, detail);
+        if (rc != want || !strstr(detail, field))
+            fail_msg("case %d: want %s, got %s (%s)", k, aj_err_name(want), aj_err_name(rc), detail);
+    }
+}
+
+/* A writer of OneTimeCharge without quantity (and with an extra field): one unit. */
+static void test_one_time_quantity_default(void **state) {
+    fx *f = *state;
+    aj_schema writer;
+    avro_value_t root, rec;
+    char detail[256];
+    aj_event back;
+
+    memset(&writer, 0, sizeof(writer));
+    writer.id = AJ_SCHEMA_USAGE_EVENT;
+    writer.file = "usage_event.test.avsc";
+    assert_int_equal(avro_schema_from_json_literal(
+                         "[{\"type\":\"record\",\"name\":\"OneTimeCharge\",\"namespace\":\"ajuste.usage\",\"fields\":["
+                         "{\"name\":\"charge_code\",\"type\":\"string\"},"
+                         "{\"name\":\"record_id\",\"type\":\"string\"},"
+                         "{\"name\":\"note\",\"type\":\"string\"},"
+                         "{\"name\":\"account\",\"type\":\"string\"},"
+                         "{\"name\":\"subscriber\",\"type\":\"string\"},"
+                         "{\"name\":\"charged_at\",\"type\":\"long\"},"
+                         "{\"name\":\"cycle_id\",\"type\":\"string\"},"
+                         "{\"name\":\"legacy_amount\",\"type\":\"long\"},"
+                         "{\"name\":\"currency\",\"type\":\"string\"}]}]",
+                         &writer.schema),
+                     0);
+    writer.iface = avro_generic_class_from_schema(writer.schema);
+    assert_int_equal(avro_generic_value_new(writer.iface, &root), 0);
+    avro_value_set_branch(&root, 0, &rec);
+    set_str(&rec, "charge_code", "ACTIVATION");
+    set_str(&rec, "record_id", "OT-7");
+    set_str(&rec, "note", "walked over");
+    set_str(&rec, "account", "ACC7");
+    set_str(&rec, "subscriber", "ACC7-L0");
+    set_long(&rec, "charged_at", 1791504000000LL);
+    set_str(&rec, "cycle_id", "2026-10");
+    set_long(&rec, "legacy_amount", 49900000);
+    set_str(&rec, "currency", "BRL");
+    f->buf.len = 0;
+    assert_int_equal(aj_avro_encode(&root, &f->buf), AJ_E_OK);
+    assert_int_equal(aj_decode_event(f->dec, &writer, f->buf.data, f->buf.len, &back, detail, sizeof(detail)),
+                     AJ_E_OK);
+    assert_int_equal(back.kind, AJ_EVENT_ONE_TIME);
+    assert_string_equal(back.u.one_time.charge_code, "ACTIVATION");
+    assert_int_equal(back.u.one_time.quantity, 1);
+    assert_int_equal(back.u.one_time.charged_ms, 1791504000000LL);
+    assert_string_equal(back.u.one_time.tariff_code, "");
+    avro_value_decref(&root);
+    aj_decoder_destroy(f->dec);
+    f->dec = aj_decoder_create();
+    avro_value_iface_decref(writer.iface);
+    avro_schema_decref(writer.schema);
+}
+
+static void test_contract_one_time_charges(void **state) {
+    fx *f = *state;
+    char detail[256];
+    aj_contract *c = v2_fixture(1, 0, INT64_MAX, 120000), *back = NULL;
+
+    fx_add_otc(c, "ACTIVATION", "Line activation", 49900000);
+    fx_add_otc(c, "SIM_SWAP", "", 25000000);
+    assert_int_equal(contract_trip(f, c, &back, detail), AJ_E_OK);
+    assert_int_equal(back->n_one_time_charges, 2);
+    assert_string_equal(back->one_time_charges[0].code, "ACTIVATION");
+    assert_string_equal(back->one_time_charges[0].description, "Line activation");
+    assert_int_equal(back->one_time_charges[0].price, 49900000);
+    assert_string_equal(back->one_time_charges[1].code, "SIM_SWAP");
+    assert_string_equal(back->one_time_charges[1].description, "");
+    assert_int_equal(back->one_time_charges[1].price, 25000000);
+    aj_contract_free(back);
+    /* a negative price is refused naming the charge */
+    c->one_time_charges[1].price = -1;
+    assert_int_equal(contract_trip(f, c, &back, detail), AJ_E_BAD_CONTRACT);
+    assert_null(back);
+    assert_non_null(strstr(detail, "SIM_SWAP"));
+    assert_non_null(strstr(detail, "negative"));
+    aj_contract_free(c);
+}
+
+/* A contract.v2 writer has no price list: it decodes with none. */
+static void test_contract_v2_writer_no_one_time(void **state) {
+    fx *f = *state;
+    const aj_schema *v2 = schema_of_file("contract.v2.avsc"), *v3 = aj_schema_current(AJ_SCHEMA_CONTRACT);
+    aj_contract *c = v2_fixture(1, 0, INT64_MAX, 120000), *back = NULL;
+    char detail[256];
+
+    assert_non_null(v2);
+    assert_string_equal(v3->file, "contract.v3.avsc");
+    /* v3 adds one field at the end, with default []: a v3 datum of an empty list is a v2 datum
+     * plus one zero byte (the empty array). */
+    f->buf.len = 0;
+    assert_int_equal(aj_encode_contract(f->enc, c, &f->buf), AJ_E_OK);
+    assert_true(f->buf.len > 1 && f->buf.data[f->buf.len - 1] == 0);
+    assert_int_equal(aj_decode_contract(f->dec, v2, f->buf.data, f->buf.len - 1, &back, detail, sizeof(detail)),
+                     AJ_E_OK);
+    assert_int_equal(back->n_one_time_charges, 0);
+    assert_null(back->one_time_charges);
+    assert_string_equal(back->lines[0].line_id, "ACC1-L0");
+    aj_contract_free(back);
+    aj_contract_free(c);
+}
+
 static int setup(void **state) {
     fx *f = calloc(1, sizeof(*f));
     if (aj_schemas_init() != AJ_E_OK || !f) return -1;
@@ -1072,6 +1280,12 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_contract_v1_defaults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_contract_v2_validation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_contract_v2_validation_strings, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_one_time_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_usage_v2_writer_still_decodes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_one_time_validation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_one_time_quantity_default, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_contract_one_time_charges, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_contract_v2_writer_no_one_time, setup, teardown),
         cmocka_unit_test(test_contract_init_and_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -617,6 +617,70 @@ static void test_corruptions_and_wrong_schema(void **state) {
 }
 
 /* Values outside the schema's domain are refused and leave the buffer as it was. */
+/* A one-time charge's correction: record kind ONE_TIME, no service (written ""), and its
+ * ONE_TIME and LATE_ONE_TIME invoice lines (kinds are strings: no new schema version). */
+static void test_one_time_round_trip(void **state) {
+    fx *f = *state;
+    aj_correction c = sample_correction(), back;
+    char origin[64];
+    avro_value_t v;
+
+    c.kind = AJ_KIND_ONE_TIME;
+    c.service = AJ_SERVICE__COUNT;
+    c.reason = AJ_REASON_OTC_PRICE_MISMATCH;
+    memset(c.invoice_line, 0, sizeof(c.invoice_line));   /* the bytes past the NUL compare too */
+    strcpy(c.invoice_line, "ONE_TIME/SIM_SWAP");
+    assert_int_equal(aj_encode_correction(f->enc, &c, &f->buf), AJ_E_OK);
+    assert_int_equal(aj_decode_correction(aj_schema_current(AJ_SCHEMA_CORRECTION), f->buf.data, f->buf.len, &back,
+                                          origin, sizeof(origin)),
+                     AJ_E_OK);
+    assert_int_equal(back.kind, AJ_KIND_ONE_TIME);
+    assert_int_equal(back.service, AJ_SERVICE__COUNT);
+    assert_int_equal(back.reason, AJ_REASON_OTC_PRICE_MISMATCH);
+    back.source.origin = c.source.origin;
+    assert_memory_equal(&back, &c, sizeof(c));
+    avro_c_read(AJ_SCHEMA_CORRECTION, &f->buf, &v);
+    assert_str_field(&v, "record_kind", "ONE_TIME");
+    assert_str_field(&v, "service", "");
+    assert_str_field(&v, "reason", "OTC_PRICE_MISMATCH");
+    assert_str_field(&v, "invoice_line", "ONE_TIME/SIM_SWAP");
+    avro_value_decref(&v);
+    /* Every OTC_ reason round-trips by name. */
+    for (aj_reason r = AJ_REASON_OTC_NOT_IN_CONTRACT; r <= AJ_REASON_OTC_DUPLICATE; r++) {
+        c.reason = r;
+        f->buf.len = 0;
+        assert_int_equal(aj_encode_correction(f->enc, &c, &f->buf), AJ_E_OK);
+        assert_int_equal(aj_decode_correction(aj_schema_current(AJ_SCHEMA_CORRECTION), f->buf.data, f->buf.len, &back,
+                                              origin, sizeof(origin)),
+                         AJ_E_OK);
+        assert_int_equal(back.reason, r);
+    }
+    /* Only a one-time charge has no service. */
+    c.kind = AJ_KIND_USAGE;
+    f->buf.len = 0;
+    assert_int_equal(aj_encode_correction(f->enc, &c, &f->buf), AJ_E_AVRO);
+    assert_int_equal(f->buf.len, 0);
+
+    /* the invoice lines */
+    aj_invoice inv = sample_invoice(), ib;
+    sample_lines[1] = sample_line(AJ_LINE_ONE_TIME, AJ_SERVICE__COUNT, "ONE_TIME/SIM_SWAP", "SIM_SWAP", 2, 3,
+                                  75000000, 60000000, 60000000, 1);
+    sample_lines[2] = sample_line(AJ_LINE_LATE_ONE_TIME, AJ_SERVICE__COUNT, "LATE_ONE_TIME/INV-ACC1-2026-09-r1", "", 1,
+                                  1, 49900000, 49900000, 49900000, 0);
+    strcpy(sample_lines[2].refers_to, "INV-ACC1-2026-09-r1");
+    f->buf.len = 0;
+    assert_int_equal(aj_encode_invoice(f->enc, &inv, &f->buf), AJ_E_OK);
+    assert_int_equal(aj_decode_invoice(aj_schema_current(AJ_SCHEMA_INVOICE), f->buf.data, f->buf.len, &ib), AJ_E_OK);
+    assert_int_equal(ib.lines[1].kind, AJ_LINE_ONE_TIME);
+    assert_int_equal(ib.lines[1].service, AJ_SERVICE__COUNT);
+    assert_string_equal(ib.lines[1].line_id, "ONE_TIME/SIM_SWAP");
+    assert_int_equal(ib.lines[1].quantity, 3);
+    assert_int_equal(ib.lines[2].kind, AJ_LINE_LATE_ONE_TIME);
+    assert_string_equal(ib.lines[2].refers_to, "INV-ACC1-2026-09-r1");
+    assert_memory_equal(ib.lines, sample_lines, 4 * sizeof(*sample_lines));
+    aj_invoice_release(&ib);
+}
+
 static void test_encoders_refuse_what_no_reader_accepts(void **state) {
     fx *f = *state;
     aj_correction c = sample_correction();
@@ -1003,6 +1067,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_dead_letter_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile_bytes_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corruptions_and_wrong_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_one_time_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_encoders_refuse_what_no_reader_accepts, setup, teardown),
         cmocka_unit_test(test_file_sink_close_renames),
         cmocka_unit_test(test_file_sink_abort_leaves_nothing),

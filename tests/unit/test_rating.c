@@ -1814,6 +1814,21 @@ static void bad_max_below_min(aj_contract *c) { c->rates[2].min_charge = 100; c-
 static void bad_decimals(aj_contract *c) { c->rates[2].decimals = 7; }
 static void bad_decimals_negative(aj_contract *c) { c->rates[2].decimals = -1; }
 
+/* Appends a one-time charge to c's price list. */
+static void ct_otc(aj_contract *c, const char *code, aj_money price) {
+    aj_otc_price *grown = realloc(c->one_time_charges, (c->n_one_time_charges + 1) * sizeof(*grown));
+    assert_non_null(grown);
+    c->one_time_charges = grown;
+    aj_otc_price *o = &c->one_time_charges[c->n_one_time_charges++];
+    o->code = strdup(code);
+    o->description = strdup("");
+    o->price = price;
+}
+
+static void bad_otc_twice(aj_contract *c) { ct_otc(c, "ACTIVATION", 1); ct_otc(c, "ACTIVATION", 2); }
+static void bad_otc_negative(aj_contract *c) { ct_otc(c, "SIM_SWAP", -1); }
+static void bad_otc_no_code(aj_contract *c) { ct_otc(c, "", 1); }
+
 static void test_plan_compilation_errors(void **state) {
     (void)state;
     static const struct {
@@ -1850,6 +1865,9 @@ static void test_plan_compilation_errors(void **state) {
         {"max_charge below min_charge", bad_max_below_min, "max_charge"},
         {"decimals 7", bad_decimals, "decimals"},
         {"decimals -1", bad_decimals_negative, "decimals"},
+        {"a one-time charge listed twice", bad_otc_twice, "one-time charge ACTIVATION listed twice"},
+        {"a one-time charge with a negative price", bad_otc_negative, "one-time charge SIM_SWAP has a negative price"},
+        {"a one-time charge without a code", bad_otc_no_code, "has no code"},
     };
     aj_contract_store *s = aj_contract_store_create();
     char detail[512];
@@ -2441,6 +2459,70 @@ static void test_destinations_100k_prefixes(void **state) {
 
 /* ========================================================================================== */
 
+/* ========================================================================================== */
+/* docs/rating.md "One-time charges": price x quantity, exact, of the version in force        */
+
+static aj_one_time mk_one_time(const char *code, int64_t quantity, int64_t at) {
+    aj_one_time o;
+    memset(&o, 0, sizeof(o));
+    strcpy(o.record_id, "OT-1");
+    strcpy(o.account, "ACC1");
+    strcpy(o.subscriber, "ACC1-L0");
+    snprintf(o.charge_code, sizeof(o.charge_code), "%s", code);
+    o.charged_ms = at;
+    strcpy(o.cycle_id, "2026-10");
+    o.quantity = quantity;
+    strcpy(o.currency, "BRL");
+    return o;
+}
+
+static void test_one_time_amount(void **state) {
+    (void)state;
+    aj_contract *v1 = valid_contract(), *v2 = valid_contract();
+    const aj_otc_price *price;
+    aj_money amount;
+
+    /* v1 until T2026 + 10 days, v2 (SIM swap 19.999999) from then on. */
+    v1->effective_to = T2026 + 10 * DAY_MS;
+    ct_otc(v1, "ACTIVATION", 49900000);
+    ct_otc(v1, "SIM_SWAP", 25000000);
+    v2->version = 8;
+    v2->effective_from = T2026 + 10 * DAY_MS;
+    ct_otc(v2, "ACTIVATION", 49900000);
+    ct_otc(v2, "SIM_SWAP", 19999999);
+    aj_contract_store *s = store_of(v1);
+    put_ok(s, v2);
+
+    aj_one_time o = mk_one_time("SIM_SWAP", 3, T2026);
+    const aj_plan *p = plan_at(s, o.charged_ms);
+    assert_int_equal(aj_rating_one_time_amount(p, &o, &price, &amount), AJ_E_OK);
+    assert_int_equal(amount, 75000000);   /* 3 x 25.00, exact */
+    assert_string_equal(price->code, "SIM_SWAP");
+    /* one millisecond before the amendment: still v1; at it: v2, 3 x 19.999999, no rounding */
+    o.charged_ms = T2026 + 10 * DAY_MS - 1;
+    assert_int_equal(aj_rating_one_time_amount(plan_at(s, o.charged_ms), &o, &price, &amount), AJ_E_OK);
+    assert_int_equal(amount, 75000000);
+    o.charged_ms = T2026 + 10 * DAY_MS;
+    assert_int_equal(aj_rating_one_time_amount(plan_at(s, o.charged_ms), &o, &price, &amount), AJ_E_OK);
+    assert_int_equal(amount, 59999997);
+    /* zero units cost nothing */
+    o.quantity = 0;
+    assert_int_equal(aj_rating_one_time_amount(plan_at(s, o.charged_ms), &o, &price, &amount), AJ_E_OK);
+    assert_int_equal(amount, 0);
+    /* a code the contract does not list */
+    aj_one_time x = mk_one_time("ROAMING_PACK", 1, T2026);
+    assert_int_equal(aj_rating_one_time_amount(plan_at(s, T2026), &x, &price, &amount), AJ_E_NOT_FOUND);
+    assert_null(price);
+    assert_int_equal(amount, 0);
+    /* a product that does not fit */
+    x = mk_one_time("ACTIVATION", INT64_MAX / 1000, T2026);
+    assert_int_equal(aj_rating_one_time_amount(plan_at(s, T2026), &x, &price, &amount), AJ_E_OVERFLOW);
+    assert_int_equal(amount, 0);
+    assert_non_null(aj_plan_one_time(plan_at(s, T2026), "ACTIVATION"));
+    assert_null(aj_plan_one_time(plan_at(s, T2026), "activation"));   /* codes are case-sensitive */
+    aj_contract_store_destroy(s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         /* docs/rating.md worked examples, by section */
@@ -2476,6 +2558,7 @@ int main(void) {
         cmocka_unit_test(test_split_increment_of_the_band),
         cmocka_unit_test(test_allowances_more_than_eight),
         cmocka_unit_test(test_plan_compilation_errors),
+        cmocka_unit_test(test_one_time_amount),
         cmocka_unit_test(test_destinations_100k_prefixes),
         /* properties */
         cmocka_unit_test(test_prop_determinism),
