@@ -51,7 +51,7 @@ static aj_err aj_check_percent(const char *v, char *err, size_t errlen) {
 /* The one table: --help, the README's reference and the loaders all read it. */
 static const aj_cfg_entry aj_config_table[] = {
     {"input.usage_topic", AJ_CFG_STR, "cdr.usage",
-     "Topic of usage records, recurring charges and cycle closes (keyed by account).",
+     "Topic of usage records, recurring and one-time charges and cycle closes (keyed by account).",
      AJ_CFG_OFF(usage_topic), NULL},
     {"input.contract_topic", AJ_CFG_STR, "contract.events",
      "Compacted topic of contract versions; every instance reads all of it before rating.",
