@@ -147,8 +147,8 @@ static aj_err demo_produce_malformed(demo *d) {
             m[len++] = 0x09;
             want = AJ_E_BAD_LENGTH;
             break;
-        case 4:   /* union branch 3 of a 3-branch union */
-            m[len++] = 0x06;
+        case 4:   /* the branch one past the union's last (zig-zag 2n, one byte below 64) */
+            m[len++] = (uint8_t)(2 * avro_schema_union_size(usage->schema));
             want = AJ_E_BAD_UNION;
             break;
         case 5:   /* empty message */
