@@ -100,14 +100,26 @@ typedef struct aj_acc {
 /* What waits for an account's next invoice. */
 typedef struct aj_account {
     aj_lineset late;        /* LATE_ lines: records of an invoiced cycle */
-    aj_credit *credits;     /* pending dispute credits, in arrival order */
-    size_t n_credits, cap_credits;
-    aj_seen disputes;       /* every dispute id received */
+    aj_seen applied;        /* dispute ids credited on an invoice of the account */
     aj_acc *kept;           /* the invoiced cycle whose state is kept for late records */
 } aj_account;
 
+/* Dispute credits received and not yet on an invoice, per account in arrival order. */
+typedef struct aj_pending {
+    aj_credit *v;
+    size_t n, cap;
+} aj_pending;
+
+struct aj_credit_book {
+    aj_map *pending;        /* account -> aj_pending */
+    aj_seen received;       /* every dispute id received by this process */
+    int64_t credits, duplicates;
+};
+
 struct aj_adjust {
     aj_contract_store *store;
+    aj_credit_book *book;
+    int own_book;
     aj_adjust_out out;
     aj_policy policy;
     aj_map *cycles;      /* "account\0cycle" -> aj_acc */
@@ -136,9 +148,36 @@ static void aj_account_free(void *p) {
     aj_account *a = p;
     if (!a) return;
     aj_lineset_free(&a->late);
-    free(a->credits);
-    aj_seen_free(&a->disputes);
+    aj_seen_free(&a->applied);
     free(a);
+}
+
+static void aj_pending_free(void *p) {
+    aj_pending *q = p;
+    if (!q) return;
+    free(q->v);
+    free(q);
+}
+
+aj_credit_book *aj_credit_book_create(void) {
+    aj_credit_book *b = calloc(1, sizeof(*b));
+    if (b && !(b->pending = aj_map_create())) {
+        free(b);
+        return NULL;
+    }
+    return b;
+}
+
+void aj_credit_book_destroy(aj_credit_book *b) {
+    if (!b) return;
+    aj_map_destroy(b->pending, aj_pending_free);
+    aj_seen_free(&b->received);
+    free(b);
+}
+
+void aj_credit_book_stats(const aj_credit_book *b, int64_t *credits, int64_t *duplicates) {
+    *credits = b->credits;
+    *duplicates = b->duplicates;
 }
 
 aj_adjust *aj_adjust_create(aj_contract_store *store, const aj_adjust_out *out) {
@@ -147,7 +186,8 @@ aj_adjust *aj_adjust_create(aj_contract_store *store, const aj_adjust_out *out) 
     adj->store = store;
     adj->out = *out;
     aj_policy_default(&adj->policy);
-    if (!(adj->cycles = aj_map_create()) || !(adj->accounts = aj_map_create())) {
+    adj->own_book = 1;
+    if (!(adj->book = aj_credit_book_create()) || !(adj->cycles = aj_map_create()) || !(adj->accounts = aj_map_create())) {
         aj_adjust_destroy(adj);
         return NULL;
     }
@@ -162,10 +202,21 @@ void aj_adjust_destroy(aj_adjust *adj) {
     if (!adj) return;
     if (adj->cycles) aj_map_destroy(adj->cycles, aj_acc_free);
     if (adj->accounts) aj_map_destroy(adj->accounts, aj_account_free);
+    if (adj->own_book) aj_credit_book_destroy(adj->book);
     free(adj);
 }
 
+void aj_adjust_share_credits(aj_adjust *adj, aj_credit_book *book) {
+    if (adj->own_book) aj_credit_book_destroy(adj->book);
+    adj->book = book;
+    adj->own_book = 0;
+}
+
 const aj_adjust_stats *aj_adjust_get_stats(const aj_adjust *adj) {
+    /* With a book of its own the adjuster reports the credits it received; a shared book's are
+     * the book's (aj_credit_book_stats), reported once by its owner. */
+    aj_adjust_stats *st = (aj_adjust_stats *)&adj->stats;
+    if (adj->own_book) aj_credit_book_stats(adj->book, &st->credits, &st->duplicate_credits);
     return &adj->stats;
 }
 
@@ -623,17 +674,26 @@ static aj_err aj_on_tax_correction(void *opaque, const aj_correction *c) {
     return rc ? rc : adj->out.correction(adj->out.opaque, c);
 }
 
-/* Clause "Dispute credits": the pending credits accepted before the period's end move to
- * *due (a slice of a->credits, in arrival order), the rest stay. */
-static size_t aj_credits_due(aj_account *a, int64_t period_end_ms) {
-    size_t due = 0;
-    for (size_t i = 0; i < a->n_credits; i++)
-        if (a->credits[i].accepted_ms < period_end_ms) {
-            aj_credit c = a->credits[i];
-            memmove(&a->credits[due + 1], &a->credits[due], (i - due) * sizeof(c));
-            a->credits[due++] = c;
+/* Clause "Dispute credits": the account's pending credits accepted before the period's end
+ * move to the front of q (in arrival order); those already credited to the account (a
+ * restored state, or a credit received again after a restart) are dropped. Returns how many
+ * are due. */
+static aj_err aj_credits_due(aj_pending *q, aj_account *a, int64_t period_end_ms, size_t *due) {
+    size_t n = 0, kept = 0;
+    for (size_t i = 0; i < q->n; i++) {
+        aj_credit c = q->v[i];
+        if (aj_seen_count(&a->applied, aj_fp('D', c.dispute_id, NULL))) continue;
+        if (c.accepted_ms < period_end_ms) {
+            memmove(&q->v[n + 1], &q->v[n], (kept - n) * sizeof(c));
+            q->v[n++] = c;
+        } else {
+            q->v[kept] = c;
         }
-    return due;
+        kept++;
+    }
+    q->n = kept;
+    *due = n;
+    return AJ_E_OK;
 }
 
 static aj_err aj_adjust_close(aj_adjust *adj, const aj_event *ev, char *detail, size_t detlen) {
@@ -660,17 +720,24 @@ static aj_err aj_adjust_close(aj_adjust *adj, const aj_event *ev, char *detail, 
     if ((rc = aj_missing_lines(adj, ev, acc))) return rc;
     /* The late lines and credits due wait on the account: they go on this invoice. */
     if ((rc = aj_lineset_append(&acc->ls, &a->late))) return rc;
-    size_t due = aj_credits_due(a, cl->period_end_ms);
+    aj_pending *q = aj_map_get(adj->book->pending, cl->account, strlen(cl->account)), none = {NULL, 0, 0};
+    size_t due = 0;
+    if (!q) q = &none;
+    if ((rc = aj_credits_due(q, a, cl->period_end_ms, &due))) return rc;
+    for (size_t i = 0; i < due; i++) {
+        uint32_t times;
+        if ((rc = aj_seen_add(&a->applied, aj_fp('D', q->v[i].dispute_id, NULL), &times))) return rc;
+    }
     const aj_contract *k = plan ? aj_plan_contract(plan) : NULL;
-    aj_invoice_input in = {cl, ev->pos, k, plan ? aj_plan_tz(plan) : NULL, &adj->policy, a->credits, due,
+    aj_invoice_input in = {cl, ev->pos, k, plan ? aj_plan_tz(plan) : NULL, &adj->policy, q->v, due,
                            acc->versions, acc->n_versions, acc->n_versions ? acc->currency : NULL,
                            acc->n_versions ? acc->contract_id : NULL};
     if ((rc = aj_invoice_assemble(&acc->ls, &in, aj_on_tax_correction, adj, &inv))) return rc;
     if ((rc = adj->out.invoice(adj->out.opaque, &inv))) return rc;
     if (inv.status == AJ_INV_HELD) adj->stats.held++;
     adj->stats.credits_applied += (int64_t)due;
-    if (due) memmove(a->credits, a->credits + due, (a->n_credits - due) * sizeof(*a->credits));
-    a->n_credits -= due;
+    if (due) memmove(q->v, q->v + due, (q->n - due) * sizeof(*q->v));
+    q->n -= due;
     aj_lineset_clear(&a->late);
     /* The previous invoiced cycle's delay period ends; this one's begins. */
     if (a->kept) {
@@ -690,11 +757,12 @@ static aj_err aj_adjust_close(aj_adjust *adj, const aj_event *ev, char *detail, 
     return AJ_E_OK;
 }
 
-/* Clause "Dispute credits": a credit waits on its account, once per dispute id. */
+/* Clause "Dispute credits": a credit waits in the book for its account's next invoice, once per
+ * dispute id. */
 static aj_err aj_adjust_credit(aj_adjust *adj, const aj_event *ev, char *detail, size_t detlen) {
     const aj_credit *cr = &ev->u.credit;
     const aj_plan *plan = aj_contract_store_nearest(adj->store, cr->account, cr->accepted_ms);
-    aj_account *a;
+    aj_credit_book *b = adj->book;
     uint32_t times;
     aj_err rc;
 
@@ -708,21 +776,29 @@ static aj_err aj_adjust_credit(aj_adjust *adj, const aj_event *ev, char *detail,
                  cr->currency, k->contract_id, k->version, k->currency);
         return AJ_E_CURRENCY_MISMATCH;
     }
-    if ((rc = aj_account_get(adj, cr->account, &a))) return rc;
-    if ((rc = aj_seen_add(&a->disputes, aj_fp('D', cr->dispute_id, NULL), &times))) return rc;
+    if ((rc = aj_seen_add(&b->received, aj_fp('D', cr->dispute_id, NULL), &times))) return rc;
     if (times > 1) {
-        adj->stats.duplicate_credits++;
+        b->duplicates++;
         return AJ_E_OK;
     }
-    if (a->n_credits == a->cap_credits) {
-        size_t cap = a->cap_credits ? a->cap_credits * 2 : 2;
-        aj_credit *grown = realloc(a->credits, cap * sizeof(*grown));
-        if (!grown) return AJ_E_NOMEM;
-        a->credits = grown;
-        a->cap_credits = cap;
+    size_t klen = strlen(cr->account);
+    aj_pending *q = aj_map_get(b->pending, cr->account, klen);
+    if (!q) {
+        if (!(q = calloc(1, sizeof(*q)))) return AJ_E_NOMEM;
+        if (aj_map_put(b->pending, cr->account, klen, q, NULL) != AJ_E_OK) {
+            free(q);
+            return AJ_E_NOMEM;
+        }
     }
-    a->credits[a->n_credits++] = *cr;
-    adj->stats.credits++;
+    if (q->n == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 2;
+        aj_credit *grown = realloc(q->v, cap * sizeof(*grown));
+        if (!grown) return AJ_E_NOMEM;
+        q->v = grown;
+        q->cap = cap;
+    }
+    q->v[q->n++] = *cr;
+    b->credits++;
     return AJ_E_OK;
 }
 

@@ -37,10 +37,27 @@ typedef struct aj_adjust_stats {
 
 typedef struct aj_adjust aj_adjust;
 
+/*
+ * Dispute credits received and not yet on an invoice, by account. An adjuster has one of its
+ * own; the adjusters of one process (one per input partition) share one, since a credit's
+ * topic is not partitioned like the usage topic. What an account was credited is kept in
+ * the adjuster's state (checkpointed), so a credit received again after a restart is not
+ * credited twice.
+ */
+typedef struct aj_credit_book aj_credit_book;
+
+aj_credit_book *aj_credit_book_create(void);
+void aj_credit_book_destroy(aj_credit_book *b);   /* NULL-safe */
+/* Credits received (once per dispute id) and duplicates ignored. */
+void aj_credit_book_stats(const aj_credit_book *b, int64_t *credits, int64_t *duplicates);
+
 /* store is borrowed and must outlive the adjuster (it notes the records rated, for backdated
  * amendments); out is copied. NULL on NOMEM. */
 aj_adjust *aj_adjust_create(aj_contract_store *store, const aj_adjust_out *out);
 void aj_adjust_destroy(aj_adjust *adj);   /* NULL-safe */
+
+/* Uses book (borrowed, shared) instead of the adjuster's own. Call before any event. */
+void aj_adjust_share_credits(aj_adjust *adj, aj_credit_book *book);
 
 /* Replaces the correction policy (the default: aj_policy_default). */
 void aj_adjust_set_policy(aj_adjust *adj, const aj_policy *policy);
