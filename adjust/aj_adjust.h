@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aj_bytes.h"
 #include "aj_policy.h"
 #include "aj_rating.h"
 #include "aj_types.h"
@@ -110,6 +111,17 @@ typedef enum aj_release_mode {
  * not HELD; AJ_E_OVERFLOW. Arrays are changed in place (never grown).
  */
 aj_err aj_invoice_review_release(aj_invoice *inv, aj_release_mode mode, const char *reviewer, const char *note);
+
+/*
+ * The adjuster's state (every account-cycle and account: docs/reliability.md, "Checkpoints")
+ * appended to out as bytes, and restored from them into a new adjuster (no event yet). Restored,
+ * it handles the next events exactly as the saved one would have: same outputs, same bytes.
+ * aj_adjust_load: AJ_E_OK, AJ_E_ARG (not a new adjuster), AJ_E_NOMEM, or the reason the bytes
+ * are not a state (AJ_E_BAD_MAGIC, AJ_E_UNKNOWN_SCHEMA for another version, AJ_E_TRUNCATED,
+ * AJ_E_BAD_LENGTH ...); the adjuster is then to be destroyed. Statistics are not state.
+ */
+aj_err aj_adjust_save(const aj_adjust *adj, aj_bytes *out);
+aj_err aj_adjust_load(aj_adjust *adj, const void *data, size_t len);
 
 /* Number of account-cycles accumulating (not yet closed). */
 size_t aj_adjust_open_cycles(const aj_adjust *adj);
