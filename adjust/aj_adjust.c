@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "aj_adjust_int.h"
+#include "aj_bytes.h"
 #include "aj_map.h"
 
 /* A set of 64-bit fingerprints with a count each (open addressing; 0 is never a key). Record
@@ -86,6 +87,7 @@ typedef enum aj_acc_state { AJ_ACC_OPEN, AJ_ACC_CLOSED, AJ_ACC_RELEASED } aj_acc
 
 /* What one account-cycle has accumulated until its close. */
 typedef struct aj_acc {
+    char cycle_id[AJ_CYCLE_LEN + 1];
     char currency[AJ_CURRENCY_LEN + 1];
     char contract_id[AJ_ID_LEN + 1];
     char invoice_id[AJ_ID_LEN + 1];
@@ -100,14 +102,26 @@ typedef struct aj_acc {
 /* What waits for an account's next invoice. */
 typedef struct aj_account {
     aj_lineset late;        /* LATE_ lines: records of an invoiced cycle */
-    aj_credit *credits;     /* pending dispute credits, in arrival order */
-    size_t n_credits, cap_credits;
-    aj_seen disputes;       /* every dispute id received */
+    aj_seen applied;        /* dispute ids credited on an invoice of the account */
     aj_acc *kept;           /* the invoiced cycle whose state is kept for late records */
 } aj_account;
 
+/* Dispute credits received and not yet on an invoice, per account in arrival order. */
+typedef struct aj_pending {
+    aj_credit *v;
+    size_t n, cap;
+} aj_pending;
+
+struct aj_credit_book {
+    aj_map *pending;        /* account -> aj_pending */
+    aj_seen received;       /* every dispute id received by this process */
+    int64_t credits, duplicates;
+};
+
 struct aj_adjust {
     aj_contract_store *store;
+    aj_credit_book *book;
+    int own_book;
     aj_adjust_out out;
     aj_policy policy;
     aj_map *cycles;      /* "account\0cycle" -> aj_acc */
@@ -136,9 +150,36 @@ static void aj_account_free(void *p) {
     aj_account *a = p;
     if (!a) return;
     aj_lineset_free(&a->late);
-    free(a->credits);
-    aj_seen_free(&a->disputes);
+    aj_seen_free(&a->applied);
     free(a);
+}
+
+static void aj_pending_free(void *p) {
+    aj_pending *q = p;
+    if (!q) return;
+    free(q->v);
+    free(q);
+}
+
+aj_credit_book *aj_credit_book_create(void) {
+    aj_credit_book *b = calloc(1, sizeof(*b));
+    if (b && !(b->pending = aj_map_create())) {
+        free(b);
+        return NULL;
+    }
+    return b;
+}
+
+void aj_credit_book_destroy(aj_credit_book *b) {
+    if (!b) return;
+    aj_map_destroy(b->pending, aj_pending_free);
+    aj_seen_free(&b->received);
+    free(b);
+}
+
+void aj_credit_book_stats(const aj_credit_book *b, int64_t *credits, int64_t *duplicates) {
+    *credits = b->credits;
+    *duplicates = b->duplicates;
 }
 
 aj_adjust *aj_adjust_create(aj_contract_store *store, const aj_adjust_out *out) {
@@ -147,7 +188,8 @@ aj_adjust *aj_adjust_create(aj_contract_store *store, const aj_adjust_out *out) 
     adj->store = store;
     adj->out = *out;
     aj_policy_default(&adj->policy);
-    if (!(adj->cycles = aj_map_create()) || !(adj->accounts = aj_map_create())) {
+    adj->own_book = 1;
+    if (!(adj->book = aj_credit_book_create()) || !(adj->cycles = aj_map_create()) || !(adj->accounts = aj_map_create())) {
         aj_adjust_destroy(adj);
         return NULL;
     }
@@ -162,10 +204,21 @@ void aj_adjust_destroy(aj_adjust *adj) {
     if (!adj) return;
     if (adj->cycles) aj_map_destroy(adj->cycles, aj_acc_free);
     if (adj->accounts) aj_map_destroy(adj->accounts, aj_account_free);
+    if (adj->own_book) aj_credit_book_destroy(adj->book);
     free(adj);
 }
 
+void aj_adjust_share_credits(aj_adjust *adj, aj_credit_book *book) {
+    if (adj->own_book) aj_credit_book_destroy(adj->book);
+    adj->book = book;
+    adj->own_book = 0;
+}
+
 const aj_adjust_stats *aj_adjust_get_stats(const aj_adjust *adj) {
+    /* With a book of its own the adjuster reports the credits it received; a shared book's are
+     * the book's (aj_credit_book_stats), reported once by its owner. */
+    aj_adjust_stats *st = (aj_adjust_stats *)&adj->stats;
+    if (adj->own_book) aj_credit_book_stats(adj->book, &st->credits, &st->duplicate_credits);
     return &adj->stats;
 }
 
@@ -202,6 +255,7 @@ static aj_err aj_acc_get(aj_adjust *adj, const char *account, const char *cycle,
 
     if (!acc && create) {
         if (!(acc = calloc(1, sizeof(*acc)))) return AJ_E_NOMEM;
+        snprintf(acc->cycle_id, sizeof(acc->cycle_id), "%s", cycle);
         if (aj_map_put(adj->cycles, key, klen, acc, NULL) != AJ_E_OK) {
             free(acc);
             return AJ_E_NOMEM;
@@ -728,17 +782,26 @@ static aj_err aj_on_tax_correction(void *opaque, const aj_correction *c) {
     return rc ? rc : adj->out.correction(adj->out.opaque, c);
 }
 
-/* Clause "Dispute credits": the pending credits accepted before the period's end move to
- * *due (a slice of a->credits, in arrival order), the rest stay. */
-static size_t aj_credits_due(aj_account *a, int64_t period_end_ms) {
-    size_t due = 0;
-    for (size_t i = 0; i < a->n_credits; i++)
-        if (a->credits[i].accepted_ms < period_end_ms) {
-            aj_credit c = a->credits[i];
-            memmove(&a->credits[due + 1], &a->credits[due], (i - due) * sizeof(c));
-            a->credits[due++] = c;
+/* Clause "Dispute credits": the account's pending credits accepted before the period's end
+ * move to the front of q (in arrival order); those already credited to the account (a
+ * restored state, or a credit received again after a restart) are dropped. Returns how many
+ * are due. */
+static aj_err aj_credits_due(aj_pending *q, aj_account *a, int64_t period_end_ms, size_t *due) {
+    size_t n = 0, kept = 0;
+    for (size_t i = 0; i < q->n; i++) {
+        aj_credit c = q->v[i];
+        if (aj_seen_count(&a->applied, aj_fp('D', c.dispute_id, NULL))) continue;
+        if (c.accepted_ms < period_end_ms) {
+            memmove(&q->v[n + 1], &q->v[n], (kept - n) * sizeof(c));
+            q->v[n++] = c;
+        } else {
+            q->v[kept] = c;
         }
-    return due;
+        kept++;
+    }
+    q->n = kept;
+    *due = n;
+    return AJ_E_OK;
 }
 
 static aj_err aj_adjust_close(aj_adjust *adj, const aj_event *ev, char *detail, size_t detlen) {
@@ -765,17 +828,24 @@ static aj_err aj_adjust_close(aj_adjust *adj, const aj_event *ev, char *detail, 
     if ((rc = aj_missing_lines(adj, ev, acc))) return rc;
     /* The late lines and credits due wait on the account: they go on this invoice. */
     if ((rc = aj_lineset_append(&acc->ls, &a->late))) return rc;
-    size_t due = aj_credits_due(a, cl->period_end_ms);
+    aj_pending *q = aj_map_get(adj->book->pending, cl->account, strlen(cl->account)), none = {NULL, 0, 0};
+    size_t due = 0;
+    if (!q) q = &none;
+    if ((rc = aj_credits_due(q, a, cl->period_end_ms, &due))) return rc;
+    for (size_t i = 0; i < due; i++) {
+        uint32_t times;
+        if ((rc = aj_seen_add(&a->applied, aj_fp('D', q->v[i].dispute_id, NULL), &times))) return rc;
+    }
     const aj_contract *k = plan ? aj_plan_contract(plan) : NULL;
-    aj_invoice_input in = {cl, ev->pos, k, plan ? aj_plan_tz(plan) : NULL, &adj->policy, a->credits, due,
+    aj_invoice_input in = {cl, ev->pos, k, plan ? aj_plan_tz(plan) : NULL, &adj->policy, q->v, due,
                            acc->versions, acc->n_versions, acc->n_versions ? acc->currency : NULL,
                            acc->n_versions ? acc->contract_id : NULL};
     if ((rc = aj_invoice_assemble(&acc->ls, &in, aj_on_tax_correction, adj, &inv))) return rc;
     if ((rc = adj->out.invoice(adj->out.opaque, &inv))) return rc;
     if (inv.status == AJ_INV_HELD) adj->stats.held++;
     adj->stats.credits_applied += (int64_t)due;
-    if (due) memmove(a->credits, a->credits + due, (a->n_credits - due) * sizeof(*a->credits));
-    a->n_credits -= due;
+    if (due) memmove(q->v, q->v + due, (q->n - due) * sizeof(*q->v));
+    q->n -= due;
     aj_lineset_clear(&a->late);
     /* The previous invoiced cycle's delay period ends; this one's begins. */
     if (a->kept) {
@@ -795,11 +865,12 @@ static aj_err aj_adjust_close(aj_adjust *adj, const aj_event *ev, char *detail, 
     return AJ_E_OK;
 }
 
-/* Clause "Dispute credits": a credit waits on its account, once per dispute id. */
+/* Clause "Dispute credits": a credit waits in the book for its account's next invoice, once per
+ * dispute id. */
 static aj_err aj_adjust_credit(aj_adjust *adj, const aj_event *ev, char *detail, size_t detlen) {
     const aj_credit *cr = &ev->u.credit;
     const aj_plan *plan = aj_contract_store_nearest(adj->store, cr->account, cr->accepted_ms);
-    aj_account *a;
+    aj_credit_book *b = adj->book;
     uint32_t times;
     aj_err rc;
 
@@ -813,21 +884,29 @@ static aj_err aj_adjust_credit(aj_adjust *adj, const aj_event *ev, char *detail,
                  cr->currency, k->contract_id, k->version, k->currency);
         return AJ_E_CURRENCY_MISMATCH;
     }
-    if ((rc = aj_account_get(adj, cr->account, &a))) return rc;
-    if ((rc = aj_seen_add(&a->disputes, aj_fp('D', cr->dispute_id, NULL), &times))) return rc;
+    if ((rc = aj_seen_add(&b->received, aj_fp('D', cr->dispute_id, NULL), &times))) return rc;
     if (times > 1) {
-        adj->stats.duplicate_credits++;
+        b->duplicates++;
         return AJ_E_OK;
     }
-    if (a->n_credits == a->cap_credits) {
-        size_t cap = a->cap_credits ? a->cap_credits * 2 : 2;
-        aj_credit *grown = realloc(a->credits, cap * sizeof(*grown));
-        if (!grown) return AJ_E_NOMEM;
-        a->credits = grown;
-        a->cap_credits = cap;
+    size_t klen = strlen(cr->account);
+    aj_pending *q = aj_map_get(b->pending, cr->account, klen);
+    if (!q) {
+        if (!(q = calloc(1, sizeof(*q)))) return AJ_E_NOMEM;
+        if (aj_map_put(b->pending, cr->account, klen, q, NULL) != AJ_E_OK) {
+            free(q);
+            return AJ_E_NOMEM;
+        }
     }
-    a->credits[a->n_credits++] = *cr;
-    adj->stats.credits++;
+    if (q->n == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 2;
+        aj_credit *grown = realloc(q->v, cap * sizeof(*grown));
+        if (!grown) return AJ_E_NOMEM;
+        q->v = grown;
+        q->cap = cap;
+    }
+    q->v[q->n++] = *cr;
+    b->credits++;
     return AJ_E_OK;
 }
 
@@ -847,3 +926,303 @@ aj_err aj_adjust_event(aj_adjust *adj, const aj_event *ev, char *detail, size_t 
     }
     return AJ_E_ARG;
 }
+
+/* ------------------------------------------------------------------ the state, saved and restored */
+
+/*
+ * The state of an adjuster as bytes (docs/reliability.md, "Checkpoints"): every account-cycle
+ * (open, closed with its kept consumption, released), every account (late lines, credited
+ * dispute ids, the kept cycle). Avro binary primitives; version 1:
+ *   "AJST" 1
+ *   n_cycles, then per cycle: account, cycle, currency, contract, invoice id, state, lineset,
+ *                             versions, counters, seen
+ *   n_accounts, then per account: account, late lineset, applied seen, kept cycle ("" none)
+ * Statistics and the policy are not state: they belong to the process.
+ */
+#define AJ_STATE_MAGIC "AJST"
+#define AJ_STATE_VERSION 1
+
+#define AJ_PUT(expr)                        \
+    do {                                    \
+        if ((rc = (expr)) != AJ_E_OK) return rc; \
+    } while (0)
+
+static aj_err aj_put_str(aj_bytes *b, const char *s) {
+    return aj_avro_put_string(b, s, strlen(s));
+}
+
+static aj_err aj_save_lineset(aj_bytes *b, const aj_lineset *ls) {
+    aj_err rc;
+    AJ_PUT(aj_avro_put_long(b, (int64_t)ls->n));
+    for (size_t i = 0; i < ls->n; i++) {
+        const aj_invoice_line *l = &ls->lines[i];
+        AJ_PUT(aj_put_str(b, l->line_id));
+        AJ_PUT(aj_avro_put_long(b, l->kind));
+        AJ_PUT(aj_avro_put_long(b, l->service));
+        AJ_PUT(aj_put_str(b, l->item));
+        AJ_PUT(aj_put_str(b, l->refers_to));
+        AJ_PUT(aj_put_str(b, l->description));
+        AJ_PUT(aj_avro_put_long(b, l->records));
+        AJ_PUT(aj_avro_put_long(b, l->quantity));
+        AJ_PUT(aj_avro_put_long(b, l->legacy_amount));
+        AJ_PUT(aj_avro_put_long(b, l->corrected_amount));
+        AJ_PUT(aj_avro_put_long(b, l->billed_amount));
+        AJ_PUT(aj_avro_put_long(b, l->corrections));
+        AJ_PUT(aj_avro_put_bool(b, l->memo));
+    }
+    AJ_PUT(aj_avro_put_long(b, (int64_t)ls->n_adjs));
+    for (size_t i = 0; i < ls->n_adjs; i++) {
+        const aj_invoice_adjustment *a = &ls->adjs[i];
+        AJ_PUT(aj_avro_put_long(b, a->line));
+        AJ_PUT(aj_avro_put_long(b, a->reason));
+        AJ_PUT(aj_avro_put_long(b, a->disposition));
+        AJ_PUT(aj_avro_put_long(b, a->count));
+        AJ_PUT(aj_avro_put_long(b, a->delta));
+    }
+    return AJ_E_OK;
+}
+
+static aj_err aj_save_seen(aj_bytes *b, const aj_seen *s) {
+    aj_err rc;
+    AJ_PUT(aj_avro_put_long(b, (int64_t)s->n));
+    for (size_t i = 0; i < s->cap; i++)
+        if (s->keys[i]) {
+            AJ_PUT(aj_avro_put_long(b, (int64_t)s->keys[i]));
+            AJ_PUT(aj_avro_put_long(b, s->counts[i]));
+        }
+    return AJ_E_OK;
+}
+
+typedef struct aj_save_ctx {
+    aj_bytes *b;
+    aj_err rc;
+} aj_save_ctx;
+
+static int aj_save_cycle(void *opaque, const void *key, size_t klen, void *value) {
+    aj_save_ctx *x = opaque;
+    const aj_acc *acc = value;
+    aj_bytes *b = x->b;
+    aj_err rc = AJ_E_OK;
+    size_t alen = strlen(key);   /* "account\0cycle" */
+    (void)klen;
+#define AJ_SPUT(expr)                          \
+    do {                                       \
+        if ((rc = (expr)) != AJ_E_OK) goto fail; \
+    } while (0)
+    AJ_SPUT(aj_avro_put_string(b, key, alen));
+    AJ_SPUT(aj_put_str(b, acc->cycle_id));
+    AJ_SPUT(aj_put_str(b, acc->currency));
+    AJ_SPUT(aj_put_str(b, acc->contract_id));
+    AJ_SPUT(aj_put_str(b, acc->invoice_id));
+    AJ_SPUT(aj_avro_put_long(b, acc->state));
+    AJ_SPUT(aj_save_lineset(b, &acc->ls));
+    AJ_SPUT(aj_avro_put_long(b, (int64_t)acc->n_versions));
+    for (size_t i = 0; i < acc->n_versions; i++) AJ_SPUT(aj_avro_put_long(b, acc->versions[i]));
+    AJ_SPUT(aj_avro_put_long(b, (int64_t)acc->counters.n));
+    for (size_t i = 0; i < acc->counters.n; i++) {
+        AJ_SPUT(aj_avro_put_long(b, acc->counters.v[i].kind));
+        AJ_SPUT(aj_put_str(b, acc->counters.v[i].name));
+        AJ_SPUT(aj_avro_put_long(b, acc->counters.v[i].used));
+    }
+    AJ_SPUT(aj_save_seen(b, &acc->seen));
+    return 0;
+fail:
+    x->rc = rc;
+    return 1;
+}
+
+static int aj_save_account(void *opaque, const void *key, size_t klen, void *value) {
+    aj_save_ctx *x = opaque;
+    const aj_account *a = value;
+    aj_bytes *b = x->b;
+    aj_err rc = AJ_E_OK;
+    AJ_SPUT(aj_avro_put_string(b, key, klen));
+    AJ_SPUT(aj_save_lineset(b, &a->late));
+    AJ_SPUT(aj_save_seen(b, &a->applied));
+    AJ_SPUT(aj_put_str(b, a->kept ? a->kept->cycle_id : ""));
+    return 0;
+fail:
+    x->rc = rc;
+    return 1;
+#undef AJ_SPUT
+}
+
+aj_err aj_adjust_save(const aj_adjust *adj, aj_bytes *out) {
+    aj_save_ctx x = {out, AJ_E_OK};
+    aj_err rc;
+    AJ_PUT(aj_avro_put_raw(out, AJ_STATE_MAGIC, 4));
+    AJ_PUT(aj_avro_put_long(out, AJ_STATE_VERSION));
+    AJ_PUT(aj_avro_put_long(out, (int64_t)aj_map_size(adj->cycles)));
+    aj_map_each(adj->cycles, aj_save_cycle, &x);
+    if (x.rc) return x.rc;
+    AJ_PUT(aj_avro_put_long(out, (int64_t)aj_map_size(adj->accounts)));
+    aj_map_each(adj->accounts, aj_save_account, &x);
+    return x.rc;
+}
+
+/* ---- restoring: every read checked, every count bounded by the bytes left */
+
+static aj_err aj_get_count(aj_avro_in *in, size_t *n) {
+    int64_t v;
+    aj_err rc = aj_avro_get_long(in, &v);
+    if (rc) return rc;
+    /* Each item takes at least one byte. */
+    if (v < 0 || (uint64_t)v > (uint64_t)(in->end - in->p)) return AJ_E_BAD_LENGTH;
+    *n = (size_t)v;
+    return AJ_E_OK;
+}
+
+static aj_err aj_get_field(aj_avro_in *in, char *dst, size_t size) {
+    const char *s;
+    size_t len;
+    aj_err rc = aj_avro_get_string(in, &s, &len);
+    if (rc) return rc;
+    if (len >= size) return AJ_E_FIELD_TOO_LONG;
+    memcpy(dst, s, len);
+    dst[len] = '\0';
+    return AJ_E_OK;
+}
+
+static aj_err aj_get_int(aj_avro_in *in, int64_t lo, int64_t hi, int64_t *v) {
+    aj_err rc = aj_avro_get_long(in, v);
+    if (rc) return rc;
+    return *v < lo || *v > hi ? AJ_E_BAD_ENUM : AJ_E_OK;
+}
+
+static aj_err aj_load_lineset(aj_avro_in *in, aj_lineset *ls) {
+    size_t n;
+    int64_t v;
+    int memo;
+    aj_err rc;
+    AJ_PUT(aj_get_count(in, &n));
+    if (n && !(ls->lines = calloc(n, sizeof(*ls->lines)))) return AJ_E_NOMEM;
+    ls->cap = n;
+    for (size_t i = 0; i < n; i++) {
+        aj_invoice_line *l = &ls->lines[i];
+        AJ_PUT(aj_get_field(in, l->line_id, sizeof(l->line_id)));
+        AJ_PUT(aj_get_int(in, 0, AJ_LINE__COUNT - 1, &v));
+        l->kind = (aj_line_kind)v;
+        AJ_PUT(aj_get_int(in, 0, AJ_SERVICE__COUNT, &v));
+        l->service = (aj_service)v;
+        AJ_PUT(aj_get_field(in, l->item, sizeof(l->item)));
+        AJ_PUT(aj_get_field(in, l->refers_to, sizeof(l->refers_to)));
+        AJ_PUT(aj_get_field(in, l->description, sizeof(l->description)));
+        AJ_PUT(aj_avro_get_long(in, &l->records));
+        AJ_PUT(aj_avro_get_long(in, &l->quantity));
+        AJ_PUT(aj_avro_get_long(in, &l->legacy_amount));
+        AJ_PUT(aj_avro_get_long(in, &l->corrected_amount));
+        AJ_PUT(aj_avro_get_long(in, &l->billed_amount));
+        AJ_PUT(aj_avro_get_long(in, &l->corrections));
+        AJ_PUT(aj_avro_get_bool(in, &memo));
+        l->memo = memo;
+        ls->n++;
+    }
+    AJ_PUT(aj_get_count(in, &n));
+    if (n && !(ls->adjs = calloc(n, sizeof(*ls->adjs)))) return AJ_E_NOMEM;
+    ls->cap_adjs = n;
+    for (size_t i = 0; i < n; i++) {
+        aj_invoice_adjustment *a = &ls->adjs[i];
+        AJ_PUT(aj_get_int(in, 0, (int64_t)ls->n - 1, &v));
+        a->line = (uint32_t)v;
+        AJ_PUT(aj_get_int(in, 0, AJ_ADJ_TAX_BASE, &v));
+        a->reason = (aj_reason)v;
+        AJ_PUT(aj_get_int(in, 0, AJ_DISP_HOLD, &v));
+        a->disposition = (aj_disposition)v;
+        AJ_PUT(aj_avro_get_long(in, &a->count));
+        AJ_PUT(aj_avro_get_long(in, &a->delta));
+        ls->n_adjs++;
+    }
+    return AJ_E_OK;
+}
+
+static aj_err aj_load_seen(aj_avro_in *in, aj_seen *s) {
+    size_t n;
+    int64_t key, count;
+    aj_err rc;
+    AJ_PUT(aj_get_count(in, &n));
+    for (size_t i = 0; i < n; i++) {
+        uint32_t now;
+        AJ_PUT(aj_avro_get_long(in, &key));
+        AJ_PUT(aj_get_int(in, 1, UINT32_MAX, &count));
+        if (!key || aj_seen_count(s, (uint64_t)key)) return AJ_E_BAD_LENGTH;   /* 0 or twice: corrupt */
+        AJ_PUT(aj_seen_add(s, (uint64_t)key, &now));
+        /* The new slot holds 1: set the saved count. */
+        for (size_t j = (uint64_t)key & (s->cap - 1);; j = (j + 1) & (s->cap - 1))
+            if (s->keys[j] == (uint64_t)key) {
+                s->counts[j] = (uint32_t)count;
+                break;
+            }
+    }
+    return AJ_E_OK;
+}
+
+static aj_err aj_load_cycle(aj_adjust *adj, aj_avro_in *in) {
+    char account[AJ_KEY_LEN + 1], cycle[AJ_CYCLE_LEN + 1];
+    size_t n;
+    int64_t v;
+    aj_acc *acc;
+    aj_err rc;
+    AJ_PUT(aj_get_field(in, account, sizeof(account)));
+    AJ_PUT(aj_get_field(in, cycle, sizeof(cycle)));
+    AJ_PUT(aj_acc_get(adj, account, cycle, 0, &acc));
+    if (acc) return AJ_E_BAD_LENGTH;   /* twice */
+    AJ_PUT(aj_acc_get(adj, account, cycle, 1, &acc));
+    AJ_PUT(aj_get_field(in, acc->currency, sizeof(acc->currency)));
+    AJ_PUT(aj_get_field(in, acc->contract_id, sizeof(acc->contract_id)));
+    AJ_PUT(aj_get_field(in, acc->invoice_id, sizeof(acc->invoice_id)));
+    AJ_PUT(aj_get_int(in, AJ_ACC_OPEN, AJ_ACC_RELEASED, &v));
+    acc->state = (aj_acc_state)v;
+    if (acc->state != AJ_ACC_OPEN) adj->open--;
+    AJ_PUT(aj_load_lineset(in, &acc->ls));
+    AJ_PUT(aj_get_count(in, &n));
+    for (size_t i = 0; i < n; i++) {
+        AJ_PUT(aj_get_int(in, INT32_MIN, INT32_MAX, &v));
+        AJ_PUT(aj_acc_version(acc, (int32_t)v));
+    }
+    AJ_PUT(aj_get_count(in, &n));
+    for (size_t i = 0; i < n; i++) {
+        char name[AJ_KEY_LEN + 1];
+        int64_t kind, used;
+        AJ_PUT(aj_get_int(in, AJ_COUNTER_FREE_UNITS, AJ_COUNTER_DISCOUNT, &kind));
+        AJ_PUT(aj_get_field(in, name, sizeof(name)));
+        AJ_PUT(aj_avro_get_long(in, &used));
+        AJ_PUT(aj_counters_add(&acc->counters, (aj_counter_kind)kind, name, used));
+    }
+    return aj_load_seen(in, &acc->seen);
+}
+
+static aj_err aj_load_account(aj_adjust *adj, aj_avro_in *in) {
+    char account[AJ_KEY_LEN + 1], kept[AJ_CYCLE_LEN + 1];
+    aj_account *a;
+    aj_err rc;
+    AJ_PUT(aj_get_field(in, account, sizeof(account)));
+    if (aj_map_get(adj->accounts, account, strlen(account))) return AJ_E_BAD_LENGTH;   /* twice */
+    AJ_PUT(aj_account_get(adj, account, &a));
+    AJ_PUT(aj_load_lineset(in, &a->late));
+    AJ_PUT(aj_load_seen(in, &a->applied));
+    AJ_PUT(aj_get_field(in, kept, sizeof(kept)));
+    if (kept[0]) {
+        AJ_PUT(aj_acc_get(adj, account, kept, 0, &a->kept));
+        if (!a->kept) return AJ_E_MISSING_FIELD;   /* names a cycle the state does not have */
+    }
+    return AJ_E_OK;
+}
+
+aj_err aj_adjust_load(aj_adjust *adj, const void *data, size_t len) {
+    aj_avro_in in = {data, (const uint8_t *)data + len};
+    size_t n;
+    int64_t version;
+    aj_err rc;
+    if (aj_map_size(adj->cycles) || aj_map_size(adj->accounts)) return AJ_E_ARG;
+    if (len < 4 || memcmp(data, AJ_STATE_MAGIC, 4) != 0) return AJ_E_BAD_MAGIC;
+    in.p += 4;
+    AJ_PUT(aj_avro_get_long(&in, &version));
+    if (version != AJ_STATE_VERSION) return AJ_E_UNKNOWN_SCHEMA;
+    AJ_PUT(aj_get_count(&in, &n));
+    for (size_t i = 0; i < n; i++) AJ_PUT(aj_load_cycle(adj, &in));
+    AJ_PUT(aj_get_count(&in, &n));
+    for (size_t i = 0; i < n; i++) AJ_PUT(aj_load_account(adj, &in));
+    return in.p == in.end ? AJ_E_OK : AJ_E_TRAILING_BYTES;
+}
+
+#undef AJ_PUT

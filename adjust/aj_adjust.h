@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aj_bytes.h"
 #include "aj_policy.h"
 #include "aj_rating.h"
 #include "aj_types.h"
@@ -38,10 +39,27 @@ typedef struct aj_adjust_stats {
 
 typedef struct aj_adjust aj_adjust;
 
+/*
+ * Dispute credits received and not yet on an invoice, by account. An adjuster has one of its
+ * own; the adjusters of one process (one per input partition) share one, since a credit's
+ * topic is not partitioned like the usage topic. What an account was credited is kept in
+ * the adjuster's state (checkpointed), so a credit received again after a restart is not
+ * credited twice.
+ */
+typedef struct aj_credit_book aj_credit_book;
+
+aj_credit_book *aj_credit_book_create(void);
+void aj_credit_book_destroy(aj_credit_book *b);   /* NULL-safe */
+/* Credits received (once per dispute id) and duplicates ignored. */
+void aj_credit_book_stats(const aj_credit_book *b, int64_t *credits, int64_t *duplicates);
+
 /* store is borrowed and must outlive the adjuster (it notes the records rated, for backdated
  * amendments); out is copied. NULL on NOMEM. */
 aj_adjust *aj_adjust_create(aj_contract_store *store, const aj_adjust_out *out);
 void aj_adjust_destroy(aj_adjust *adj);   /* NULL-safe */
+
+/* Uses book (borrowed, shared) instead of the adjuster's own. Call before any event. */
+void aj_adjust_share_credits(aj_adjust *adj, aj_credit_book *book);
 
 /* Replaces the correction policy (the default: aj_policy_default). */
 void aj_adjust_set_policy(aj_adjust *adj, const aj_policy *policy);
@@ -98,6 +116,17 @@ typedef enum aj_release_mode {
  * not HELD; AJ_E_OVERFLOW. Arrays are changed in place (never grown).
  */
 aj_err aj_invoice_review_release(aj_invoice *inv, aj_release_mode mode, const char *reviewer, const char *note);
+
+/*
+ * The adjuster's state (every account-cycle and account: docs/reliability.md, "Checkpoints")
+ * appended to out as bytes, and restored from them into a new adjuster (no event yet). Restored,
+ * it handles the next events exactly as the saved one would have: same outputs, same bytes.
+ * aj_adjust_load: AJ_E_OK, AJ_E_ARG (not a new adjuster), AJ_E_NOMEM, or the reason the bytes
+ * are not a state (AJ_E_BAD_MAGIC, AJ_E_UNKNOWN_SCHEMA for another version, AJ_E_TRUNCATED,
+ * AJ_E_BAD_LENGTH ...); the adjuster is then to be destroyed. Statistics are not state.
+ */
+aj_err aj_adjust_save(const aj_adjust *adj, aj_bytes *out);
+aj_err aj_adjust_load(aj_adjust *adj, const void *data, size_t len);
 
 /* Number of account-cycles accumulating (not yet closed). */
 size_t aj_adjust_open_cycles(const aj_adjust *adj);

@@ -13,7 +13,12 @@ struct aj_pipeline {
     aj_sink *sink;
     aj_decoder *dec;
     aj_emitter *em;
-    aj_adjust *adj;
+    aj_adjust **adj;                /* per input partition (NULL: none yet) */
+    size_t n_adj;
+    aj_credit_book *book;           /* shared by the adjusters */
+    aj_policy policy;
+    aj_adjust_stats retired;        /* statistics of adjusters dropped or replaced */
+    aj_adjust_stats sum;            /* aj_pipeline_adjust_stats' result */
     aj_pipeline_stats stats;
     aj_kafka_follower *credits;     /* the dispute-credit topic, or NULL */
     int64_t credits_synced_to;      /* period end of the last close that synced it */
@@ -39,8 +44,8 @@ aj_pipeline *aj_pipeline_create(aj_contract_store *store, aj_sink *sink) {
     p->store = store;
     p->sink = sink;
     if (!(p->dec = aj_decoder_create()) || !(p->em = aj_emitter_create(sink))) goto error;
-    aj_adjust_out out = {p->em, aj_on_correction, aj_on_invoice};
-    if (!(p->adj = aj_adjust_create(store, &out))) goto error;
+    aj_policy_default(&p->policy);
+    if (!(p->book = aj_credit_book_create())) goto error;
     return p;
 error:
     aj_pipeline_destroy(p);
@@ -49,7 +54,9 @@ error:
 
 void aj_pipeline_destroy(aj_pipeline *p) {
     if (!p) return;
-    aj_adjust_destroy(p->adj);
+    for (size_t i = 0; i < p->n_adj; i++) aj_adjust_destroy(p->adj[i]);
+    free(p->adj);
+    aj_credit_book_destroy(p->book);
     aj_emitter_destroy(p->em);
     aj_decoder_destroy(p->dec);
     free(p);
@@ -69,6 +76,79 @@ aj_err aj_pipeline_reject(aj_pipeline *p, const aj_message *msg, aj_err reason, 
     p->stats.dead_letters++;
     p->stats.dead_by_reason[reason]++;
     return AJ_E_OK;
+}
+
+/* The adjuster of an input partition, created when absent. NULL on NOMEM. */
+static aj_adjust *aj_pipeline_adjuster(aj_pipeline *p, int32_t partition) {
+    size_t i = partition < 0 ? 0 : (size_t)partition;
+    if (i >= p->n_adj) {
+        size_t n = i + 1;
+        aj_adjust **grown = realloc(p->adj, n * sizeof(*grown));
+        if (!grown) return NULL;
+        memset(grown + p->n_adj, 0, (n - p->n_adj) * sizeof(*grown));
+        p->adj = grown;
+        p->n_adj = n;
+    }
+    if (!p->adj[i]) {
+        aj_adjust_out out = {p->em, aj_on_correction, aj_on_invoice};
+        if (!(p->adj[i] = aj_adjust_create(p->store, &out))) return NULL;
+        aj_adjust_share_credits(p->adj[i], p->book);
+        aj_adjust_set_policy(p->adj[i], &p->policy);
+    }
+    return p->adj[i];
+}
+
+/* Adds the statistics of an adjuster about to go to p->retired. */
+static void aj_pipeline_retire(aj_pipeline *p, const aj_adjust *adj) {
+    const aj_adjust_stats *s = aj_adjust_get_stats(adj);
+    aj_adjust_stats *r = &p->retired;
+    r->usage += s->usage;
+    r->recurring += s->recurring;
+    r->closes += s->closes;
+    r->corrections += s->corrections;
+    for (int i = 0; i < AJ_REASON__COUNT; i++) r->by_reason[i] += s->by_reason[i];
+    r->overcharge += s->overcharge;
+    r->undercharge += s->undercharge;
+    r->invoices += s->invoices;
+    r->duplicate_closes += s->duplicate_closes;
+    r->classified += s->classified;
+    r->late_records += s->late_records;
+    r->held += s->held;
+    r->credits_applied += s->credits_applied;
+}
+
+aj_err aj_pipeline_save_partition(const aj_pipeline *p, int32_t partition, aj_bytes *out) {
+    size_t i = partition < 0 ? 0 : (size_t)partition;
+    if (i >= p->n_adj || !p->adj[i]) {
+        /* Nothing seen yet: the state of a new adjuster. */
+        aj_adjust_out none = {NULL, NULL, NULL};
+        aj_adjust *empty = aj_adjust_create(p->store, &none);
+        if (!empty) return AJ_E_NOMEM;
+        aj_err rc = aj_adjust_save(empty, out);
+        aj_adjust_destroy(empty);
+        return rc;
+    }
+    return aj_adjust_save(p->adj[i], out);
+}
+
+void aj_pipeline_drop_partition(aj_pipeline *p, int32_t partition) {
+    size_t i = partition < 0 ? 0 : (size_t)partition;
+    if (i >= p->n_adj || !p->adj[i]) return;
+    aj_pipeline_retire(p, p->adj[i]);
+    aj_adjust_destroy(p->adj[i]);
+    p->adj[i] = NULL;
+}
+
+aj_err aj_pipeline_restore_partition(aj_pipeline *p, int32_t partition, const void *state, size_t len) {
+    aj_pipeline_drop_partition(p, partition);
+    aj_adjust *adj = aj_pipeline_adjuster(p, partition);
+    if (!adj) return AJ_E_NOMEM;
+    aj_err rc = aj_adjust_load(adj, state, len);
+    if (rc != AJ_E_OK) {
+        aj_adjust_destroy(adj);
+        p->adj[partition < 0 ? 0 : partition] = NULL;
+    }
+    return rc;
 }
 
 /* Handles one message; only_credits refuses anything but a dispute credit (WRONG_SCHEMA). */
@@ -92,8 +172,9 @@ static aj_err aj_pipeline_handle(aj_pipeline *p, const aj_message *msg, int only
         if ((rc = aj_pipeline_sync_credits(p)) != AJ_E_OK) return rc;
     }
     if (rc == AJ_E_OK) {
+        aj_adjust *adj = aj_pipeline_adjuster(p, msg->pos.partition);
         ev.pos = msg->pos;
-        rc = aj_adjust_event(p->adj, &ev, detail, sizeof(detail));
+        rc = adj ? aj_adjust_event(adj, &ev, detail, sizeof(detail)) : AJ_E_NOMEM;
     }
     if (rc == AJ_E_OK) {
         p->stats.processed++;
@@ -147,7 +228,9 @@ aj_err aj_pipeline_load_credits(aj_pipeline *p, aj_source *src) {
 }
 
 void aj_pipeline_set_policy(aj_pipeline *p, const aj_policy *policy) {
-    aj_adjust_set_policy(p->adj, policy);
+    p->policy = *policy;
+    for (size_t i = 0; i < p->n_adj; i++)
+        if (p->adj[i]) aj_adjust_set_policy(p->adj[i], policy);
 }
 
 aj_err aj_pipeline_add_contract(void *pipeline, aj_contract *c) {
@@ -214,8 +297,12 @@ aj_err aj_pipeline_run(aj_pipeline *p, aj_source *src, const aj_run_opts *opts) 
             result = AJ_E_INTERRUPTED;
             break;
         }
-        if (opts->expect_closes > 0 && aj_adjust_get_stats(p->adj)->closes + aj_adjust_get_stats(p->adj)->duplicate_closes >= opts->expect_closes)
-            break;
+        if (opts->expect_closes > 0) {
+            int64_t closes = p->retired.closes + p->retired.duplicate_closes;
+            for (size_t i = 0; i < p->n_adj; i++)
+                if (p->adj[i]) closes += aj_adjust_get_stats(p->adj[i])->closes + aj_adjust_get_stats(p->adj[i])->duplicate_closes;
+            if (closes >= opts->expect_closes) break;
+        }
         rc = aj_source_next(src, &msg, 100);
         if (rc == AJ_E_EOF) break;
         if (rc == AJ_E_OK) {
@@ -251,7 +338,14 @@ const aj_pipeline_stats *aj_pipeline_get_stats(const aj_pipeline *p) {
 }
 
 const aj_adjust_stats *aj_pipeline_adjust_stats(const aj_pipeline *p) {
-    return aj_adjust_get_stats(p->adj);
+    aj_pipeline *mp = (aj_pipeline *)p;   /* the sum is a cache, not state */
+    aj_adjust_stats saved = mp->retired;
+    for (size_t i = 0; i < p->n_adj; i++)
+        if (p->adj[i]) aj_pipeline_retire(mp, p->adj[i]);
+    mp->sum = mp->retired;
+    mp->retired = saved;
+    aj_credit_book_stats(p->book, &mp->sum.credits, &mp->sum.duplicate_credits);
+    return &mp->sum;
 }
 
 aj_emitter *aj_pipeline_emitter(aj_pipeline *p) {
@@ -259,5 +353,8 @@ aj_emitter *aj_pipeline_emitter(aj_pipeline *p) {
 }
 
 size_t aj_pipeline_open_cycles(const aj_pipeline *p) {
-    return aj_adjust_open_cycles(p->adj);
+    size_t n = 0;
+    for (size_t i = 0; i < p->n_adj; i++)
+        if (p->adj[i]) n += aj_adjust_open_cycles(p->adj[i]);
+    return n;
 }

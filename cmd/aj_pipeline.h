@@ -56,6 +56,16 @@ aj_err aj_pipeline_sync_credits(aj_pipeline *p);
 /* The correction policy adjust applies (default: aj_policy_default). */
 void aj_pipeline_set_policy(aj_pipeline *p, const aj_policy *policy);
 
+/*
+ * The state of one input partition (its adjuster: docs/reliability.md, "Checkpoints"), saved
+ * to out, restored (replacing what the partition had), or dropped (revoked). Each input
+ * partition has an adjuster of its own, created at its first message; they share the
+ * contract store and the dispute-credit book.
+ */
+aj_err aj_pipeline_save_partition(const aj_pipeline *p, int32_t partition, aj_bytes *out);
+aj_err aj_pipeline_restore_partition(aj_pipeline *p, int32_t partition, const void *state, size_t len);
+void aj_pipeline_drop_partition(aj_pipeline *p, int32_t partition);
+
 /* Dead-letters msg with reason (used for bytes a source could not split into messages). */
 aj_err aj_pipeline_reject(aj_pipeline *p, const aj_message *msg, aj_err reason, const char *detail);
 

@@ -675,7 +675,7 @@ static const char *const aj_tax_mode_symbols[] = {"EXCLUSIVE", "GROSS_UP"};
 #define AJ_COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static aj_err aj_crounding(aj_cread *r, avro_value_t *rec, aj_rounding *out) {
-    int i;
+    int i = AJ_ROUND_HALF_UP;
     aj_err rc = aj_cenum(r, rec, "rounding", aj_rounding_symbols, AJ_COUNT(aj_rounding_symbols), AJ_ROUND_HALF_UP, &i);
     if (!rc) *out = (aj_rounding)i;
     return rc;
@@ -903,7 +903,7 @@ static aj_err aj_contract_promotions(aj_cread *r, avro_value_t *root, aj_contrac
     char where[64];
     avro_value_t arr, pv;
     size_t n;
-    int kind;
+    int kind = 0;
     aj_err rc;
 
     if ((rc = aj_carray(r, root, "promotions", 0, &arr, &n))) return rc;

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aj_bytes.h"
 #include "aj_config.h"
 #include "aj_schema.h"
 #include "aj_types.h"
@@ -25,40 +26,10 @@
 aj_err aj_avro_check(avro_schema_t schema, const void *buf, size_t len, size_t *consumed,
                      char *detail, size_t detlen);
 
-/* A growable byte buffer for encoders. */
-typedef struct aj_bytes {
-    uint8_t *data;
-    size_t len, cap;
-} aj_bytes;
-
-/* Ensures room for `more` bytes. AJ_E_NOMEM. */
-aj_err aj_bytes_reserve(aj_bytes *b, size_t more);
-void aj_bytes_free(aj_bytes *b);
-
 /*
  * Appends the Avro binary encoding of value to out (no header). AJ_E_AVRO, AJ_E_NOMEM.
  */
 aj_err aj_avro_encode(avro_value_t *value, aj_bytes *out);
-
-/* Low-level Avro binary writers (spec "Binary Encoding"): append to b, AJ_E_NOMEM on failure.
- * int and long share the zig-zag varint; bytes and string share length + raw bytes. */
-aj_err aj_avro_put_long(aj_bytes *b, int64_t v);
-aj_err aj_avro_put_bool(aj_bytes *b, int v);
-aj_err aj_avro_put_string(aj_bytes *b, const char *s, size_t len);
-aj_err aj_avro_put_raw(aj_bytes *b, const void *p, size_t len);
-
-/* A read cursor over untrusted Avro binary data. */
-typedef struct aj_avro_in {
-    const uint8_t *p;
-    const uint8_t *end;
-} aj_avro_in;
-
-/* Readers: AJ_E_TRUNCATED when the data ends early, AJ_E_BAD_LENGTH for a varint longer than
- * 10 bytes or a negative / oversized string length. Strings are borrowed from the data (not
- * NUL-terminated). */
-aj_err aj_avro_get_long(aj_avro_in *in, int64_t *v);
-aj_err aj_avro_get_bool(aj_avro_in *in, int *v);
-aj_err aj_avro_get_string(aj_avro_in *in, const char **s, size_t *len);
 
 /* --------------------------------------------------------------- input codecs */
 

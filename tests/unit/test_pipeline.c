@@ -22,11 +22,15 @@ typedef struct mem_sink {
     int64_t invoices, dead;
     aj_money invoice_adjust;
     char origin[256];
+    uint64_t out_hash;   /* FNV-1a over every output's kind and bytes, in order */
 } mem_sink;
 
 static aj_err mem_write(aj_sink *s, aj_output_kind kind, const char *key, const void *d, size_t len) {
     mem_sink *m = (mem_sink *)s;
+    uint8_t k = (uint8_t)kind;
     (void)key;
+    m->out_hash = (m->out_hash ^ k) * 0x100000001b3ULL;
+    for (size_t i = 0; i < len; i++) m->out_hash = (m->out_hash ^ ((const uint8_t *)d)[i]) * 0x100000001b3ULL;
     if (kind == AJ_OUT_CORRECTION) {
         if (m->n_corr == m->cap_corr) {
             m->cap_corr = m->cap_corr ? m->cap_corr * 2 : 1024;
@@ -87,6 +91,9 @@ typedef struct gen_mem {
     size_t n_truths, cap_truths;
     int64_t events;
     uint64_t hash;    /* FNV-1a over every datum, for determinism */
+    int64_t restore_every;   /* > 0: save the state and restore it into a new adjuster every N */
+    int64_t restores;
+    size_t max_state;
 } gen_mem;
 
 static void hash_bytes(uint64_t *h, const void *d, size_t len) {
@@ -110,7 +117,17 @@ static aj_err gm_event(void *o, const char *key, const void *d, size_t len) {
     gen_mem *g = o;
     hash_bytes(&g->hash, d, len);
     aj_message m = {key, strlen(key), d, len, {"mem", -1, g->events++}, aj_schema_current(AJ_SCHEMA_USAGE_EVENT), NULL};
-    return aj_pipeline_message(g->p, &m);
+    aj_err rc = aj_pipeline_message(g->p, &m);
+    if (rc == AJ_E_OK && g->restore_every > 0 && g->events % g->restore_every == 0) {
+        /* What a restart from a checkpoint does: the state as bytes, into a new adjuster. */
+        aj_bytes st = {0};
+        if ((rc = aj_pipeline_save_partition(g->p, -1, &st)) == AJ_E_OK)
+            rc = aj_pipeline_restore_partition(g->p, -1, st.data, st.len);
+        if (st.len > g->max_state) g->max_state = st.len;
+        aj_bytes_free(&st);
+        g->restores++;
+    }
+    return rc;
 }
 
 static aj_err gm_truth(void *o, const aj_truth *t) {
@@ -123,7 +140,8 @@ static aj_err gm_truth(void *o, const aj_truth *t) {
     return AJ_E_OK;
 }
 
-static void run_workload(uint64_t seed, int64_t error_ppm, gen_mem *g, mem_sink *sink, aj_gen_counts *counts) {
+static void run_workload_restoring(uint64_t seed, int64_t error_ppm, int64_t restore_every, gen_mem *g, mem_sink *sink,
+                                   aj_gen_counts *counts) {
     aj_gen_opts o;
     aj_gen_defaults(&o);
     o.accounts = 400;
@@ -135,11 +153,17 @@ static void run_workload(uint64_t seed, int64_t error_ppm, gen_mem *g, mem_sink 
     sink->base.ops = &mem_ops;
     memset(g, 0, sizeof(*g));
     g->hash = 0xcbf29ce484222325ULL;
+    g->restore_every = restore_every;
+    sink->out_hash = 0xcbf29ce484222325ULL;
     g->store = aj_contract_store_create();
     g->dec = aj_decoder_create();
     g->p = aj_pipeline_create(g->store, &sink->base);
     aj_gen_out out = {g, gm_contract, gm_event, gm_truth};
     assert_int_equal(aj_gen_run(&o, &out, counts), AJ_E_OK);
+}
+
+static void run_workload(uint64_t seed, int64_t error_ppm, gen_mem *g, mem_sink *sink, aj_gen_counts *counts) {
+    run_workload_restoring(seed, error_ppm, 0, g, sink, counts);
 }
 
 static void release(gen_mem *g, mem_sink *sink) {
@@ -227,6 +251,37 @@ static void test_generator_is_deterministic(void **state) {
     release(&c, &sc);
 }
 
+/* Saving the state and going on with a new adjuster restored from the bytes (every 997 events,
+ * so mid-cycle, between a cycle's records, at closes) changes no output byte. Truncated or
+ * altered state is refused, never half-loaded. */
+static void test_state_restore_is_invisible(void **state) {
+    gen_mem a, b;
+    mem_sink sa, sb;
+    aj_gen_counts ca, cb;
+    (void)state;
+    run_workload(11, 50000, &a, &sa, &ca);
+    run_workload_restoring(11, 50000, 997, &b, &sb, &cb);
+    assert_true(b.restores > 40);
+    assert_true(sa.invoices > 0 && sa.n_corr > 0);
+    assert_int_equal(sa.invoices, sb.invoices);
+    assert_int_equal(sa.n_corr, sb.n_corr);
+    assert_int_equal(sa.dead, sb.dead);
+    assert_true(sa.out_hash == sb.out_hash);
+
+    aj_bytes st = {0};
+    assert_int_equal(aj_pipeline_save_partition(b.p, -1, &st), AJ_E_OK);
+    assert_true(st.len > 1000);
+    for (size_t cut = 0; cut < st.len; cut += st.len / 97 + 1)
+        assert_int_not_equal(aj_pipeline_restore_partition(b.p, -1, st.data, cut), AJ_E_OK);
+    st.data[0] = 'X';
+    assert_int_equal(aj_pipeline_restore_partition(b.p, -1, st.data, st.len), AJ_E_BAD_MAGIC);
+    st.data[0] = 'A';
+    assert_int_equal(aj_pipeline_restore_partition(b.p, -1, st.data, st.len), AJ_E_OK);
+    aj_bytes_free(&st);
+    release(&a, &sa);
+    release(&b, &sb);
+}
+
 static void test_no_errors_no_corrections(void **state) {
     gen_mem g;
     mem_sink sink;
@@ -272,6 +327,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ground_truth_exactly),
         cmocka_unit_test(test_generator_is_deterministic),
+        cmocka_unit_test(test_state_restore_is_invisible),
         cmocka_unit_test(test_no_errors_no_corrections),
         cmocka_unit_test(test_parse_rate),
     };
