@@ -98,12 +98,14 @@ static aj_adjust *aj_pipeline_adjuster(aj_pipeline *p, int32_t partition) {
     return p->adj[i];
 }
 
-/* Adds the statistics of an adjuster about to go to p->retired. */
+/* Adds the statistics of an adjuster about to go to p->retired: every field of aj_adjust_stats
+ * but the credit counts, which are the shared book's (a new field must be added here). */
 static void aj_pipeline_retire(aj_pipeline *p, const aj_adjust *adj) {
     const aj_adjust_stats *s = aj_adjust_get_stats(adj);
     aj_adjust_stats *r = &p->retired;
     r->usage += s->usage;
     r->recurring += s->recurring;
+    r->one_time += s->one_time;
     r->closes += s->closes;
     r->corrections += s->corrections;
     for (int i = 0; i < AJ_REASON__COUNT; i++) r->by_reason[i] += s->by_reason[i];
