@@ -383,7 +383,8 @@ static aj_err aj_finish_record(aj_adjust *adj, const char *account, aj_acc *acc,
         snprintf(c->invoice_id, sizeof(c->invoice_id), "%s", acc->invoice_id);
     else
         aj_invoice_id(c->invoice_id, sizeof(c->invoice_id), account, c->cycle_id, 1);
-    memcpy(c->invoice_line, ls->lines[idx].line_id, sizeof(c->invoice_line));
+    const char *line_id = aj_lineset_line_id(ls, idx);
+    memcpy(c->invoice_line, line_id, strlen(line_id) + 1);
     c->late = late;
     if ((rc = aj_lineset_adjust(ls, idx, c->reason, c->disposition, 1, c->delta)) || (rc = aj_record_stats(adj, c)))
         return rc;
@@ -955,7 +956,8 @@ static aj_err aj_save_lineset(aj_bytes *b, const aj_lineset *ls) {
     aj_err rc;
     AJ_PUT(aj_avro_put_long(b, (int64_t)ls->n));
     for (size_t i = 0; i < ls->n; i++) {
-        const aj_invoice_line *l = &ls->lines[i];
+        aj_invoice_line line, *l = &line;
+        aj_lineset_invoice_line(ls, (uint32_t)i, l);
         AJ_PUT(aj_put_str(b, l->line_id));
         AJ_PUT(aj_avro_put_long(b, l->kind));
         AJ_PUT(aj_avro_put_long(b, l->service));
@@ -1095,10 +1097,9 @@ static aj_err aj_load_lineset(aj_avro_in *in, aj_lineset *ls) {
     int memo;
     aj_err rc;
     AJ_PUT(aj_get_count(in, &n));
-    if (n && !(ls->lines = calloc(n, sizeof(*ls->lines)))) return AJ_E_NOMEM;
-    ls->cap = n;
     for (size_t i = 0; i < n; i++) {
-        aj_invoice_line *l = &ls->lines[i];
+        aj_invoice_line line, *l = &line;
+        memset(l, 0, sizeof(*l));
         AJ_PUT(aj_get_field(in, l->line_id, sizeof(l->line_id)));
         AJ_PUT(aj_get_int(in, 0, AJ_LINE__COUNT - 1, &v));
         l->kind = (aj_line_kind)v;
@@ -1115,7 +1116,7 @@ static aj_err aj_load_lineset(aj_avro_in *in, aj_lineset *ls) {
         AJ_PUT(aj_avro_get_long(in, &l->corrections));
         AJ_PUT(aj_avro_get_bool(in, &memo));
         l->memo = memo;
-        ls->n++;
+        AJ_PUT(aj_lineset_put_line(ls, l));
     }
     AJ_PUT(aj_get_count(in, &n));
     if (n && !(ls->adjs = calloc(n, sizeof(*ls->adjs)))) return AJ_E_NOMEM;

@@ -1,6 +1,7 @@
 /* aj_invoice.c - invoice lines, adjustments, taxes, credits, totals and the review hold
  * (docs/invoice.md). */
 #define _GNU_SOURCE   /* qsort_r */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,25 +10,83 @@
 #include "aj_adjust_int.h"
 #include "aj_tax.h"
 
+/* Lines allocated at once: an invoice has one per zone and service used, contracted line and
+ * memo (about 25 on the demo's), and growing the array record by record costs more than the
+ * room left unused. */
+#define AJ_LINES_FIRST 32
+
 void aj_lineset_free(aj_lineset *ls) {
     free(ls->lines);
+    free(ls->slot);
+    free(ls->names);
     free(ls->adjs);
+    free(ls->out);
     memset(ls, 0, sizeof(*ls));
 }
 
 void aj_lineset_clear(aj_lineset *ls) {
     ls->n = 0;
+    ls->n_names = 0;
     ls->n_adjs = 0;
+    if (ls->slot) memset(ls->slot, 0, ls->n_slot * sizeof(*ls->slot));
 }
 
-static aj_err aj_reserve(void **v, size_t size, size_t n, size_t *cap) {
+/* Room for item n of *v; a first allocation of `first` items. */
+static aj_err aj_reserve(void **v, size_t size, size_t n, size_t *cap, size_t first) {
     if (n < *cap) return AJ_E_OK;
-    size_t want = *cap ? *cap * 2 : 8;
+    size_t want = *cap ? *cap * 2 : first;
     void *grown = realloc(*v, want * size);
     if (!grown) return AJ_E_NOMEM;
     *v = grown;
     *cap = want;
     return AJ_E_OK;
+}
+
+static const char *aj_name(const aj_lineset *ls, uint32_t off) {
+    return off ? ls->names + off : "";
+}
+
+/* Keeps the first `max` bytes (at most) of s in the names, as the field of that size would:
+ * *off gets where (0 for ""). */
+static aj_err aj_name_add(aj_lineset *ls, const char *s, size_t max, uint32_t *off) {
+    size_t len = strnlen(s, max), at = ls->n_names ? ls->n_names : 1;   /* offset 0 is "" */
+    if (len == 0) {
+        *off = 0;
+        return AJ_E_OK;
+    }
+    if (at + len + 1 > UINT32_MAX) return AJ_E_NOMEM;
+    if (at + len + 1 > ls->cap_names) {
+        size_t want = ls->cap_names ? ls->cap_names * 2 : 256;
+        while (want < at + len + 1) want *= 2;
+        char *grown = realloc(ls->names, want);
+        if (!grown) return AJ_E_NOMEM;
+        ls->names = grown;
+        ls->cap_names = want;
+    }
+    ls->names[0] = '\0';
+    memcpy(ls->names + at, s, len);
+    ls->names[at + len] = '\0';
+    ls->n_names = at + len + 1;
+    *off = (uint32_t)at;
+    return AJ_E_OK;
+}
+
+static void aj_copy_name(char *dst, const aj_lineset *ls, uint32_t off) {
+    const char *s = aj_name(ls, off);
+    memcpy(dst, s, strlen(s) + 1);
+}
+
+/* Sets the description of line idx (TAX and CREDIT lines: the others have their kind's). */
+static aj_err aj_lineset_describe(aj_lineset *ls, uint32_t idx, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static aj_err aj_lineset_describe(aj_lineset *ls, uint32_t idx, const char *fmt, ...) {
+    char text[sizeof(((aj_invoice_line *)0)->description)];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    return aj_name_add(ls, text, sizeof(text) - 1, &ls->lines[idx].description);
 }
 
 static void aj_line_describe(aj_invoice_line *l) {
@@ -60,52 +119,140 @@ static void aj_line_describe(aj_invoice_line *l) {
     }
 }
 
-static int aj_line_is(const aj_invoice_line *l, aj_line_kind kind, aj_service service, const char *item,
-                      const char *refers_to) {
-    return l->kind == kind && l->service == service && l->item[0] == item[0] && strcmp(l->item, item) == 0 &&
-           strcmp(l->refers_to, refers_to) == 0;
+static int aj_line_memo(aj_line_kind kind) {
+    return kind == AJ_LINE_DISCOUNT || kind == AJ_LINE_PROMOTION;
+}
+
+void aj_lineset_invoice_line(const aj_lineset *ls, uint32_t idx, aj_invoice_line *l) {
+    const aj_line_sum *s = &ls->lines[idx];
+    memset(l, 0, sizeof(*l));
+    aj_copy_name(l->line_id, ls, s->line_id);
+    l->kind = s->kind;
+    l->service = s->service;
+    memcpy(l->item, s->item, sizeof(l->item));
+    aj_copy_name(l->refers_to, ls, s->refers_to);
+    if (s->description)
+        aj_copy_name(l->description, ls, s->description);
+    else
+        aj_line_describe(l);
+    l->records = s->records;
+    l->quantity = s->quantity;
+    l->legacy_amount = s->legacy_amount;
+    l->corrected_amount = s->corrected_amount;
+    l->billed_amount = s->billed_amount;
+    l->corrections = s->corrections;
+    l->memo = aj_line_memo(s->kind);
+}
+
+/* FNV-1a of what identifies a line: lines are compared by it before their names are. */
+static uint64_t aj_line_key(aj_line_kind kind, aj_service service, const char *item, const char *refers_to) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    h = (h ^ (uint64_t)kind) * 0x100000001b3ULL;
+    h = (h ^ (uint64_t)service) * 0x100000001b3ULL;
+    for (const char *p = item; *p; p++) h = (h ^ (uint8_t)*p) * 0x100000001b3ULL;
+    h = (h ^ 0xff) * 0x100000001b3ULL;
+    for (const char *p = refers_to; *p; p++) h = (h ^ (uint8_t)*p) * 0x100000001b3ULL;
+    return h;
+}
+
+static int aj_line_is(const aj_lineset *ls, size_t i, uint64_t key, aj_line_kind kind, aj_service service,
+                      const char *item, const char *refers_to) {
+    const aj_line_sum *l = &ls->lines[i];
+    return l->key == key && l->kind == kind && l->service == service && strcmp(l->item, item) == 0 &&
+           strcmp(aj_name(ls, l->refers_to), refers_to) == 0;
+}
+
+/* The lines by key, open addressing: a slot holds the high half of its line's key and the
+ * line's index + 1, so that a probe reads a line only when that half is the key's. */
+static void aj_slot_put(aj_lineset *ls, size_t i) {
+    uint64_t key = ls->lines[i].key;
+    size_t mask = ls->n_slot - 1, s = key & mask;
+    while (ls->slot[s]) s = (s + 1) & mask;
+    ls->slot[s] = (key & 0xffffffff00000000ULL) | (uint64_t)(i + 1);
+}
+
+/* Line i (its key set; the lines before it indexed) in the slots, kept at most half full. */
+static aj_err aj_index(aj_lineset *ls, size_t i) {
+    if (2 * (i + 1) > ls->n_slot) {
+        size_t n_slot = ls->n_slot ? ls->n_slot * 2 : 2 * AJ_LINES_FIRST;
+        uint64_t *slot = calloc(n_slot, sizeof(*slot));
+        if (!slot) return AJ_E_NOMEM;
+        free(ls->slot);
+        ls->slot = slot;
+        ls->n_slot = n_slot;
+        for (size_t j = 0; j < i; j++) aj_slot_put(ls, j);
+    }
+    aj_slot_put(ls, i);
+    return AJ_E_OK;
+}
+
+/* Line ls->n: sums zero, texts and key set, indexed; the caller counts it. AJ_E_NOMEM. */
+static aj_err aj_line_new(aj_lineset *ls, aj_line_kind kind, aj_service service, const char *item,
+                          const char *refers_to, const char *line_id) {
+    if (ls->n >= UINT32_MAX - 1 ||
+        aj_reserve((void **)&ls->lines, sizeof(*ls->lines), ls->n, &ls->cap, AJ_LINES_FIRST))
+        return AJ_E_NOMEM;
+    aj_line_sum *l = &ls->lines[ls->n];
+    memset(l, 0, sizeof(*l));
+    l->kind = kind;
+    l->service = service;
+    /* item and refers_to as their invoice fields keep them: the key is of what is kept. */
+    memcpy(l->item, item, strnlen(item, sizeof(l->item) - 1));
+    if (aj_name_add(ls, refers_to, AJ_ID_LEN, &l->refers_to) || aj_name_add(ls, line_id, AJ_LINE_ID_LEN, &l->line_id))
+        return AJ_E_NOMEM;
+    l->key = aj_line_key(kind, service, l->item, aj_name(ls, l->refers_to));
+    return aj_index(ls, ls->n);
 }
 
 aj_err aj_lineset_line(aj_lineset *ls, aj_line_kind kind, aj_service service, const char *item, const char *refers_to,
                        uint32_t *idx) {
-    /* Records of a service often follow on the same line: its last one is tried first. */
-    uint32_t *hint = &ls->hint[service < AJ_SERVICE__COUNT ? service : AJ_SERVICE__COUNT];
-    if (*hint < ls->n && aj_line_is(&ls->lines[*hint], kind, service, item, refers_to)) {
-        *idx = *hint;
-        return AJ_E_OK;
-    }
-    for (size_t i = 0; i < ls->n; i++)
-        if (aj_line_is(&ls->lines[i], kind, service, item, refers_to)) {
-            *idx = *hint = (uint32_t)i;
-            return AJ_E_OK;
+    uint64_t key = aj_line_key(kind, service, item, refers_to);
+    if (ls->n_slot)
+        for (size_t mask = ls->n_slot - 1, s = key & mask; ls->slot[s]; s = (s + 1) & mask) {
+            uint64_t v = ls->slot[s];
+            if (v >> 32 == key >> 32 && aj_line_is(ls, (uint32_t)v - 1, key, kind, service, item, refers_to)) {
+                *idx = (uint32_t)v - 1;
+                return AJ_E_OK;
+            }
         }
-    if (aj_reserve((void **)&ls->lines, sizeof(*ls->lines), ls->n, &ls->cap)) return AJ_E_NOMEM;
-    aj_invoice_line *l = &ls->lines[ls->n];
-    memset(l, 0, sizeof(*l));
-    l->kind = kind;
-    l->service = service;
-    snprintf(l->item, sizeof(l->item), "%s", item);
-    snprintf(l->refers_to, sizeof(l->refers_to), "%s", refers_to);
-    l->memo = kind == AJ_LINE_DISCOUNT || kind == AJ_LINE_PROMOTION;
     /* Clause "Lines": the line ids. */
+    char line_id[AJ_LINE_ID_LEN + 1];
     const char *svc = service < AJ_SERVICE__COUNT ? aj_service_name(service) : "";
     switch (kind) {
-    case AJ_LINE_USAGE: snprintf(l->line_id, sizeof(l->line_id), "USAGE/%s/%s", svc, item); break;
+    case AJ_LINE_USAGE: snprintf(line_id, sizeof(line_id), "USAGE/%s/%s", svc, item); break;
     case AJ_LINE_LATE_USAGE:
     case AJ_LINE_LATE_RECURRING:
-        snprintf(l->line_id, sizeof(l->line_id), "%s/%s/%s", aj_line_kind_name(kind), refers_to, svc);
+        snprintf(line_id, sizeof(line_id), "%s/%s/%s", aj_line_kind_name(kind), refers_to, svc);
         break;
-    case AJ_LINE_LATE_ONE_TIME: snprintf(l->line_id, sizeof(l->line_id), "LATE_ONE_TIME/%s", refers_to); break;
-    default: snprintf(l->line_id, sizeof(l->line_id), "%s/%s", aj_line_kind_name(kind), item); break;
+    case AJ_LINE_LATE_ONE_TIME: snprintf(line_id, sizeof(line_id), "LATE_ONE_TIME/%s", refers_to); break;
+    default: snprintf(line_id, sizeof(line_id), "%s/%s", aj_line_kind_name(kind), item); break;
     }
-    aj_line_describe(l);
-    *idx = *hint = (uint32_t)ls->n++;
+    if (aj_line_new(ls, kind, service, item, refers_to, line_id)) return AJ_E_NOMEM;
+    *idx = (uint32_t)ls->n++;
+    return AJ_E_OK;
+}
+
+const char *aj_lineset_line_id(const aj_lineset *ls, uint32_t idx) {
+    return aj_name(ls, ls->lines[idx].line_id);
+}
+
+aj_err aj_lineset_put_line(aj_lineset *ls, const aj_invoice_line *l) {
+    if (l->memo != aj_line_memo(l->kind)) return AJ_E_BAD_ENUM;
+    if (aj_line_new(ls, l->kind, l->service, l->item, l->refers_to, l->line_id)) return AJ_E_NOMEM;
+    aj_line_sum *s = &ls->lines[ls->n++];
+    if (aj_name_add(ls, l->description, sizeof(l->description) - 1, &s->description)) return AJ_E_NOMEM;
+    s->records = l->records;
+    s->quantity = l->quantity;
+    s->legacy_amount = l->legacy_amount;
+    s->corrected_amount = l->corrected_amount;
+    s->billed_amount = l->billed_amount;
+    s->corrections = l->corrections;
     return AJ_E_OK;
 }
 
 aj_err aj_lineset_add(aj_lineset *ls, uint32_t idx, int64_t records, int64_t quantity, aj_money legacy,
                       aj_money corrected) {
-    aj_invoice_line *l = &ls->lines[idx];
+    aj_line_sum *l = &ls->lines[idx];
     aj_money q, lg, c, b;
     aj_err rc;
     if ((rc = aj_money_add(l->quantity, quantity, &q)) || (rc = aj_money_add(l->legacy_amount, legacy, &lg)) ||
@@ -125,7 +272,7 @@ static int aj_applied(aj_disposition d) {
 
 aj_err aj_lineset_adjust(aj_lineset *ls, uint32_t idx, aj_reason reason, aj_disposition d, int64_t count,
                          aj_money delta) {
-    aj_invoice_line *l = &ls->lines[idx];
+    aj_line_sum *l = &ls->lines[idx];
     aj_invoice_adjustment *a = NULL;
     aj_money nd, nb = l->billed_amount;
     aj_err rc;
@@ -138,7 +285,7 @@ aj_err aj_lineset_adjust(aj_lineset *ls, uint32_t idx, aj_reason reason, aj_disp
         }
     }
     if (!a) {
-        if (aj_reserve((void **)&ls->adjs, sizeof(*ls->adjs), ls->n_adjs, &ls->cap_adjs)) return AJ_E_NOMEM;
+        if (aj_reserve((void **)&ls->adjs, sizeof(*ls->adjs), ls->n_adjs, &ls->cap_adjs, 8)) return AJ_E_NOMEM;
         a = &ls->adjs[ls->n_adjs++];
         memset(a, 0, sizeof(*a));
         a->line = idx;
@@ -157,11 +304,20 @@ aj_err aj_lineset_adjust(aj_lineset *ls, uint32_t idx, aj_reason reason, aj_disp
 aj_err aj_lineset_append(aj_lineset *dst, const aj_lineset *src) {
     uint32_t base = (uint32_t)dst->n;
     for (size_t i = 0; i < src->n; i++) {
-        if (aj_reserve((void **)&dst->lines, sizeof(*dst->lines), dst->n, &dst->cap)) return AJ_E_NOMEM;
-        dst->lines[dst->n++] = src->lines[i];
+        const aj_line_sum *s = &src->lines[i];
+        if (aj_reserve((void **)&dst->lines, sizeof(*dst->lines), dst->n, &dst->cap, AJ_LINES_FIRST)) return AJ_E_NOMEM;
+        aj_line_sum *l = &dst->lines[dst->n];
+        *l = *s;
+        if (aj_name_add(dst, aj_name(src, s->refers_to), AJ_ID_LEN, &l->refers_to) ||
+            aj_name_add(dst, aj_name(src, s->line_id), AJ_LINE_ID_LEN, &l->line_id) ||
+            aj_name_add(dst, aj_name(src, s->description), sizeof(((aj_invoice_line *)0)->description) - 1,
+                        &l->description) ||
+            aj_index(dst, dst->n))
+            return AJ_E_NOMEM;
+        dst->n++;
     }
     for (size_t i = 0; i < src->n_adjs; i++) {
-        if (aj_reserve((void **)&dst->adjs, sizeof(*dst->adjs), dst->n_adjs, &dst->cap_adjs)) return AJ_E_NOMEM;
+        if (aj_reserve((void **)&dst->adjs, sizeof(*dst->adjs), dst->n_adjs, &dst->cap_adjs, 8)) return AJ_E_NOMEM;
         dst->adjs[dst->n_adjs] = src->adjs[i];
         dst->adjs[dst->n_adjs++].line += base;
     }
@@ -183,10 +339,11 @@ static aj_err aj_credit_lines(aj_lineset *ls, const aj_invoice_input *in) {
         if ((rc = aj_lineset_line(ls, AJ_LINE_CREDIT, AJ_SERVICE__COUNT, cr->dispute_id, cr->invoice_id, &idx)) ||
             (rc = aj_lineset_add(ls, idx, 1, 0, -cr->amount, -cr->amount)))
             return rc;
-        aj_invoice_line *l = &ls->lines[idx];
         aj_money_format(cr->amount, in->contract ? in->contract->decimals : 2, a, sizeof(a));
-        snprintf(l->description, sizeof(l->description), "Credit %s for dispute %s%s%s%s%s", a, cr->dispute_id,
-                 cr->invoice_id[0] ? " on invoice " : "", cr->invoice_id, cr->reason[0] ? ": " : "", cr->reason);
+        if ((rc = aj_lineset_describe(ls, idx, "Credit %s for dispute %s%s%s%s%s", a, cr->dispute_id,
+                                      cr->invoice_id[0] ? " on invoice " : "", cr->invoice_id, cr->reason[0] ? ": " : "",
+                                      cr->reason)))
+            return rc;
     }
     return AJ_E_OK;
 }
@@ -201,9 +358,9 @@ static aj_err aj_tax_bases(const aj_lineset *ls, aj_money legacy[AJ_SERVICE__COU
     memset(billed, 0, sizeof(aj_money) * (AJ_SERVICE__COUNT + 1));
     memset(corrected, 0, sizeof(aj_money) * (AJ_SERVICE__COUNT + 1));
     for (size_t i = 0; i < ls->n; i++) {
-        const aj_invoice_line *l = &ls->lines[i];
+        const aj_line_sum *l = &ls->lines[i];
         size_t slot = l->service;
-        if (l->memo) continue;
+        if (aj_line_memo(l->kind)) continue;
         if (l->kind == AJ_LINE_ONE_TIME || l->kind == AJ_LINE_LATE_ONE_TIME)
             slot = AJ_SERVICE__COUNT;
         else if (l->service >= AJ_SERVICE__COUNT ||
@@ -317,14 +474,14 @@ static aj_err aj_tax_lines(aj_lineset *ls, const aj_invoice_input *in, const cha
         if ((rc = aj_lineset_line(ls, AJ_LINE_TAX, AJ_SERVICE__COUNT, t->name, "", &idx)) ||
             (rc = aj_lineset_add(ls, idx, 0, tb[i].base, legacy, legacy)))
             goto end;
-        aj_invoice_line *l = &ls->lines[idx];
         aj_services_text(t->services, services, sizeof(services));
-        snprintf(l->description, sizeof(l->description), "%s %lld.%04lld%% %s on %s", t->name,
-                 (long long)(t->rate_ppm / 10000), (long long)(t->rate_ppm % 10000),
-                 t->mode == AJ_TAX_GROSS_UP ? "included (gross-up)" : "added", services);
+        if ((rc = aj_lineset_describe(ls, idx, "%s %lld.%04lld%% %s on %s", t->name, (long long)(t->rate_ppm / 10000),
+                                      (long long)(t->rate_ppm % 10000),
+                                      t->mode == AJ_TAX_GROSS_UP ? "included (gross-up)" : "added", services)))
+            goto end;
         if (legacy != tl[i].amount) {
-            if ((rc = aj_tax_mismatch(in, t->name, t, tl[i].base, legacy, tl[i].amount, invoice_id, l->line_id, on_tax,
-                                      opaque, &d)) ||
+            if ((rc = aj_tax_mismatch(in, t->name, t, tl[i].base, legacy, tl[i].amount, invoice_id,
+                                      aj_lineset_line_id(ls, idx), on_tax, opaque, &d)) ||
                 (rc = aj_lineset_adjust(ls, idx, AJ_REASON_TAX_MISMATCH, d, 1, tl[i].amount - legacy)))
                 goto end;
             ls->lines[idx].corrected_amount = tl[i].amount;
@@ -350,10 +507,10 @@ static aj_err aj_tax_lines(aj_lineset *ls, const aj_invoice_input *in, const cha
         if ((rc = aj_lineset_line(ls, AJ_LINE_TAX, AJ_SERVICE__COUNT, g->name, "", &idx)) ||
             (rc = aj_lineset_add(ls, idx, 0, 0, g->amount, 0)))
             goto end;
-        snprintf(ls->lines[idx].description, sizeof(ls->lines[idx].description), "%s (not in the contract)", g->name);
+        if ((rc = aj_lineset_describe(ls, idx, "%s (not in the contract)", g->name))) goto end;
         if (g->amount &&
-            ((rc = aj_tax_mismatch(in, g->name, NULL, 0, g->amount, 0, invoice_id, ls->lines[idx].line_id, on_tax, opaque,
-                                   &d)) ||
+            ((rc = aj_tax_mismatch(in, g->name, NULL, 0, g->amount, 0, invoice_id, aj_lineset_line_id(ls, idx), on_tax,
+                                   opaque, &d)) ||
              (rc = aj_lineset_adjust(ls, idx, AJ_REASON_TAX_MISMATCH, d, 1, -g->amount))))
             goto end;
     }
@@ -365,13 +522,13 @@ end:
 
 /* ------------------------------------------------------------------ order and totals */
 
-/* Compares two line indexes by the lines they name (lines: the qsort_r context). */
-static int aj_cmp_line(const void *pa, const void *pb, void *lines) {
-    const aj_invoice_line *l = lines;
-    const aj_invoice_line *a = &l[*(const uint32_t *)pa], *b = &l[*(const uint32_t *)pb];
+/* Compares two line indexes by the lines they name (the lineset: the qsort_r context). */
+static int aj_cmp_line(const void *pa, const void *pb, void *lineset) {
+    const aj_lineset *ls = lineset;
+    const aj_line_sum *a = &ls->lines[*(const uint32_t *)pa], *b = &ls->lines[*(const uint32_t *)pb];
     if (a->kind != b->kind) return a->kind < b->kind ? -1 : 1;
     if (a->service != b->service) return a->service < b->service ? -1 : 1;
-    int c = strcmp(a->refers_to, b->refers_to);
+    int c = strcmp(aj_name(ls, a->refers_to), aj_name(ls, b->refers_to));
     return c ? c : strcmp(a->item, b->item);
 }
 
@@ -383,11 +540,18 @@ static int aj_cmp_adj(const void *pa, const void *pb) {
     return (a->delta > 0) - (b->delta > 0);
 }
 
-/* Clause "Lines": by kind, service, the invoice referred to, item; adjustments follow. */
+/* Clause "Lines": by kind, service, the invoice referred to, item; adjustments follow. The
+ * invoice lines are written out in that order (ls->out). */
 static aj_err aj_sort_invoice(aj_lineset *ls) {
     if (ls->n == 0) return AJ_E_OK;
+    if (ls->n > ls->cap_out) {
+        aj_invoice_line *grown = realloc(ls->out, ls->n * sizeof(*grown));
+        if (!grown) return AJ_E_NOMEM;
+        ls->out = grown;
+        ls->cap_out = ls->n;
+    }
     uint32_t *perm = malloc((ls->n + 1) * sizeof(*perm)), *pos = malloc((ls->n + 1) * sizeof(*pos));
-    aj_invoice_line *sorted = malloc((ls->n + 1) * sizeof(*sorted));
+    aj_line_sum *sorted = malloc((ls->n + 1) * sizeof(*sorted));
     if (!perm || !pos || !sorted) {
         free(perm);
         free(pos);
@@ -395,12 +559,15 @@ static aj_err aj_sort_invoice(aj_lineset *ls) {
         return AJ_E_NOMEM;
     }
     for (uint32_t i = 0; i < ls->n; i++) perm[i] = i;
-    qsort_r(perm, ls->n, sizeof(*perm), aj_cmp_line, ls->lines);
+    qsort_r(perm, ls->n, sizeof(*perm), aj_cmp_line, ls);
     for (uint32_t i = 0; i < ls->n; i++) {
         sorted[i] = ls->lines[perm[i]];
         pos[perm[i]] = i;
     }
     memcpy(ls->lines, sorted, ls->n * sizeof(*sorted));
+    memset(ls->slot, 0, ls->n_slot * sizeof(*ls->slot));
+    for (size_t i = 0; i < ls->n; i++) aj_slot_put(ls, i);
+    for (uint32_t i = 0; i < ls->n; i++) aj_lineset_invoice_line(ls, i, &ls->out[i]);
     for (size_t i = 0; i < ls->n_adjs; i++) ls->adjs[i].line = pos[ls->adjs[i].line];
     if (ls->n_adjs) qsort(ls->adjs, ls->n_adjs, sizeof(*ls->adjs), aj_cmp_adj);
     free(perm);
@@ -503,7 +670,7 @@ aj_err aj_invoice_assemble(aj_lineset *ls, const aj_invoice_input *in, aj_tax_co
     if ((rc = aj_credit_lines(ls, in)) || (rc = aj_tax_lines(ls, in, inv->invoice_id, on_tax, opaque)) ||
         (rc = aj_sort_invoice(ls)))
         return rc;
-    inv->lines = ls->lines;
+    inv->lines = ls->out;
     inv->n_lines = ls->n;
     inv->adjustments = ls->adjs;
     inv->n_adjustments = ls->n_adjs;
