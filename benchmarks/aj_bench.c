@@ -180,7 +180,7 @@ static void count_abort(aj_sink *s) {
     (void)s;
 }
 
-static const aj_sink_ops count_ops = {count_write, count_flush, count_close, count_abort};
+static const aj_sink_ops count_ops = {count_write, count_flush, count_close, count_abort, NULL};
 
 static void bench_chain(const bench *b) {
     int64_t best = INT64_MAX;

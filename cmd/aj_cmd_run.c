@@ -21,9 +21,12 @@ static void run_usage(FILE *out) {
             "Usage: ajuste run --config FILE [--set KEY=VALUE]...\n\n"
             "The streaming daemon: consumes the usage topic in a consumer group, re-rates every\n"
             "record against the contracts (the whole contract topic is read first), and produces\n"
-            "adjusted invoices, corrections and dead letters. Input offsets are committed only\n"
-            "after the outputs they produced are delivered. SIGINT/SIGTERM stop it cleanly\n"
-            "(flush, commit, exit 0).\n\n"
+            "adjusted invoices, corrections and dead letters. Every commit interval it flushes the\n"
+            "outputs, then checkpoints each partition's state and position to checkpoint.topic, then\n"
+            "commits the offsets; an assigned partition resumes from its latest checkpoint, after\n"
+            "the contract topic is read to its end (docs/reliability.md). kafka.transactional.id\n"
+            "(one per instance) makes the producer transactional. SIGINT/SIGTERM stop it cleanly\n"
+            "(flush, checkpoint, commit, exit 0).\n\n"
             "Configuration: defaults, then FILE ('key = value' lines), then AJUSTE_* environment\n"
             "variables (AJUSTE_COMMIT_INTERVAL_MS, AJUSTE_KAFKA_BOOTSTRAP_SERVERS), then --set.\n"
             "An unknown key stops start-up. Keys:\n\n");
@@ -51,7 +54,7 @@ int aj_cmd_run(int argc, char **argv) {
     aj_source *src = NULL;
     aj_sink *sink = NULL;
     aj_pipeline *p = NULL;
-    aj_kafka_follower *credits = NULL;
+    aj_kafka_follower *credits = NULL, *contracts = NULL, *checkpoints = NULL;
     aj_log_level level;
     aj_err rc;
     int64_t read = 0, rejected = 0;
@@ -105,13 +108,27 @@ int aj_cmd_run(int argc, char **argv) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
+    if (!cfg.checkpoint_topic[0]) {
+        snprintf(err, sizeof(err), "checkpoint.topic is empty: the daemon cannot restart or rebalance without "
+                 "losing state (docs/reliability.md)");
+        goto usage;
+    }
     if (!(store = aj_contract_store_create())) goto end;
-    if (!(sink = aj_kafka_sink_create(&cfg, &rc, err, sizeof(err)))) goto usage_or_fail;
+    /* kafka.transactional.id (one per instance): outputs and checkpoints in transactions, and a
+     * restarted instance fences its zombie. */
+    const char *txn_id = aj_config_kafka_get(&cfg, "transactional.id");
+    sink = txn_id ? aj_kafka_sink_create_txn(&cfg, txn_id, &rc, err, sizeof(err))
+                  : aj_kafka_sink_create(&cfg, &rc, err, sizeof(err));
+    if (!sink) goto usage_or_fail;
     if (!(p = aj_pipeline_create(store, sink))) goto end;
     aj_policy policy;
     if ((rc = aj_policy_from_config(&cfg, &policy, err, sizeof(err))) != AJ_E_OK) goto usage;
     aj_pipeline_set_policy(p, &policy);
-    if ((rc = aj_kafka_read_contracts(&cfg, cfg.contract_topic, 60000, aj_pipeline_add_contract, p, &read,
+    /* The contract topic is followed: read whole now, and up to its end again at every
+     * partition assignment, before any record of it is rated. */
+    if (!(contracts = aj_kafka_follower_create(&cfg, cfg.contract_topic, 60000, &rc, err, sizeof(err))))
+        goto usage_or_fail;
+    if ((rc = aj_kafka_sync_contracts(contracts, cfg.contract_topic, 60000, aj_pipeline_add_contract, p, &read,
                                       &rejected, err, sizeof(err))) != AJ_E_OK)
         goto fail;
     aj_info("run", "%lld contract versions read from %s (%lld rejected), %zu accounts", (long long)read,
@@ -142,7 +159,19 @@ int aj_cmd_run(int argc, char **argv) {
             }
         }
     }
+    if (!(checkpoints = aj_kafka_follower_create(&cfg, cfg.checkpoint_topic, 60000, &rc, err, sizeof(err)))) {
+        if (rc == AJ_E_KAFKA)
+            snprintf(err, sizeof(err), "checkpoint topic %s cannot be read: create it (cleanup.policy=compact) "
+                     "before starting, or set checkpoint.topic", cfg.checkpoint_topic);
+        goto usage_or_fail;
+    }
+    const char *group = aj_config_kafka_get(&cfg, "group.id");
+    aj_ckpt_conf ck = {group ? group : "ajuste", cfg.usage_topic, cfg.checkpoint_topic, checkpoints, contracts,
+                       cfg.contract_topic};
+    if ((rc = aj_pipeline_enable_checkpoints(p, &ck)) != AJ_E_OK) goto fail;
     if (!(src = aj_kafka_source_create(&cfg, &rc, err, sizeof(err)))) goto usage_or_fail;
+    aj_partition_hooks hooks = aj_pipeline_hooks(p);
+    aj_kafka_source_set_hooks(src, &hooks);
 
     aj_run_opts ro = {cfg.commit_interval_records, cfg.commit_interval_ms, &aj_run_stop, NULL, NULL, 0};
     rc = aj_pipeline_run(p, src, &ro);
@@ -174,6 +203,8 @@ end:
     if (sink) sink->ops->abort(sink);   /* only a failed run gets here with a sink */
     aj_pipeline_destroy(p);
     aj_kafka_follower_destroy(credits);
+    aj_kafka_follower_destroy(contracts);
+    aj_kafka_follower_destroy(checkpoints);
     aj_contract_store_destroy(store);
     aj_config_free(&cfg);
     aj_schemas_shutdown();

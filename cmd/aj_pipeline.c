@@ -6,14 +6,33 @@
 #include <string.h>
 #include <time.h>
 
+#include "aj_checkpoint.h"
 #include "aj_log.h"
+
+/* One input partition: its adjuster and where its checkpoints stand. */
+typedef struct aj_ppart {
+    aj_adjust *adj;                 /* NULL: none yet */
+    int64_t next;                   /* offset after the last message handled; -1: none since restore */
+    int dirty;                      /* handled messages since its last checkpoint */
+    int64_t seq;                    /* seq of its last checkpoint, 0: none */
+    int64_t chunks;                 /* chunks of that checkpoint (tombstoned by the next one) */
+} aj_ppart;
+
+/* Checkpointing (docs/reliability.md), when enabled. */
+typedef struct aj_ckpt_state {
+    int on;
+    aj_ckpt_conf conf;              /* strings owned */
+    aj_ckpt_reader *reader;         /* what the follower has read of the checkpoint topic */
+    int n_topic_parts;              /* partitions of the checkpoint topic */
+    int broken;                     /* a message failed half-way: the state may not match a position */
+} aj_ckpt_state;
 
 struct aj_pipeline {
     aj_contract_store *store;
     aj_sink *sink;
     aj_decoder *dec;
     aj_emitter *em;
-    aj_adjust **adj;                /* per input partition (NULL: none yet) */
+    aj_ppart *part;                 /* per input partition, indexed by its number */
     size_t n_adj;
     aj_credit_book *book;           /* shared by the adjusters */
     aj_policy policy;
@@ -22,6 +41,7 @@ struct aj_pipeline {
     aj_pipeline_stats stats;
     aj_kafka_follower *credits;     /* the dispute-credit topic, or NULL */
     int64_t credits_synced_to;      /* period end of the last close that synced it */
+    aj_ckpt_state ck;
 };
 
 int64_t aj_now_ms(void) {
@@ -54,8 +74,13 @@ error:
 
 void aj_pipeline_destroy(aj_pipeline *p) {
     if (!p) return;
-    for (size_t i = 0; i < p->n_adj; i++) aj_adjust_destroy(p->adj[i]);
-    free(p->adj);
+    for (size_t i = 0; i < p->n_adj; i++) aj_adjust_destroy(p->part[i].adj);
+    free(p->part);
+    aj_ckpt_reader_destroy(p->ck.reader);
+    free((char *)p->ck.conf.group);
+    free((char *)p->ck.conf.input_topic);
+    free((char *)p->ck.conf.topic);
+    free((char *)p->ck.conf.contract_topic);
     aj_credit_book_destroy(p->book);
     aj_emitter_destroy(p->em);
     aj_decoder_destroy(p->dec);
@@ -83,19 +108,20 @@ static aj_adjust *aj_pipeline_adjuster(aj_pipeline *p, int32_t partition) {
     size_t i = partition < 0 ? 0 : (size_t)partition;
     if (i >= p->n_adj) {
         size_t n = i + 1;
-        aj_adjust **grown = realloc(p->adj, n * sizeof(*grown));
+        aj_ppart *grown = realloc(p->part, n * sizeof(*grown));
         if (!grown) return NULL;
         memset(grown + p->n_adj, 0, (n - p->n_adj) * sizeof(*grown));
-        p->adj = grown;
+        for (size_t k = p->n_adj; k < n; k++) grown[k].next = -1;
+        p->part = grown;
         p->n_adj = n;
     }
-    if (!p->adj[i]) {
+    if (!p->part[i].adj) {
         aj_adjust_out out = {p->em, aj_on_correction, aj_on_invoice};
-        if (!(p->adj[i] = aj_adjust_create(p->store, &out))) return NULL;
-        aj_adjust_share_credits(p->adj[i], p->book);
-        aj_adjust_set_policy(p->adj[i], &p->policy);
+        if (!(p->part[i].adj = aj_adjust_create(p->store, &out))) return NULL;
+        aj_adjust_share_credits(p->part[i].adj, p->book);
+        aj_adjust_set_policy(p->part[i].adj, &p->policy);
     }
-    return p->adj[i];
+    return p->part[i].adj;
 }
 
 /* Adds the statistics of an adjuster about to go to p->retired: every field of aj_adjust_stats
@@ -121,7 +147,7 @@ static void aj_pipeline_retire(aj_pipeline *p, const aj_adjust *adj) {
 
 aj_err aj_pipeline_save_partition(const aj_pipeline *p, int32_t partition, aj_bytes *out) {
     size_t i = partition < 0 ? 0 : (size_t)partition;
-    if (i >= p->n_adj || !p->adj[i]) {
+    if (i >= p->n_adj || !p->part[i].adj) {
         /* Nothing seen yet: the state of a new adjuster. */
         aj_adjust_out none = {NULL, NULL, NULL};
         aj_adjust *empty = aj_adjust_create(p->store, &none);
@@ -130,15 +156,15 @@ aj_err aj_pipeline_save_partition(const aj_pipeline *p, int32_t partition, aj_by
         aj_adjust_destroy(empty);
         return rc;
     }
-    return aj_adjust_save(p->adj[i], out);
+    return aj_adjust_save(p->part[i].adj, out);
 }
 
 void aj_pipeline_drop_partition(aj_pipeline *p, int32_t partition) {
     size_t i = partition < 0 ? 0 : (size_t)partition;
-    if (i >= p->n_adj || !p->adj[i]) return;
-    aj_pipeline_retire(p, p->adj[i]);
-    aj_adjust_destroy(p->adj[i]);
-    p->adj[i] = NULL;
+    if (i >= p->n_adj || !p->part[i].adj) return;
+    aj_pipeline_retire(p, p->part[i].adj);
+    aj_adjust_destroy(p->part[i].adj);
+    p->part[i].adj = NULL;
 }
 
 aj_err aj_pipeline_restore_partition(aj_pipeline *p, int32_t partition, const void *state, size_t len) {
@@ -148,7 +174,7 @@ aj_err aj_pipeline_restore_partition(aj_pipeline *p, int32_t partition, const vo
     aj_err rc = aj_adjust_load(adj, state, len);
     if (rc != AJ_E_OK) {
         aj_adjust_destroy(adj);
-        p->adj[partition < 0 ? 0 : partition] = NULL;
+        p->part[partition < 0 ? 0 : partition].adj = NULL;
     }
     return rc;
 }
@@ -232,7 +258,7 @@ aj_err aj_pipeline_load_credits(aj_pipeline *p, aj_source *src) {
 void aj_pipeline_set_policy(aj_pipeline *p, const aj_policy *policy) {
     p->policy = *policy;
     for (size_t i = 0; i < p->n_adj; i++)
-        if (p->adj[i]) aj_adjust_set_policy(p->adj[i], policy);
+        if (p->part[i].adj) aj_adjust_set_policy(p->part[i].adj, policy);
 }
 
 aj_err aj_pipeline_add_contract(void *pipeline, aj_contract *c) {
@@ -280,13 +306,187 @@ aj_err aj_pipeline_load_contracts(aj_pipeline *p, aj_source *src) {
     }
 }
 
-static aj_err aj_checkpoint(aj_pipeline *p, aj_source *src) {
-    aj_err rc = p->sink->ops->flush(p->sink, 60000);
-    if (rc != AJ_E_OK) {
-        aj_error("pipeline", "outputs could not be flushed (%s); input not committed", aj_err_str(rc));
+/* ------------------------------------------------------------------ checkpoints */
+
+aj_err aj_pipeline_enable_checkpoints(aj_pipeline *p, const aj_ckpt_conf *conf) {
+    aj_ckpt_state *ck = &p->ck;
+    if (ck->on || !conf->follower || !conf->group || !conf->input_topic || !conf->topic || !p->sink->ops->raw)
+        return AJ_E_ARG;
+    ck->conf = *conf;
+    ck->conf.group = strdup(conf->group);
+    ck->conf.input_topic = strdup(conf->input_topic);
+    ck->conf.topic = strdup(conf->topic);
+    ck->conf.contract_topic = strdup(conf->contract_topic ? conf->contract_topic : "");
+    ck->reader = aj_ckpt_reader_create(conf->group, conf->input_topic);
+    if (!ck->conf.group || !ck->conf.input_topic || !ck->conf.topic || !ck->conf.contract_topic || !ck->reader)
+        return AJ_E_NOMEM;   /* freed by aj_pipeline_destroy */
+    ck->n_topic_parts = aj_kafka_follower_partitions(conf->follower);
+    ck->on = 1;
+    return AJ_E_OK;
+}
+
+/* Notes that the message at pos (of the usage input) was handled, whole. AJ_E_NOMEM. */
+static aj_err aj_pipeline_mark(aj_pipeline *p, const aj_position *pos) {
+    if (!aj_pipeline_adjuster(p, pos->partition)) return AJ_E_NOMEM;
+    aj_ppart *pp = &p->part[pos->partition < 0 ? 0 : pos->partition];
+    pp->next = pos->offset + 1;
+    pp->dirty = 1;
+    return AJ_E_OK;
+}
+
+/* Produces the checkpoint of partition i (its state, resuming at ->next) behind the outputs
+ * so far, then tombstones for the chunks of the one it replaces. buf is scratch. */
+static aj_err aj_ckpt_write(aj_pipeline *p, size_t i, aj_bytes *buf) {
+    const aj_ckpt_conf *cf = &p->ck.conf;
+    aj_ppart *pp = &p->part[i];
+    int32_t target = (int32_t)(i % (size_t)p->ck.n_topic_parts);
+    aj_ckpt_msg *m = NULL;
+    size_t n = 0;
+    aj_err rc;
+
+    buf->len = 0;
+    if ((rc = aj_pipeline_save_partition(p, (int32_t)i, buf)) != AJ_E_OK) return rc;
+    if ((rc = aj_checkpoint_encode(cf->group, cf->input_topic, (int32_t)i, pp->seq + 1, pp->next, buf->data, buf->len,
+                                   &m, &n)) != AJ_E_OK)
         return rc;
+    for (size_t k = 0; k < n && rc == AJ_E_OK; k++)
+        rc = p->sink->ops->raw(p->sink, cf->topic, target, m[k].key, strlen(m[k].key), m[k].value.data,
+                               m[k].value.len);
+    aj_checkpoint_msgs_free(m, n);
+    for (int64_t c = 0; c < pp->chunks && rc == AJ_E_OK; c++) {
+        char key[320];
+        int w = snprintf(key, sizeof(key), "%s/%s/%zu/%lld/%lld", cf->group, cf->input_topic, i, (long long)pp->seq,
+                         (long long)c);
+        if (w < 0 || (size_t)w >= sizeof(key)) return AJ_E_ARG;
+        rc = p->sink->ops->raw(p->sink, cf->topic, target, key, (size_t)w, NULL, 0);
+    }
+    if (rc != AJ_E_OK) return rc;
+    aj_debug("pipeline", "checkpoint %lld of %s[%zu] at offset %lld: %zu bytes, %zu chunks", (long long)pp->seq + 1,
+             cf->input_topic, i, (long long)pp->next, buf->len, n - 1);
+    pp->seq++;
+    pp->chunks = (int64_t)n - 1;
+    return AJ_E_OK;
+}
+
+/*
+ * A commit: the outputs flushed, then (checkpoints on) the checkpoint of every partition that
+ * moved and a second flush, then the input offsets. Any failure stops checkpointing for good:
+ * the process must exit and restart from the last complete checkpoint.
+ */
+static aj_err aj_pipeline_commit(aj_pipeline *p, aj_source *src) {
+    aj_bytes buf = {0};
+    int wrote = 0;
+    aj_err rc;
+
+    if (p->ck.broken) return AJ_E_FATAL;
+    if ((rc = p->sink->ops->flush(p->sink, 60000)) != AJ_E_OK) {
+        aj_error("pipeline", "outputs could not be flushed (%s); input not committed", aj_err_str(rc));
+        goto fail;
+    }
+    if (p->ck.on) {
+        for (size_t i = 0; i < p->n_adj && rc == AJ_E_OK; i++)
+            if (p->part[i].dirty && p->part[i].next >= 0) {
+                rc = aj_ckpt_write(p, i, &buf);
+                wrote = 1;
+            }
+        aj_bytes_free(&buf);
+        if (rc == AJ_E_OK && wrote) rc = p->sink->ops->flush(p->sink, 60000);
+        if (rc != AJ_E_OK) {
+            aj_error("pipeline", "checkpoint not written (%s); input not committed", aj_err_str(rc));
+            goto fail;
+        }
+        for (size_t i = 0; i < p->n_adj; i++) p->part[i].dirty = 0;
     }
     return aj_source_commit(src);
+fail:
+    p->ck.broken = 1;
+    return rc;
+}
+
+/* Reads the checkpoint topic's new messages into the reader. */
+static aj_err aj_ckpt_take(void *opaque, const aj_message *msg) {
+    return aj_ckpt_reader_add(opaque, msg->key, msg->key_len, msg->value, msg->value_len);
+}
+
+/* The assigned hook: contracts up to date, then each partition's latest complete checkpoint
+ * (state restored, offset to resume at), or, without one, an empty state from the beginning. */
+static aj_err aj_pipeline_on_assigned(void *opaque, const int32_t *parts, int64_t *offsets, size_t n) {
+    aj_pipeline *p = opaque;
+    const aj_ckpt_conf *cf = &p->ck.conf;
+    char err[512] = "";
+    int64_t count = 0, rejected = 0;
+    aj_err rc;
+
+    if (p->ck.broken) return AJ_E_FATAL;
+    if (cf->contracts) {
+        if ((rc = aj_kafka_sync_contracts(cf->contracts, cf->contract_topic, 60000, aj_pipeline_add_contract, p, &count,
+                                          &rejected, err, sizeof(err))) != AJ_E_OK) {
+            aj_error("pipeline", "contracts not read up to date before rating: %s", err[0] ? err : aj_err_str(rc));
+            return rc;
+        }
+        if (count || rejected)
+            aj_info("pipeline", "%lld new contract versions read from %s (%lld rejected)", (long long)count,
+                    cf->contract_topic, (long long)rejected);
+    }
+    if ((rc = aj_kafka_follower_sync(cf->follower, 60000, aj_ckpt_take, p->ck.reader, &count, err, sizeof(err))) !=
+        AJ_E_OK) {
+        aj_error("pipeline", "checkpoints not read: %s", err[0] ? err : aj_err_str(rc));
+        return rc;
+    }
+    for (size_t k = 0; k < n; k++) {
+        aj_bytes state = {0};
+        int64_t seq = 0, offset = 0, chunks = 0;
+        int32_t part = parts[k];
+        if (part < 0) return AJ_E_ARG;
+        rc = aj_ckpt_reader_get(p->ck.reader, part, &seq, &offset, &chunks, &state);
+        if (rc == AJ_E_OK) rc = aj_pipeline_restore_partition(p, part, state.data, state.len);
+        aj_bytes_free(&state);
+        if (rc == AJ_E_NOT_FOUND) {
+            aj_pipeline_drop_partition(p, part);
+            seq = chunks = 0;
+            offset = AJ_OFFSET_BEGINNING;
+            if (!aj_pipeline_adjuster(p, part)) return AJ_E_NOMEM;
+            aj_info("pipeline", "%s[%d]: no checkpoint; read from the beginning", cf->input_topic, (int)part);
+        } else if (rc != AJ_E_OK) {
+            aj_error("pipeline", "%s[%d]: checkpoint %lld does not load: %s", cf->input_topic, (int)part,
+                     (long long)seq, aj_err_str(rc));
+            return rc;
+        } else {
+            aj_info("pipeline", "%s[%d]: checkpoint %lld restored (%zu open cycles), resuming at offset %lld",
+                    cf->input_topic, (int)part, (long long)seq, aj_adjust_open_cycles(p->part[part].adj),
+                    (long long)offset);
+        }
+        aj_ppart *pp = &p->part[part];
+        pp->seq = seq;
+        pp->chunks = chunks;
+        pp->next = -1;
+        pp->dirty = 0;
+        offsets[k] = offset;
+    }
+    return AJ_E_OK;
+}
+
+/* The revoking hook: a checkpoint of everything while the partitions are still ours (not when
+ * lost: another instance may be rating them), then their state goes. */
+static void aj_pipeline_on_revoking(void *opaque, aj_source *src, const int32_t *parts, size_t n, int lost) {
+    aj_pipeline *p = opaque;
+    if (!lost && !p->ck.broken && aj_pipeline_commit(p, src) != AJ_E_OK)
+        aj_error("pipeline", "revoked partitions not checkpointed: their next owner resumes from the previous "
+                             "checkpoint and produces the outputs since again");
+    for (size_t k = 0; k < n; k++) {
+        size_t i = parts[k] < 0 ? 0 : (size_t)parts[k];
+        aj_pipeline_drop_partition(p, parts[k]);
+        if (i < p->n_adj) {
+            p->part[i].next = -1;
+            p->part[i].dirty = 0;
+            p->part[i].seq = p->part[i].chunks = 0;
+        }
+    }
+}
+
+aj_partition_hooks aj_pipeline_hooks(aj_pipeline *p) {
+    aj_partition_hooks h = {aj_pipeline_on_assigned, aj_pipeline_on_revoking, p};
+    return h;
 }
 
 aj_err aj_pipeline_run(aj_pipeline *p, aj_source *src, const aj_run_opts *opts) {
@@ -302,26 +502,33 @@ aj_err aj_pipeline_run(aj_pipeline *p, aj_source *src, const aj_run_opts *opts) 
         if (opts->expect_closes > 0) {
             int64_t closes = p->retired.closes + p->retired.duplicate_closes;
             for (size_t i = 0; i < p->n_adj; i++)
-                if (p->adj[i]) closes += aj_adjust_get_stats(p->adj[i])->closes + aj_adjust_get_stats(p->adj[i])->duplicate_closes;
+                if (p->part[i].adj) closes += aj_adjust_get_stats(p->part[i].adj)->closes + aj_adjust_get_stats(p->part[i].adj)->duplicate_closes;
             if (closes >= opts->expect_closes) break;
         }
         rc = aj_source_next(src, &msg, 100);
+        if (p->ck.broken) return AJ_E_FATAL;   /* a checkpoint on revoke failed */
         if (rc == AJ_E_EOF) break;
         if (rc == AJ_E_OK) {
-            if ((rc = aj_pipeline_message(p, &msg)) != AJ_E_OK) return rc;
-            since_commit++;
+            rc = aj_pipeline_message(p, &msg);
         } else if (aj_err_is_reject(rc)) {
             /* Bytes the source could not split into messages: kept whole. */
             p->stats.records_in++;
-            if ((rc = aj_pipeline_reject(p, &msg, rc, msg.detail ? msg.detail : "undecodable bytes")) != AJ_E_OK)
-                return rc;
+            rc = aj_pipeline_reject(p, &msg, rc, msg.detail ? msg.detail : "undecodable bytes");
+        } else if (rc == AJ_E_RETRY) {
+            rc = AJ_E_RETRY;
+        } else {
+            return rc;
+        }
+        if (rc == AJ_E_OK) rc = aj_pipeline_mark(p, &msg.pos);
+        if (rc == AJ_E_OK) {
             since_commit++;
         } else if (rc != AJ_E_RETRY) {
+            p->ck.broken = 1;   /* half-handled: the state no longer matches a position */
             return rc;
         }
         int64_t now = aj_now_ms();
         if (since_commit >= opts->commit_records || (since_commit && now - last_commit >= opts->commit_ms)) {
-            if ((rc = aj_checkpoint(p, src)) != AJ_E_OK) return rc;
+            if ((rc = aj_pipeline_commit(p, src)) != AJ_E_OK) return rc;
             since_commit = 0;
             last_commit = now;
         }
@@ -330,7 +537,7 @@ aj_err aj_pipeline_run(aj_pipeline *p, aj_source *src, const aj_run_opts *opts) 
             last_progress = now;
         }
     }
-    if ((rc = aj_checkpoint(p, src)) != AJ_E_OK) return rc;
+    if ((rc = aj_pipeline_commit(p, src)) != AJ_E_OK) return rc;
     if (opts->progress) opts->progress(opts->progress_opaque, &p->stats);
     return result;
 }
@@ -343,7 +550,7 @@ const aj_adjust_stats *aj_pipeline_adjust_stats(const aj_pipeline *p) {
     aj_pipeline *mp = (aj_pipeline *)p;   /* the sum is a cache, not state */
     aj_adjust_stats saved = mp->retired;
     for (size_t i = 0; i < p->n_adj; i++)
-        if (p->adj[i]) aj_pipeline_retire(mp, p->adj[i]);
+        if (p->part[i].adj) aj_pipeline_retire(mp, p->part[i].adj);
     mp->sum = mp->retired;
     mp->retired = saved;
     aj_credit_book_stats(p->book, &mp->sum.credits, &mp->sum.duplicate_credits);
@@ -357,6 +564,6 @@ aj_emitter *aj_pipeline_emitter(aj_pipeline *p) {
 size_t aj_pipeline_open_cycles(const aj_pipeline *p) {
     size_t n = 0;
     for (size_t i = 0; i < p->n_adj; i++)
-        if (p->adj[i]) n += aj_adjust_open_cycles(p->adj[i]);
+        if (p->part[i].adj) n += aj_adjust_open_cycles(p->part[i].adj);
     return n;
 }

@@ -66,6 +66,34 @@ aj_err aj_pipeline_save_partition(const aj_pipeline *p, int32_t partition, aj_by
 aj_err aj_pipeline_restore_partition(aj_pipeline *p, int32_t partition, const void *state, size_t len);
 void aj_pipeline_drop_partition(aj_pipeline *p, int32_t partition);
 
+/*
+ * Checkpoints (docs/reliability.md). Once enabled, every commit of aj_pipeline_run is:
+ *   1. flush the outputs (delivered; a transactional sink commits them);
+ *   2. for every partition that moved, its state and the offset it resumes from, compressed and
+ *      in chunks, then its manifest, to the checkpoint topic (aj_checkpoint_encode), with
+ *      tombstones for the chunks of the checkpoint it replaces;
+ *   3. flush again, then commit the input offsets (a hint for lag monitoring: restores take the
+ *      checkpoint's offset).
+ * A crash anywhere leaves either the previous checkpoint or the new one complete, and the
+ * outputs of every record before it delivered. The hooks of aj_pipeline_hooks restore the
+ * partitions assigned to this instance (the contract topic is read up to its end first) and
+ * checkpoint the revoked ones.
+ */
+typedef struct aj_ckpt_conf {
+    const char *group;              /* consumer group: part of every checkpoint key */
+    const char *input_topic;        /* the usage topic: part of every checkpoint key */
+    const char *topic;              /* the checkpoint topic */
+    aj_kafka_follower *follower;    /* of topic; borrowed */
+    aj_kafka_follower *contracts;   /* of the contract topic, synced on assignment; borrowed, may be NULL */
+    const char *contract_topic;
+} aj_ckpt_conf;
+
+/* The sink must have the raw op (Kafka). AJ_E_ARG, AJ_E_NOMEM. */
+aj_err aj_pipeline_enable_checkpoints(aj_pipeline *p, const aj_ckpt_conf *conf);
+
+/* The hooks to set on the Kafka source (aj_kafka_source_set_hooks). */
+aj_partition_hooks aj_pipeline_hooks(aj_pipeline *p);
+
 /* Dead-letters msg with reason (used for bytes a source could not split into messages). */
 aj_err aj_pipeline_reject(aj_pipeline *p, const aj_message *msg, aj_err reason, const char *detail);
 

@@ -23,6 +23,7 @@ typedef struct aj_config {
     char *dead_letter_topic;
     char *review_topic;
     char *credit_topic;
+    char *checkpoint_topic;
     char *policy_overcharge;
     char *policy_undercharge;
     char *policy_rules;

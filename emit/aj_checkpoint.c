@@ -75,7 +75,7 @@ typedef struct aj_part_ckpt {
     aj_chunk *chunks;      /* chunks of seqs above `seq`, in arrival order */
     size_t n_chunks, cap_chunks;
     int have;              /* a complete checkpoint was found */
-    int64_t seq, offset, plain_len;
+    int64_t seq, offset, plain_len, n_named;   /* n_named: chunks its manifest names */
     aj_bytes compressed;
 } aj_part_ckpt;
 
@@ -182,6 +182,7 @@ static aj_err aj_take_manifest(aj_part_ckpt *p, const uint8_t *value, size_t len
     p->seq = seq;
     p->offset = offset;
     p->plain_len = plain;
+    p->n_named = chunks;
     size_t keep = 0;
     for (size_t k = 0; k < p->n_chunks; k++) {
         if (p->chunks[k].seq <= seq)
@@ -219,7 +220,8 @@ aj_err aj_ckpt_reader_add(aj_ckpt_reader *r, const void *key, size_t key_len, co
     return AJ_E_OK;
 }
 
-aj_err aj_ckpt_reader_get(aj_ckpt_reader *r, int32_t partition, int64_t *seq, int64_t *offset, aj_bytes *state) {
+aj_err aj_ckpt_reader_get(aj_ckpt_reader *r, int32_t partition, int64_t *seq, int64_t *offset, int64_t *chunks,
+                          aj_bytes *state) {
     aj_part_ckpt *p = aj_part_get(r, partition, 0);
     if (!p || !p->have) return AJ_E_NOT_FOUND;
     if (aj_bytes_reserve(state, (size_t)p->plain_len + 1)) return AJ_E_NOMEM;
@@ -230,5 +232,6 @@ aj_err aj_ckpt_reader_get(aj_ckpt_reader *r, int32_t partition, int64_t *seq, in
     state->len += (size_t)plain;
     *seq = p->seq;
     *offset = p->offset;
+    if (chunks) *chunks = p->n_named;
     return AJ_E_OK;
 }

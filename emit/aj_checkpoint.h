@@ -48,9 +48,11 @@ void aj_ckpt_reader_destroy(aj_ckpt_reader *r);   /* NULL-safe */
 aj_err aj_ckpt_reader_add(aj_ckpt_reader *r, const void *key, size_t key_len, const void *value, size_t value_len);
 
 /*
- * The latest complete checkpoint of partition: AJ_E_OK with *seq, *offset and the state
- * uncompressed into state (appended); AJ_E_NOT_FOUND when the partition has none.
+ * The latest complete checkpoint of partition: AJ_E_OK with *seq, *offset, *chunks (the number
+ * of chunks it was written in; chunks may be NULL) and the state uncompressed into state
+ * (appended); AJ_E_NOT_FOUND when the partition has none.
  */
-aj_err aj_ckpt_reader_get(aj_ckpt_reader *r, int32_t partition, int64_t *seq, int64_t *offset, aj_bytes *state);
+aj_err aj_ckpt_reader_get(aj_ckpt_reader *r, int32_t partition, int64_t *seq, int64_t *offset, int64_t *chunks,
+                          aj_bytes *state);
 
 #endif /* AJ_CHECKPOINT_H */

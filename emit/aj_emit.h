@@ -64,6 +64,12 @@ typedef struct aj_sink_ops {
     /* Frees without completing: file sinks delete their ".partial" files, so an interrupted or
      * failed run leaves no output claiming to be complete; Kafka sinks purge what is queued. */
     void (*abort)(aj_sink *sink);
+    /* Kafka sinks only (NULL elsewhere): produces key/value as they are to an explicit
+     * partition of topic, behind the outputs written so far and in the same transaction when
+     * the sink is transactional; value NULL writes a tombstone. Delivery is checked by flush.
+     * Used for the checkpoints (docs/reliability.md). AJ_E_FATAL / AJ_E_NOMEM. */
+    aj_err (*raw)(aj_sink *sink, const char *topic, int32_t partition, const void *key, size_t key_len,
+                  const void *value, size_t len);
 } aj_sink_ops;
 
 struct aj_sink {

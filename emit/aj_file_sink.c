@@ -108,7 +108,7 @@ static aj_err aj_file_sink_close(aj_sink *sink) {
 }
 
 static const aj_sink_ops aj_file_sink_ops = {aj_file_sink_write, aj_file_sink_flush, aj_file_sink_close,
-                                             aj_file_sink_abort};
+                                             aj_file_sink_abort, NULL};
 
 static char *aj_join(const char *dir, const char *name, const char *suffix) {
     size_t n = strlen(dir) + strlen(name) + strlen(suffix) + sizeof("/.avro");

@@ -113,6 +113,30 @@ static aj_err aj_kafka_sink_write(aj_sink *sink, aj_output_kind kind, const char
     return aj_sink_is_fatal(s) ? AJ_E_FATAL : AJ_E_OK;
 }
 
+/* The sink's raw op (aj_emit.h): one message as it is, to an explicit partition. */
+static aj_err aj_kafka_sink_raw(aj_sink *sink, const char *topic, int32_t partition, const void *key, size_t key_len,
+                                const void *value, size_t len) {
+    aj_kafka_sink *s = (aj_kafka_sink *)sink;
+    rd_kafka_resp_err_t e;
+
+    if (aj_sink_is_fatal(s)) return AJ_E_FATAL;
+    for (;;) {
+        e = rd_kafka_producev(s->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
+                              RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE((void *)value, value ? len : 0),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) break;
+        rd_kafka_poll(s->rk, 10);   /* retriable, as in aj_kafka_sink_write */
+        if (aj_sink_is_fatal(s)) return AJ_E_FATAL;
+    }
+    if (e) {
+        aj_error("kafka-sink", "cannot produce to %s[%d]: %s", topic, (int)partition, rd_kafka_err2str(e));
+        s->fatal = 1;
+        return AJ_E_FATAL;
+    }
+    rd_kafka_poll(s->rk, 0);
+    return aj_sink_is_fatal(s) ? AJ_E_FATAL : AJ_E_OK;
+}
+
 /* Logs a transactional API error and classifies it (examples/transactions.c): a fatal one or
  * one that needs an abort ends the sink (after aborting, so nothing of the transaction is
  * committed); a retriable one is AJ_E_RETRY. Destroys err. */
@@ -214,7 +238,7 @@ static void aj_kafka_sink_abort(aj_sink *sink) {
 }
 
 static const aj_sink_ops aj_kafka_sink_ops = {aj_kafka_sink_write, aj_kafka_sink_flush, aj_kafka_sink_close,
-                                              aj_kafka_sink_abort};
+                                              aj_kafka_sink_abort, aj_kafka_sink_raw};
 
 /*
  * Builds the producer: defaults, then cfg's kafka.* properties (consumer-only ones skipped),
@@ -271,7 +295,8 @@ static aj_sink *aj_kafka_sink_new(const aj_config *cfg, const char *txn_id, aj_e
         const char *key = cfg->kafka[i].key, *value = cfg->kafka[i].value;
         if (aj_sink_skip(key)) continue;
         if (strcmp(key, "transactional.id") == 0) {
-            snprintf(err, errlen, "kafka.transactional.id: the output producer is idempotent, not transactional");
+            if (txn_id) continue;   /* the id given, which `run` takes from this very key */
+            snprintf(err, errlen, "kafka.transactional.id: this producer is idempotent, not transactional");
             *rc = AJ_E_CONFIG;
             goto error;
         }

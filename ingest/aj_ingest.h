@@ -134,15 +134,34 @@ aj_source *aj_file_source_open(const char *path, aj_err *rc, char *err, size_t e
  */
 aj_source *aj_kafka_source_create(const aj_config *cfg, aj_err *rc, char *err, size_t errlen);
 
+/* What offsets a hook may give besides a real one: the partition's first available message. */
+#define AJ_OFFSET_BEGINNING (-2)
+
+/*
+ * Partition hooks of a Kafka source, called from inside aj_source_next (and the source's
+ * destroy) in the caller's thread, between two messages:
+ *   assigned   the partitions just given to this consumer: set offsets[i] to where partition
+ *              parts[i] resumes (a checkpoint's offset, or AJ_OFFSET_BEGINNING). Not AJ_E_OK:
+ *              the source turns fatal (aj_source_next returns AJ_E_FATAL).
+ *   revoking   the partitions about to go: checkpoint them (src may be committed). lost: they
+ *              already went (session timeout); their new owner may be rating them: write
+ *              nothing.
+ * Either may be NULL. Set before the first aj_source_next.
+ */
+typedef struct aj_partition_hooks {
+    aj_err (*assigned)(void *opaque, const int32_t *parts, int64_t *offsets, size_t n);
+    void (*revoking)(void *opaque, aj_source *src, const int32_t *parts, size_t n, int lost);
+    void *opaque;
+} aj_partition_hooks;
+
+void aj_kafka_source_set_hooks(aj_source *src, const aj_partition_hooks *hooks);
+
 /*
  * Reads the whole of `topic` (every partition, from the beginning up to the high watermark
  * taken at the call) and hands each contract to `fn` (ownership passes to fn). Undecodable
  * contract messages are logged and counted in *rejected, never fatal. Returns AJ_E_OK, or
  * AJ_E_KAFKA when the topic cannot be read within timeout_ms.
  */
-aj_err aj_kafka_read_contracts(const aj_config *cfg, const char *topic, int timeout_ms,
-                               aj_err (*fn)(void *opaque, aj_contract *c), void *opaque,
-                               int64_t *read, int64_t *rejected, char *err, size_t errlen);
 
 /*
  * Reads every partition of `topic` from the beginning up to the high watermarks taken at the
@@ -169,5 +188,21 @@ aj_kafka_follower *aj_kafka_follower_create(const aj_config *cfg, const char *to
 aj_err aj_kafka_follower_sync(aj_kafka_follower *f, int timeout_ms, aj_err (*fn)(void *opaque, const aj_message *msg),
                               void *opaque, int64_t *count, char *err, size_t errlen);
 void aj_kafka_follower_destroy(aj_kafka_follower *f);   /* NULL-safe */
+int aj_kafka_follower_partitions(const aj_kafka_follower *f);
+
+/*
+ * Reads the whole of `topic` (every partition, from the beginning up to the high watermark
+ * taken at the call) and hands each contract to `fn` (ownership passes to fn). Undecodable
+ * contract messages are logged and counted in *rejected, never fatal. Returns AJ_E_OK, or
+ * AJ_E_KAFKA when the topic cannot be read within timeout_ms.
+ */
+aj_err aj_kafka_read_contracts(const aj_config *cfg, const char *topic, int timeout_ms,
+                               aj_err (*fn)(void *opaque, aj_contract *c), void *opaque,
+                               int64_t *read, int64_t *rejected, char *err, size_t errlen);
+
+/* The same from a follower of the contract topic: what was published since its last sync. */
+aj_err aj_kafka_sync_contracts(aj_kafka_follower *f, const char *topic, int timeout_ms,
+                               aj_err (*fn)(void *opaque, aj_contract *c), void *opaque,
+                               int64_t *read, int64_t *rejected, char *err, size_t errlen);
 
 #endif /* AJ_INGEST_H */

@@ -38,6 +38,10 @@ void aj_kafka_follower_destroy(aj_kafka_follower *f) {
     free(f);
 }
 
+int aj_kafka_follower_partitions(const aj_kafka_follower *f) {
+    return f->n_parts;
+}
+
 aj_kafka_follower *aj_kafka_follower_create(const aj_config *cfg, const char *topic, int timeout_ms, aj_err *rc,
                                             char *err, size_t errlen) {
     char errstr[512];

@@ -25,6 +25,7 @@ typedef struct aj_kafka_source {
     rd_kafka_message_t *held;    /* the message last returned, borrowed by the caller */
     aj_kpart *parts;             /* the current assignment */
     size_t n_parts, cap_parts;
+    aj_partition_hooks hooks;    /* zeroed: none */
 } aj_kafka_source;
 
 static aj_err aj_ksrc_next(aj_source *src, aj_message *msg, int timeout_ms);
@@ -84,10 +85,10 @@ static aj_err aj_ksrc_track(aj_kafka_source *ks, const rd_kafka_topic_partition_
     return AJ_E_OK;
 }
 
-/* Forgets the revoked partitions, their uncommitted positions included: the next owner re-reads
- * from the last commit, and every output is idempotent by id, so the records returned but not
- * yet committed are produced again with the same ids. (Checkpoints of the adjust state, taken
- * together with the offsets, come in a later issue.) list NULL: everything. */
+/* Forgets the revoked partitions, their uncommitted positions included: the next owner resumes
+ * from the partition's checkpoint (or, without hooks, its last commit), and every output is
+ * idempotent by id, so records returned since are produced again with the same ids.
+ * list NULL: everything. */
 static void aj_ksrc_untrack(aj_kafka_source *ks, const rd_kafka_topic_partition_list_t *list) {
     if (!list) {
         ks->n_parts = 0;
@@ -101,9 +102,63 @@ static void aj_ksrc_untrack(aj_kafka_source *ks, const rd_kafka_topic_partition_
     }
 }
 
+/* The partitions of list on our topic, into parts (n_out of them); the count of list at most. */
+static size_t aj_ksrc_ours(const aj_kafka_source *ks, const rd_kafka_topic_partition_list_t *list, int32_t *parts) {
+    size_t n = 0;
+    for (int i = 0; i < list->cnt; i++)
+        if (strcmp(list->elems[i].topic, ks->topic) == 0) parts[n++] = list->elems[i].partition;
+    return n;
+}
+
+/* The assigned hook: sets the offset of each partition of ours in list to where it resumes.
+ * A failure makes the source fatal: those partitions cannot be rated without their state. */
+static void aj_ksrc_on_assign(aj_kafka_source *ks, rd_kafka_topic_partition_list_t *list) {
+    int32_t *parts;
+    int64_t *offsets;
+    size_t n;
+
+    if (!ks->hooks.assigned || !list->cnt) return;
+    parts = calloc((size_t)list->cnt, sizeof(*parts));
+    offsets = calloc((size_t)list->cnt, sizeof(*offsets));
+    if (!parts || !offsets) {
+        aj_error("kafka", "%s: out of memory restoring the assigned partitions", ks->topic);
+        ks->fatal = 1;
+        goto end;
+    }
+    n = aj_ksrc_ours(ks, list, parts);
+    if (n && ks->hooks.assigned(ks->hooks.opaque, parts, offsets, n) != AJ_E_OK) {
+        aj_error("kafka", "%s: the assigned partitions could not be restored; stopping", ks->topic);
+        ks->fatal = 1;
+        goto end;
+    }
+    for (size_t i = 0, k = 0; i < (size_t)list->cnt; i++)
+        if (strcmp(list->elems[i].topic, ks->topic) == 0) list->elems[i].offset = offsets[k++];
+end:
+    free(parts);
+    free(offsets);
+}
+
+/* The revoking hook, before the partitions go (lost: they already went). */
+static void aj_ksrc_on_revoke(aj_kafka_source *ks, const rd_kafka_topic_partition_list_t *list, int lost) {
+    int32_t *parts;
+    size_t n;
+
+    if (!ks->hooks.revoking || !list->cnt) return;
+    if (!(parts = calloc((size_t)list->cnt, sizeof(*parts)))) {
+        aj_error("kafka", "%s: out of memory checkpointing the revoked partitions", ks->topic);
+        ks->fatal = 1;
+        return;
+    }
+    n = aj_ksrc_ours(ks, list, parts);
+    if (n) ks->hooks.revoking(ks->hooks.opaque, &ks->base, parts, n, lost);
+    free(parts);
+}
+
 /* Rebalance callback, called from rd_kafka_consumer_poll (and rd_kafka_consumer_close) in the
- * caller's thread. Follows the group's protocol: eager (assign / unassign everything) or
- * cooperative (incremental). */
+ * caller's thread, so no message is being processed. Follows the group's protocol: eager
+ * (assign / unassign everything) or cooperative (incremental). The hooks restore the assigned
+ * partitions (their offsets come from the checkpoints) and checkpoint the revoked ones while
+ * they are still ours. */
 static void aj_ksrc_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
                               void *opaque) {
     aj_kafka_source *ks = opaque;
@@ -112,6 +167,7 @@ static void aj_ksrc_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_
     rd_kafka_resp_err_t rerr = RD_KAFKA_RESP_ERR_NO_ERROR;
 
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        aj_ksrc_on_assign(ks, parts);
         if (cooperative) {
             error = rd_kafka_incremental_assign(rk, parts);
         } else {
@@ -124,6 +180,8 @@ static void aj_ksrc_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_
         }
         aj_info("kafka", "%s: %d partitions assigned, %zu in all", ks->topic, parts->cnt, ks->n_parts);
     } else {
+        int lost = rd_kafka_assignment_lost(rk);
+        aj_ksrc_on_revoke(ks, parts, lost);
         if (cooperative) {
             error = rd_kafka_incremental_unassign(rk, parts);
             aj_ksrc_untrack(ks, parts);
@@ -131,8 +189,8 @@ static void aj_ksrc_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_
             rerr = rd_kafka_assign(rk, NULL);
             aj_ksrc_untrack(ks, NULL);
         }
-        aj_info("kafka", "%s: %d partitions %s, %zu left", ks->topic, parts->cnt,
-                rd_kafka_assignment_lost(rk) ? "lost" : "revoked", ks->n_parts);
+        aj_info("kafka", "%s: %d partitions %s, %zu left", ks->topic, parts->cnt, lost ? "lost" : "revoked",
+                ks->n_parts);
     }
     if (error) {
         aj_warn("kafka", "%s: rebalance: %s", ks->topic, rd_kafka_error_string(error));
@@ -140,6 +198,10 @@ static void aj_ksrc_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_
     } else if (rerr) {
         aj_warn("kafka", "%s: rebalance: %s", ks->topic, rd_kafka_err2str(rerr));
     }
+}
+
+void aj_kafka_source_set_hooks(aj_source *src, const aj_partition_hooks *hooks) {
+    ((aj_kafka_source *)src)->hooks = *hooks;
 }
 
 /* Errors of the client itself (brokers down, authentication, fatal idempotence errors). */
@@ -392,11 +454,11 @@ static aj_err aj_contract_message(void *opaque, const aj_message *msg) {
 }
 
 /*
- * On top of aj_kafka_read_topic. *read counts the contracts handed to fn, *rejected the messages
- * that did not decode (both may be NULL); a message is one or the other. A non-OK return of fn
- * stops the read and is returned.
+ * On top of aj_kafka_follower_sync. *read counts the contracts handed to fn, *rejected the
+ * messages that did not decode (both may be NULL); a message is one or the other. A non-OK
+ * return of fn stops the read and is returned.
  */
-aj_err aj_kafka_read_contracts(const aj_config *cfg, const char *topic, int timeout_ms,
+aj_err aj_kafka_sync_contracts(aj_kafka_follower *f, const char *topic, int timeout_ms,
                                aj_err (*fn)(void *opaque, aj_contract *c), void *opaque, int64_t *read,
                                int64_t *rejected, char *err, size_t errlen) {
     aj_contract_read cr = {aj_decoder_create(), topic, fn, opaque, 0, 0};
@@ -407,10 +469,23 @@ aj_err aj_kafka_read_contracts(const aj_config *cfg, const char *topic, int time
         rc = AJ_E_NOMEM;
         goto end;
     }
-    rc = aj_kafka_read_topic(cfg, topic, timeout_ms, aj_contract_message, &cr, NULL, err, errlen);
+    rc = aj_kafka_follower_sync(f, timeout_ms, aj_contract_message, &cr, NULL, err, errlen);
 end:
     if (read) *read = cr.read;
     if (rejected) *rejected = cr.rejected;
     aj_decoder_destroy(cr.dec);
+    return rc;
+}
+
+aj_err aj_kafka_read_contracts(const aj_config *cfg, const char *topic, int timeout_ms,
+                               aj_err (*fn)(void *opaque, aj_contract *c), void *opaque, int64_t *read,
+                               int64_t *rejected, char *err, size_t errlen) {
+    aj_err rc;
+    aj_kafka_follower *f = aj_kafka_follower_create(cfg, topic, timeout_ms, &rc, err, errlen);
+    if (read) *read = 0;
+    if (rejected) *rejected = 0;
+    if (!f) return rc;
+    rc = aj_kafka_sync_contracts(f, topic, timeout_ms, fn, opaque, read, rejected, err, errlen);
+    aj_kafka_follower_destroy(f);
     return rc;
 }

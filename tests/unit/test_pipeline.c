@@ -80,7 +80,7 @@ static void mem_abort(aj_sink *s) {
     (void)s;
 }
 
-static const aj_sink_ops mem_ops = {mem_write, mem_flush, mem_close, mem_abort};
+static const aj_sink_ops mem_ops = {mem_write, mem_flush, mem_close, mem_abort, NULL};
 
 /* The generator's output, in memory. */
 typedef struct gen_mem {
