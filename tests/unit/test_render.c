@@ -273,7 +273,17 @@ static void test_text_lines_amounts_and_adjustments(void **state) {
     check_contains(l, "260.00");
     check_contains(l, "254.00");
     assert_string_equal(last_word(l), "-6.00");
-    check_contains(line_with(t, "TAX_BASE                FLAG", l, sizeof(l)), "(advisory, not billed)");
+    /* A TAX_BASE entry is the tax following its base's corrections, not a correction itself:
+     * no count of corrections, the same words as in HTML (the count of the wire is always 1,
+     * or 2 where a release merged an applied and an advisory part). */
+    line_with(t, "TAX_BASE                APPLY", l, sizeof(l));
+    check_contains(l, "TAX_BASE                APPLY follows its base");
+    check_lacks(l, "correction");
+    assert_string_equal(last_word(l), "-6.00");
+    line_with(t, "TAX_BASE                FLAG", l, sizeof(l));
+    check_contains(l, "TAX_BASE                FLAG  follows its base (advisory, not billed)");
+    check_lacks(l, "correction");
+    assert_string_equal(last_word(l), "+0.10");
     check_contains(t, "\n  Credits\n");
     line_with(t, "Credit 15.00 for dispute D-7", l, sizeof(l));
     check_contains(l, "-15.00");
@@ -281,7 +291,8 @@ static void test_text_lines_amounts_and_adjustments(void **state) {
 
     /* Columns aligned: every amount of a line row ends in the same column. */
     const char *rows[] = {"Calls to", "Monthly charge, line L1", "Late DATA usage", "ICMS 20", "WRONG_ZONE ",
-                          "CONNECT_FEE ", "Original total", "AMOUNT DUE"};
+                          "CONNECT_FEE ", "TAX_BASE                APPLY", "TAX_BASE                FLAG",
+                          "Original total", "AMOUNT DUE"};
     size_t width = strlen(line_with(t, "Difference", l, sizeof(l)));
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
         if (strlen(line_with(t, rows[i], l, sizeof(l))) != width) fail_msg("row '%s' is not aligned: '%s'", rows[i], l);
@@ -413,6 +424,11 @@ static void test_html_page(void **state) {
     check_contains(h, "MRC_PRORATION</span> &middot; HOLD");
     assert_int_equal(count(h, "MRC_PRORATION</span>"), 1);
     assert_int_equal(count(h, "TAX_BASE</span>"), 2);
+    check_contains(h, "TAX_BASE</span> &middot; APPLY &middot; follows its base</td>");
+    check_contains(h, "TAX_BASE</span> &middot; FLAG &middot; follows its base &middot; advisory, not billed</td>");
+    assert_int_equal(count(h, "correction &middot;") + count(h, "corrections &middot;") + count(h, "correction</td>") +
+                         count(h, "corrections</td>"),
+                     4);   /* WRONG_ZONE, CONNECT_FEE, MRC_PRORATION, RATE_MISMATCH: not the two TAX_BASE */
     check_contains(h, "<th colspan=\"5\">Taxes</th>");
     check_contains(h, "<th colspan=\"5\">Credits</th>");
     check_contains(h, "Included above");
