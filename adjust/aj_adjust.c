@@ -214,11 +214,11 @@ void aj_adjust_share_credits(aj_adjust *adj, aj_credit_book *book) {
     adj->own_book = 0;
 }
 
+const aj_credit_book *aj_adjust_credit_book(const aj_adjust *adj) {
+    return adj->book;
+}
+
 const aj_adjust_stats *aj_adjust_get_stats(const aj_adjust *adj) {
-    /* With a book of its own the adjuster reports the credits it received; a shared book's are
-     * the book's (aj_credit_book_stats), reported once by its owner. */
-    aj_adjust_stats *st = (aj_adjust_stats *)&adj->stats;
-    if (adj->own_book) aj_credit_book_stats(adj->book, &st->credits, &st->duplicate_credits);
     return &adj->stats;
 }
 

@@ -32,9 +32,12 @@ typedef struct aj_adjust_stats {
     int64_t classified;       /* records whose difference went through the counterfactuals */
     int64_t late_records;     /* records of an invoiced cycle, carried on the next invoice */
     int64_t held;             /* invoices held for review */
-    int64_t credits;          /* dispute credits received (once per dispute id) */
-    int64_t duplicate_credits;   /* a dispute id received again: ignored */
-    int64_t credits_applied;  /* credits put on an invoice */
+    /* Dispute credits received (once per dispute id) and received again (ignored): counted by
+     * the credit book, which adjusters may share, so aj_adjust_get_stats leaves them 0 and
+     * aj_pipeline_adjust_stats fills them from its book (aj_credit_book_stats). */
+    int64_t credits;
+    int64_t duplicate_credits;
+    int64_t credits_applied;  /* credits put on an invoice (by this adjuster) */
 } aj_adjust_stats;
 
 typedef struct aj_adjust aj_adjust;
@@ -60,6 +63,10 @@ void aj_adjust_destroy(aj_adjust *adj);   /* NULL-safe */
 
 /* Uses book (borrowed, shared) instead of the adjuster's own. Call before any event. */
 void aj_adjust_share_credits(aj_adjust *adj, aj_credit_book *book);
+
+/* The credit book the adjuster uses: its own, or the one given to aj_adjust_share_credits
+ * (borrowed, valid as long as the adjuster, or the shared book's owner, lives). Cannot fail. */
+const aj_credit_book *aj_adjust_credit_book(const aj_adjust *adj);
 
 /* Replaces the correction policy (the default: aj_policy_default). */
 void aj_adjust_set_policy(aj_adjust *adj, const aj_policy *policy);
@@ -97,6 +104,8 @@ aj_err aj_adjust_event(aj_adjust *adj, const aj_event *ev, char *detail, size_t 
 aj_reason aj_classify_usage(const aj_contract_store *store, const aj_plan *plan, const aj_usage *u,
                             const aj_counters *state, const aj_charge *expected, char *hypothesis, size_t len);
 
+/* The adjuster's counters (borrowed, updated by every event); credits and duplicate_credits
+ * are 0: read them from the book (aj_adjust_credit_book, aj_credit_book_stats). Cannot fail. */
 const aj_adjust_stats *aj_adjust_get_stats(const aj_adjust *adj);
 
 /* Writes the invoice id INV-<account>-<cycle>-r<revision> into buf. */

@@ -126,6 +126,8 @@ typedef struct aj_run_opts {
 aj_err aj_pipeline_run(aj_pipeline *p, aj_source *src, const aj_run_opts *opts);
 
 const aj_pipeline_stats *aj_pipeline_get_stats(const aj_pipeline *p);
+/* The statistics of every adjuster, dropped ones included, summed, with the credit counts of
+ * the credit book they share (aj_credit_book_stats). Borrowed: valid until the next call. */
 const aj_adjust_stats *aj_pipeline_adjust_stats(const aj_pipeline *p);
 aj_emitter *aj_pipeline_emitter(aj_pipeline *p);
 

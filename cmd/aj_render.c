@@ -207,6 +207,19 @@ static const char *rnd_disposition_note(aj_disposition d) {
     }
 }
 
+/*
+ * What an adjustment entry is: "N corrections" of its reason, except a TAX_BASE entry, which is
+ * no correction but the tax line following the corrections of its base (docs/invoice.md,
+ * "Taxes on the invoice"); its count says nothing to the reader. buf: RND_TEXT_LEN bytes.
+ */
+static const char *rnd_adjustment_what(const aj_invoice_adjustment *a, char *buf, size_t len) {
+    if (a->reason == AJ_ADJ_TAX_BASE) {
+        snprintf(buf, len, "follows its base");
+        return buf;
+    }
+    return rnd_count(a->count, "correction", "corrections", buf, len);
+}
+
 static const char *rnd_status_note(aj_invoice_status s) {
     switch (s) {
     case AJ_INV_ISSUED: return "issued";
@@ -372,11 +385,11 @@ static void rnd_text_row(FILE *out, const rnd_cols *c, rnd_str desc, const char 
 static void rnd_text_adjustments(FILE *out, const aj_invoice *inv, const rnd_cols *c, size_t i, int dec) {
     for (size_t k = 0; k < inv->n_adjustments; k++) {
         const aj_invoice_adjustment *a = &inv->adjustments[k];
-        char label[128], count[RND_TEXT_LEN], amount[RND_AMOUNT_LEN];
+        char label[128], what[RND_TEXT_LEN], amount[RND_AMOUNT_LEN];
         const char *note = rnd_disposition_note(a->disposition);
         if (a->line != i) continue;
         snprintf(label, sizeof(label), "      %-*s %-5s %s%s%s%s", RND_REASON_W - 1, aj_adjustment_reason_name(a->reason),
-                 aj_disposition_name(a->disposition), rnd_count(a->count, "correction", "corrections", count, sizeof(count)),
+                 aj_disposition_name(a->disposition), rnd_adjustment_what(a, what, sizeof(what)),
                  *note ? " (" : "", note, *note ? ")" : "");
         rnd_cell(out, rnd_cstr(label), 2 + c->desc + 1 + c->qty + 1 + c->money + 1 + c->money, 0);
         fputc(' ', out);
@@ -631,13 +644,13 @@ static void rnd_html_amount_cell(FILE *out, const char *id, aj_money m, const ch
 static void rnd_html_adjustments(FILE *out, const aj_invoice *inv, size_t i, int dec) {
     for (size_t k = 0; k < inv->n_adjustments; k++) {
         const aj_invoice_adjustment *a = &inv->adjustments[k];
-        char count[RND_TEXT_LEN], amount[RND_AMOUNT_LEN];
+        char what[RND_TEXT_LEN], amount[RND_AMOUNT_LEN];
         const char *note = rnd_disposition_note(a->disposition);
         if (a->line != i) continue;
         fprintf(out, "<tr class=\"adj %s\"><td class=\"lbl\" colspan=\"4\"><span class=\"code\">", aj_disposition_name(a->disposition));
         rnd_html_text(out, aj_adjustment_reason_name(a->reason));
         fprintf(out, "</span> &middot; %s &middot; ", aj_disposition_name(a->disposition));
-        rnd_html_text(out, rnd_count(a->count, "correction", "corrections", count, sizeof(count)));
+        rnd_html_text(out, rnd_adjustment_what(a, what, sizeof(what)));
         if (*note) fprintf(out, " &middot; %s", note);
         fputs("</td>", out);
         rnd_html_amount_cell(out, NULL, a->delta, rnd_money(a->delta, dec, 1, amount, sizeof(amount)));

@@ -116,6 +116,67 @@ static aj_invoice sample_invoice(void) {
     return inv;
 }
 
+/*
+ * An issued invoice with one-time charges (docs/invoice.md "Lines", docs/rating.md "One-time
+ * charges"), its lines in the invoice's order: usage, recurring, ONE_TIME/<code> (no service,
+ * quantity in units), late usage, LATE_ONE_TIME/<invoice> (every code together), tax. Totals:
+ *   legacy    1.30 + 59.90 + 49.90 + 70.00 + 0.20 + 25.00 + 10.32 = 216.62
+ *   applied   -49.90 (OTC_NOT_IN_CONTRACT) - 7.50 (OTC_PRICE_MISMATCH) - 2.87 (TAX_BASE) = -60.27
+ *   corrected 156.35; flagged (advisory) +2.00 (OTC_PRICE_MISMATCH) + 0.10 (TAX_BASE) = 2.10
+ */
+static aj_invoice_line otc_lines[7];
+static aj_invoice_adjustment otc_adjs[5];
+
+static aj_invoice one_time_invoice(void) {
+    aj_invoice inv = sample_invoice();
+
+    strcpy(inv.invoice_id, "INV-ACC1-2026-10-r1");
+    inv.status = AJ_INV_ISSUED;
+    inv.status_reason[0] = '\0';
+    otc_lines[0] = line(AJ_LINE_USAGE, AJ_SERVICE_SMS, "USAGE/SMS/LOCAL", "LOCAL", "SMS usage, zone LOCAL", 13, 13,
+                        1300000, 1300000, 1300000);
+    otc_lines[1] = line(AJ_LINE_RECURRING, AJ_SERVICE_VOICE, "RECURRING/L1", "L1", "Monthly charge, line L1 (VOICE)", 1,
+                        1, 59900000, 59900000, 59900000);
+    otc_lines[2] = line(AJ_LINE_ONE_TIME, AJ_SERVICE__COUNT, "ONE_TIME/ACTIVATION", "ACTIVATION",
+                        "One-time charge ACTIVATION", 1, 1, 49900000, 0, 0);
+    otc_lines[3] = line(AJ_LINE_ONE_TIME, AJ_SERVICE__COUNT, "ONE_TIME/SIM_SWAP", "SIM_SWAP", "One-time charge SIM_SWAP",
+                        1, 2, 70000000, 62500000, 62500000);
+    otc_lines[4] = line(AJ_LINE_LATE_USAGE, AJ_SERVICE_SMS, "LATE_USAGE/INV-ACC1-2026-09-r1/SMS", "",
+                        "Late SMS usage of invoice INV-ACC1-2026-09-r1", 2, 2, 200000, 200000, 200000);
+    strcpy(otc_lines[4].refers_to, "INV-ACC1-2026-09-r1");
+    otc_lines[5] = line(AJ_LINE_LATE_ONE_TIME, AJ_SERVICE__COUNT, "LATE_ONE_TIME/INV-ACC1-2026-09-r1", "",
+                        "Late one-time charges of invoice INV-ACC1-2026-09-r1", 2, 3, 25000000, 27000000, 25000000);
+    strcpy(otc_lines[5].refers_to, "INV-ACC1-2026-09-r1");
+    otc_lines[6] = line(AJ_LINE_TAX, AJ_SERVICE__COUNT, "TAX/ISS", "ISS", "ISS 5.0000% added on VOICE, SMS, MMS, DATA", 0,
+                        148900000, 10320000, 7550000, 7450000);
+    inv.lines = otc_lines;
+    inv.n_lines = 7;
+
+    otc_adjs[0] = (aj_invoice_adjustment){2, AJ_REASON_OTC_NOT_IN_CONTRACT, AJ_DISP_APPLY, 1, -49900000};
+    otc_adjs[1] = (aj_invoice_adjustment){3, AJ_REASON_OTC_PRICE_MISMATCH, AJ_DISP_APPLY, 1, -7500000};
+    otc_adjs[2] = (aj_invoice_adjustment){5, AJ_REASON_OTC_PRICE_MISMATCH, AJ_DISP_FLAG, 1, 2000000};
+    otc_adjs[3] = (aj_invoice_adjustment){6, AJ_ADJ_TAX_BASE, AJ_DISP_APPLY, 1, -2870000};
+    otc_adjs[4] = (aj_invoice_adjustment){6, AJ_ADJ_TAX_BASE, AJ_DISP_FLAG, 1, 100000};
+    inv.adjustments = otc_adjs;
+    inv.n_adjustments = 5;
+
+    inv.legacy_total = 216620000;
+    inv.corrected_total = 156350000;
+    inv.adjustment_total = -60270000;
+    inv.overcharge_removed = 60270000;
+    inv.undercharge_added = 0;
+    inv.flagged_overcharge = 0;
+    inv.flagged_undercharge = 2100000;
+    inv.tax_total = 7450000;
+    inv.credit_total = 0;
+    inv.amount_due = 156350000;
+    memset(inv.reasons, 0, sizeof(inv.reasons));
+    inv.reasons[0] = (aj_reason_summary){AJ_REASON_OTC_NOT_IN_CONTRACT, 1, -49900000, -49900000};
+    inv.reasons[1] = (aj_reason_summary){AJ_REASON_OTC_PRICE_MISMATCH, 2, -5500000, -7500000};
+    inv.n_reasons = 2;
+    return inv;
+}
+
 /* ------------------------------------------------------------------ helpers */
 
 static char *render_text(const aj_invoice *inv) {
@@ -273,7 +334,17 @@ static void test_text_lines_amounts_and_adjustments(void **state) {
     check_contains(l, "260.00");
     check_contains(l, "254.00");
     assert_string_equal(last_word(l), "-6.00");
-    check_contains(line_with(t, "TAX_BASE                FLAG", l, sizeof(l)), "(advisory, not billed)");
+    /* A TAX_BASE entry is the tax following its base's corrections, not a correction itself:
+     * no count of corrections, the same words as in HTML (the count of the wire is always 1,
+     * or 2 where a release merged an applied and an advisory part). */
+    line_with(t, "TAX_BASE                APPLY", l, sizeof(l));
+    check_contains(l, "TAX_BASE                APPLY follows its base");
+    check_lacks(l, "correction");
+    assert_string_equal(last_word(l), "-6.00");
+    line_with(t, "TAX_BASE                FLAG", l, sizeof(l));
+    check_contains(l, "TAX_BASE                FLAG  follows its base (advisory, not billed)");
+    check_lacks(l, "correction");
+    assert_string_equal(last_word(l), "+0.10");
     check_contains(t, "\n  Credits\n");
     line_with(t, "Credit 15.00 for dispute D-7", l, sizeof(l));
     check_contains(l, "-15.00");
@@ -281,7 +352,8 @@ static void test_text_lines_amounts_and_adjustments(void **state) {
 
     /* Columns aligned: every amount of a line row ends in the same column. */
     const char *rows[] = {"Calls to", "Monthly charge, line L1", "Late DATA usage", "ICMS 20", "WRONG_ZONE ",
-                          "CONNECT_FEE ", "Original total", "AMOUNT DUE"};
+                          "CONNECT_FEE ", "TAX_BASE                APPLY", "TAX_BASE                FLAG",
+                          "Original total", "AMOUNT DUE"};
     size_t width = strlen(line_with(t, "Difference", l, sizeof(l)));
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
         if (strlen(line_with(t, rows[i], l, sizeof(l))) != width) fail_msg("row '%s' is not aligned: '%s'", rows[i], l);
@@ -373,6 +445,69 @@ static void test_text_period_across_dst(void **state) {
     free(t);
 }
 
+/* One-time charges: under "Charges" in the invoice's order, their quantity in units (no service),
+ * original, corrected and difference like any charge, their corrections under them. */
+static void test_text_one_time_lines(void **state) {
+    (void)state;
+    aj_invoice inv = one_time_invoice();
+    char *t = render_text(&inv);
+    char l[512];
+
+    line_with(t, "One-time charge ACTIVATION", l, sizeof(l));
+    check_contains(l, " 1 unit ");
+    check_contains(l, "49.90");
+    check_contains(l, " 0.00 ");
+    assert_string_equal(last_word(l), "-49.90");
+    const char *row = strstr(t, "One-time charge ACTIVATION");
+    line_with(strchr(row, '\n') + 1, "OTC_NOT_IN_CONTRACT", l, sizeof(l));
+    assert_int_equal(strncmp(l, "      OTC_NOT_IN_CONTRACT     APPLY 1 correction ", 49), 0);
+    assert_string_equal(last_word(l), "-49.90");
+
+    line_with(t, "One-time charge SIM_SWAP", l, sizeof(l));
+    check_contains(l, " 2 units ");
+    check_contains(l, "70.00");
+    check_contains(l, "62.50");
+    assert_string_equal(last_word(l), "-7.50");
+    row = strstr(t, "One-time charge SIM_SWAP");
+    assert_int_equal(strncmp(strchr(row, '\n') + 1, "      OTC_PRICE_MISMATCH      APPLY 1 correction ", 49), 0);
+
+    /* The late line names the closed invoice (its description wraps, the numbers stay on its first
+     * row); legacy amount billed, the undercharge advisory under it. */
+    line_with(t, "Late one-time charges of invoice", l, sizeof(l));
+    check_contains(l, " 3 units ");
+    check_contains(l, "25.00");
+    assert_string_equal(last_word(l), "0.00");
+    row = strchr(strstr(t, "Late one-time charges of invoice"), '\n') + 1;
+    assert_int_equal(strncmp(row, "    INV-ACC1-2026-09-r1\n", 24), 0);
+    line_with(row + 24, "OTC_PRICE_MISMATCH", l, sizeof(l));
+    assert_int_equal(strncmp(l, "      OTC_PRICE_MISMATCH      FLAG  1 correction (advisory, not billed)", 70), 0);
+    assert_string_equal(last_word(l), "+2.00");
+    assert_int_equal(count(t, "OTC_PRICE_MISMATCH "), 3);   /* two lines, and the corrections by reason */
+
+    /* Order: every charge in the invoice's order, under "Charges", before the taxes. */
+    const char *order[] = {"  Charges\n", "SMS usage, zone LOCAL", "Monthly charge, line L1", "One-time charge ACTIVATION",
+                           "One-time charge SIM_SWAP", "Late SMS usage", "Late one-time charges", "  Taxes\n", "ISS 5.0000%",
+                           "Original total"};
+    for (size_t i = 1; i < sizeof(order) / sizeof(order[0]); i++)
+        if (!(strstr(t, order[i - 1]) < strstr(t, order[i]))) fail_msg("'%s' is not before '%s':\n%s", order[i - 1], order[i], t);
+    assert_int_equal(count(t, "One-time charge "), 2);
+    check_lacks(t, "Included above");   /* not memo lines */
+
+    /* The totals count them. */
+    assert_string_equal(last_word(line_with(t, "Original total", l, sizeof(l))), "216.62");
+    assert_string_equal(last_word(line_with(t, "Overcharges removed", l, sizeof(l))), "-60.27");
+    assert_string_equal(last_word(line_with(t, "AMOUNT DUE (BRL)", l, sizeof(l))), "156.35");
+    check_contains(line_with(t, "Advisory (not billed)", l, sizeof(l)), "undercharges of 2.10");
+
+    /* Aligned with the other lines. */
+    const char *rows[] = {"SMS usage", "One-time charge ACTIVATION", "One-time charge SIM_SWAP", "Late one-time charges",
+                          "OTC_NOT_IN_CONTRACT     APPLY", "OTC_PRICE_MISMATCH      FLAG", "ISS 5.0000%", "AMOUNT DUE"};
+    size_t width = strlen(line_with(t, "Difference", l, sizeof(l)));
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+        if (strlen(line_with(t, rows[i], l, sizeof(l))) != width) fail_msg("row '%s' is not aligned: '%s'", rows[i], l);
+    free(t);
+}
+
 /* ------------------------------------------------------------------ HTML */
 
 static void test_html_page(void **state) {
@@ -413,6 +548,11 @@ static void test_html_page(void **state) {
     check_contains(h, "MRC_PRORATION</span> &middot; HOLD");
     assert_int_equal(count(h, "MRC_PRORATION</span>"), 1);
     assert_int_equal(count(h, "TAX_BASE</span>"), 2);
+    check_contains(h, "TAX_BASE</span> &middot; APPLY &middot; follows its base</td>");
+    check_contains(h, "TAX_BASE</span> &middot; FLAG &middot; follows its base &middot; advisory, not billed</td>");
+    assert_int_equal(count(h, "correction &middot;") + count(h, "corrections &middot;") + count(h, "correction</td>") +
+                         count(h, "corrections</td>"),
+                     4);   /* WRONG_ZONE, CONNECT_FEE, MRC_PRORATION, RATE_MISMATCH: not the two TAX_BASE */
     check_contains(h, "<th colspan=\"5\">Taxes</th>");
     check_contains(h, "<th colspan=\"5\">Credits</th>");
     check_contains(h, "Included above");
@@ -436,6 +576,47 @@ static void test_html_escapes_text(void **state) {
     check_contains(h, "A&lt;&#39;&amp;&#39;&gt;");
     check_contains(h, "<title>Invoice INV-&lt;/title&gt;&lt;script&gt;alert(1)&lt;/script&gt;</title>");
     assert_false(contains_nocase(h, "<script"));
+    free(h);
+}
+
+/* The one-time lines in HTML: the same rows, amounts and order as the text. */
+static void test_html_one_time_lines(void **state) {
+    (void)state;
+    aj_invoice inv = one_time_invoice();
+    char *h = render_html(&inv);
+    char v[64];
+
+    check_contains(h, "<tr class=\"line\" title=\"ONE_TIME/ACTIVATION\"><td>One-time charge ACTIVATION</td>"
+                      "<td class=\"num\">1 unit</td><td class=\"num\">49.90</td><td class=\"num\">0.00</td>"
+                      "<td class=\"num\">-49.90</td></tr>\n"
+                      "<tr class=\"adj APPLY\"><td class=\"lbl\" colspan=\"4\"><span class=\"code\">OTC_NOT_IN_CONTRACT</span>"
+                      " &middot; APPLY &middot; 1 correction</td><td class=\"num\">-49.90</td></tr>\n");
+    check_contains(h, "<tr class=\"line\" title=\"ONE_TIME/SIM_SWAP\"><td>One-time charge SIM_SWAP</td>"
+                      "<td class=\"num\">2 units</td><td class=\"num\">70.00</td><td class=\"num\">62.50</td>"
+                      "<td class=\"num\">-7.50</td></tr>\n"
+                      "<tr class=\"adj APPLY\"><td class=\"lbl\" colspan=\"4\"><span class=\"code\">OTC_PRICE_MISMATCH</span>"
+                      " &middot; APPLY &middot; 1 correction</td><td class=\"num\">-7.50</td></tr>\n");
+    check_contains(h, "<tr class=\"line\" title=\"LATE_ONE_TIME/INV-ACC1-2026-09-r1\">"
+                      "<td>Late one-time charges of invoice INV-ACC1-2026-09-r1</td>"
+                      "<td class=\"num\">3 units</td><td class=\"num\">25.00</td><td class=\"num\">25.00</td>"
+                      "<td class=\"num\">0.00</td></tr>\n"
+                      "<tr class=\"adj FLAG\"><td class=\"lbl\" colspan=\"4\"><span class=\"code\">OTC_PRICE_MISMATCH</span>"
+                      " &middot; FLAG &middot; 1 correction &middot; advisory, not billed</td><td class=\"num\">+2.00</td></tr>\n");
+
+    /* Order: in the Charges section, in the invoice's order, before the taxes. */
+    const char *order[] = {"<th colspan=\"5\">Charges</th>", "title=\"USAGE/SMS/LOCAL\"", "title=\"RECURRING/L1\"",
+                           "title=\"ONE_TIME/ACTIVATION\"", "title=\"ONE_TIME/SIM_SWAP\"",
+                           "title=\"LATE_USAGE/INV-ACC1-2026-09-r1/SMS\"", "title=\"LATE_ONE_TIME/INV-ACC1-2026-09-r1\"",
+                           "<th colspan=\"5\">Taxes</th>", "title=\"TAX/ISS\"", "id=\"legacy-total\""};
+    for (size_t i = 1; i < sizeof(order) / sizeof(order[0]); i++)
+        if (!(strstr(h, order[i - 1]) < strstr(h, order[i]))) fail_msg("'%s' is not before '%s'", order[i - 1], order[i]);
+    check_lacks(h, "Included above");
+
+    assert_string_equal(html_by_id(h, "legacy-total", v, sizeof(v)), "216.62");
+    assert_string_equal(html_by_id(h, "corrected-total", v, sizeof(v)), "156.35");
+    assert_string_equal(html_by_id(h, "amount-due", v, sizeof(v)), "156.35");
+    check_contains(h, "<strong>Advisory (not billed):</strong> undercharges of 2.10");
+    check_contains(h, aj_reason_desc(AJ_REASON_OTC_NOT_IN_CONTRACT));
     free(h);
 }
 
@@ -538,18 +719,17 @@ static void test_extremes(void **state) {
 }
 
 /* What the renderer shows is on the wire: an invoice read back renders the same. */
-static void test_round_trip_renders_the_same(void **state) {
-    (void)state;
-    aj_invoice inv = sample_invoice(), back;
+static void check_round_trip(const aj_invoice *inv) {
+    aj_invoice back;
     aj_out_encoder *enc;
     aj_bytes b = {0};
 
     assert_int_equal(aj_schemas_init(), AJ_E_OK);
     assert_non_null(enc = aj_out_encoder_create());
-    assert_int_equal(aj_encode_invoice(enc, &inv, &b), AJ_E_OK);
+    assert_int_equal(aj_encode_invoice(enc, inv, &b), AJ_E_OK);
     assert_int_equal(aj_decode_invoice(aj_schema_current(AJ_SCHEMA_INVOICE), b.data, b.len, &back), AJ_E_OK);
-    char *t1 = render_text(&inv), *t2 = render_text(&back);
-    char *h1 = render_html(&inv), *h2 = render_html(&back);
+    char *t1 = render_text(inv), *t2 = render_text(&back);
+    char *h1 = render_html(inv), *h2 = render_html(&back);
     assert_string_equal(t1, t2);
     assert_string_equal(h1, h2);
     free(t1);
@@ -562,6 +742,14 @@ static void test_round_trip_renders_the_same(void **state) {
     aj_schemas_shutdown();
 }
 
+static void test_round_trip_renders_the_same(void **state) {
+    (void)state;
+    aj_invoice inv = sample_invoice();
+    check_round_trip(&inv);
+    inv = one_time_invoice();   /* ONE_TIME and LATE_ONE_TIME lines travel as kinds of their own */
+    check_round_trip(&inv);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_text_header_and_status),
@@ -569,8 +757,10 @@ int main(void) {
         cmocka_unit_test(test_text_totals_memo_advisory_reasons),
         cmocka_unit_test(test_text_decimals),
         cmocka_unit_test(test_text_period_across_dst),
+        cmocka_unit_test(test_text_one_time_lines),
         cmocka_unit_test(test_html_page),
         cmocka_unit_test(test_html_escapes_text),
+        cmocka_unit_test(test_html_one_time_lines),
         cmocka_unit_test(test_empty_invoice),
         cmocka_unit_test(test_extremes),
         cmocka_unit_test(test_round_trip_renders_the_same),
