@@ -349,6 +349,21 @@ error:
     return NULL;
 }
 
+void aj_kafka_sink_warm(aj_sink *sink, const char *topic, int timeout_ms) {
+    aj_kafka_sink *s = (aj_kafka_sink *)sink;
+    const rd_kafka_metadata_t *md = NULL;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(s->rk, topic, NULL);
+    rd_kafka_resp_err_t e;
+
+    if (!rkt) return;
+    e = rd_kafka_metadata(s->rk, 0, rkt, &md, timeout_ms);
+    if (e || md->topic_cnt != 1 || md->topics[0].err)
+        aj_warn("kafka-sink", "topic %s: no metadata yet (%s); the first message to it waits for it", topic,
+                rd_kafka_err2str(e ? e : md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
+    if (md) rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+}
+
 aj_sink *aj_kafka_sink_create(const aj_config *cfg, aj_err *rc, char *err, size_t errlen) {
     return aj_kafka_sink_new(cfg, NULL, rc, err, errlen);
 }

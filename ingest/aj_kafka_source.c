@@ -389,7 +389,7 @@ static aj_err aj_ksrc_commit(aj_source *src) {
     case RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION:
     case RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID:
     case RD_KAFKA_RESP_ERR__ASSIGNMENT_LOST:
-        aj_warn("kafka", "%s: commit refused (%s): the partitions moved; their new owner re-reads them",
+        aj_warn("kafka", "%s: commit refused (%s): the partitions moved; their new owner resumes from their checkpoints",
                 ks->topic, rd_kafka_err2name(err));
         goto end;
     default:
