@@ -2,6 +2,7 @@
 # Sourced (not run) by the integration scripts. Needs AJ_MOCKBROKER, and $work, a directory for
 # the broker's stderr (broker.err). Defines fail unless the script already did.
 # MB_TIMEOUT (seconds, default 300) bounds the broker's life.
+# shellcheck shell=bash disable=SC2154,SC2034  # work is the sourcing script's, boot is for it
 
 if ! declare -F fail >/dev/null; then
   fail() {
