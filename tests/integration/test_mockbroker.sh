@@ -6,60 +6,13 @@ set -euo pipefail
 command -v kcat >/dev/null || { echo "FAIL: kcat is not installed (apt-get install kcat)" >&2; exit 1; }
 
 work=$(mktemp -d)
-mb_pid=""
+# shellcheck source=mb_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/mb_lib.sh"
 cleanup() {
-  if [ -n "$mb_pid" ]; then kill "$mb_pid" 2>/dev/null || true; fi
+  kill_broker
   rm -rf "$work"
 }
 trap cleanup EXIT
-
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-
-# Starts the broker as a coprocess with the given flags; sets boot, mb_pid, mb_in and mb_out.
-start_broker() {
-  coproc MB { exec timeout 300 "$AJ_MOCKBROKER" "$@" 2>"$work/broker.err"; }
-  mb_pid=${MB_PID:?coproc did not start}
-  # Our own copies: bash closes the coprocess's descriptors as soon as it exits.
-  exec {mb_out}<&"${MB[0]}" {mb_in}>&"${MB[1]}"
-  local line=""
-  read -r -t 30 line <&"$mb_out" || fail "aj_mockbroker printed nothing in 30 s: $(cat "$work/broker.err")"
-  case "$line" in
-    bootstrap.servers=127.0.0.1:*) boot=${line#bootstrap.servers=} ;;
-    *) fail "first line of aj_mockbroker is '$line', want bootstrap.servers=<list>" ;;
-  esac
-}
-
-# send CMD: writes one command, sets answer to the reply line.
-send() {
-  answer=""
-  printf '%s\n' "$1" >&"$mb_in" || fail "cannot write '$1' to aj_mockbroker"
-  read -r -t 30 answer <&"$mb_out" || fail "no answer to '$1' in 30 s"
-}
-
-# expect_ok CMD / expect_error CMD TEXT: the answer is 'ok', or 'error: ...' containing TEXT.
-expect_ok() {
-  send "$1"
-  [ "$answer" = "ok" ] || fail "'$1' answered '$answer', want ok"
-}
-expect_error() {
-  send "$1"
-  case "$answer" in
-    "error: "*"$2"*) ;;
-    *) fail "'$1' answered '$answer', want 'error: ...$2...'" ;;
-  esac
-}
-
-# stop_broker: the broker has been told to stop; its exit status must be 0.
-stop_broker() {
-  local rc=0
-  wait "$mb_pid" || rc=$?
-  mb_pid=""
-  exec {mb_out}<&- {mb_in}>&-
-  [ "$rc" -eq 0 ] || fail "aj_mockbroker exited with $rc, want 0: $(cat "$work/broker.err")"
-}
 
 kcat_consume() {   # topic -> key=value lines, sorted
   timeout 60 kcat -C -b "$boot" -t "$1" -o beginning -e -q -f '%k=%s\n' -X fetch.wait.max.ms=10 >"$work/consumed" ||
