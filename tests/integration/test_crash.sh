@@ -88,6 +88,18 @@ sleep_ms() {
   sleep "$s"
 }
 
+# sleep_while_alive MS TPID: sleeps MS milliseconds, or less when the process ends first.
+sleep_while_alive() {
+  local deadline
+  tick
+  deadline=$((now + $1))
+  while kill -0 "$2" 2>/dev/null; do
+    tick
+    [ "$now" -lt "$deadline" ] || return 0
+    if [ $((deadline - now)) -lt 50 ]; then sleep_ms $((deadline - now)); else sleep 0.05; fi
+  done
+}
+
 # permille_of_p LO HI: draws a share of the reference processing time P, in permille; sets
 # pm (the share) and delay (ms, at least 20).
 permille_of_p() {
@@ -379,7 +391,7 @@ scenario_b() {
     permille_of_p 50 170
     start_run b "$log"
     wait_assigned b "$log" "$tpid" || return 0
-    sleep_ms "$delay"
+    sleep_while_alive "$delay" "$tpid"
     kill -KILL "$pid" 2>/dev/null || true
     finish "$tpid"
     case "$st" in
@@ -407,7 +419,7 @@ scenario_c() {
     permille_of_p 150 400
     start_run c "$log"
     wait_assigned c "$log" "$tpid" || return 0
-    sleep_ms "$delay"
+    sleep_while_alive "$delay" "$tpid"
     if kill -TERM "$pid" 2>/dev/null; then
       echo "   c: SIGTERM $k: $delay ms after the assignment ($pm permille of $proc_ms ms)"
       local waited=0
@@ -452,7 +464,7 @@ scenario_d() {
   wait_assigned d "$work/d.A.log" "$a_tpid" || return 0
   permille_of_p 50 250
   echo "   d: B starts $delay ms after A's assignment ($pm permille of $proc_ms ms)"
-  sleep_ms "$delay"
+  sleep_while_alive "$delay" "$a_tpid"
   start_run d "$work/d.B.log"
   b_tpid=$tpid
   if ! wait_assigned d "$work/d.B.log" "$b_tpid"; then
@@ -461,7 +473,7 @@ scenario_d() {
     return 0
   fi
   permille_of_p 50 250
-  sleep_ms "$delay"
+  sleep_while_alive "$delay" "$a_tpid"
   kill -KILL "$a_pid" 2>/dev/null || true
   finish "$a_tpid"
   case "$st" in
