@@ -313,11 +313,15 @@ tick
 t_start=$now
 # shellcheck disable=SC2119  # no flags: the topics are created below
 start_broker
-for t in cdr.usage:8 contract.events:1 ajuste.checkpoints:8; do
+# The mock keeps about 5 MiB per partition: 8 partitions up to 200k records (about 2.5 MiB of
+# usage each), one more per 25k records beyond (the 1M variant: 40).
+parts=$(((records + 24999) / 25000))
+[ "$parts" -ge 8 ] || parts=8
+for t in cdr.usage:$parts contract.events:1 ajuste.checkpoints:$parts; do
   expect_ok "topic ${t%:*} ${t#*:}"
 done
 for s in a $scenarios; do
-  for o in invoices review corrections dead-letter; do expect_ok "topic crash.$s.$o 8"; done
+  for o in invoices review corrections dead-letter; do expect_ok "topic crash.$s.$o $parts"; done
 done
 
 echo "-- publish the inputs: ajuste gen --records $records --accounts $accounts"
