@@ -368,6 +368,31 @@ static aj_err aj_ckpt_write(aj_pipeline *p, size_t i, aj_bytes *buf) {
     return AJ_E_OK;
 }
 
+/* Reads what was published on the contract topic since the last read. A read that fails is
+ * logged, and fatal only when `must` (before restoring partitions). */
+static aj_err aj_pipeline_sync_contracts(aj_pipeline *p, int must) {
+    const aj_ckpt_conf *cf = &p->ck.conf;
+    char err[512] = "";
+    int64_t count = 0, rejected = 0;
+    aj_err rc;
+
+    if (!cf->contracts) return AJ_E_OK;
+    rc = aj_kafka_sync_contracts(cf->contracts, cf->contract_topic, must ? 60000 : 5000, aj_pipeline_add_contract, p,
+                                 &count, &rejected, err, sizeof(err));
+    if (rc == AJ_E_KAFKA && !must) {
+        aj_warn("pipeline", "contracts not read up to date (read again at the next commit): %s", err);
+        return AJ_E_OK;
+    }
+    if (rc != AJ_E_OK) {
+        aj_error("pipeline", "contracts not read up to date before rating: %s", err[0] ? err : aj_err_str(rc));
+        return rc;
+    }
+    if (count || rejected)
+        aj_info("pipeline", "%lld new contract versions read from %s (%lld rejected)", (long long)count,
+                cf->contract_topic, (long long)rejected);
+    return AJ_E_OK;
+}
+
 /*
  * A commit: the outputs flushed, then (checkpoints on) the checkpoint of every partition that
  * moved and a second flush, then the input offsets. Any failure stops checkpointing for good:
@@ -403,6 +428,8 @@ static aj_err aj_pipeline_commit(aj_pipeline *p, aj_source *src) {
                                 "at the next commit");
             rc = AJ_E_OK;
         }
+        /* Amendments published while the daemon runs apply from the next commit interval. */
+        if (rc == AJ_E_OK) rc = aj_pipeline_sync_contracts(p, 0);
         return rc;
     }
     return aj_source_commit(src);
@@ -422,20 +449,11 @@ static aj_err aj_pipeline_on_assigned(void *opaque, const int32_t *parts, int64_
     aj_pipeline *p = opaque;
     const aj_ckpt_conf *cf = &p->ck.conf;
     char err[512] = "";
-    int64_t count = 0, rejected = 0;
+    int64_t count = 0;
     aj_err rc;
 
     if (p->ck.broken) return AJ_E_FATAL;
-    if (cf->contracts) {
-        if ((rc = aj_kafka_sync_contracts(cf->contracts, cf->contract_topic, 60000, aj_pipeline_add_contract, p, &count,
-                                          &rejected, err, sizeof(err))) != AJ_E_OK) {
-            aj_error("pipeline", "contracts not read up to date before rating: %s", err[0] ? err : aj_err_str(rc));
-            return rc;
-        }
-        if (count || rejected)
-            aj_info("pipeline", "%lld new contract versions read from %s (%lld rejected)", (long long)count,
-                    cf->contract_topic, (long long)rejected);
-    }
+    if ((rc = aj_pipeline_sync_contracts(p, 1)) != AJ_E_OK) return rc;
     if ((rc = aj_kafka_follower_sync(cf->follower, 60000, aj_ckpt_take, p->ck.reader, &count, err, sizeof(err))) !=
         AJ_E_OK) {
         aj_error("pipeline", "checkpoints not read: %s", err[0] ? err : aj_err_str(rc));

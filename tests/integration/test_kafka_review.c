@@ -433,6 +433,127 @@ static void test_review_late_and_credits(void **state) {
     free_invoices(&review);
 }
 
+/* ---- a contract amendment published while the daemon runs ---- */
+
+/* The right charge of 37 s to NATIONAL_NR at 0.06/min (version 2): 42 s x 0.06/min + 0.01. */
+#define RIGHT_V2 52000
+
+/* Hands on the Kafka source's messages; at the first one (m1), publishes version 2 of ACC9's
+ * contract, in force from NOV05 + 30 min, before m2 and m3. */
+typedef struct amend_src {
+    aj_source base;
+    aj_source *inner;
+    int fired;
+} amend_src;
+
+static aj_err amend_next(aj_source *s, aj_message *m, int timeout_ms) {
+    amend_src *a = (amend_src *)s;
+    aj_err rc = aj_source_next(a->inner, m, timeout_ms);
+    if (rc == AJ_E_OK && !a->fired) {
+        aj_contract *c = fx_contract(2, NOV05 + HOUR / 2, INT64_MAX, 60000);
+        aj_bytes b = {0};
+        free(c->account);
+        c->account = fx_dup("ACC9");
+        fx_no_lines(c);
+        assert_int_equal(aj_encode_contract(K.enc, c, &b), AJ_E_OK);
+        produce_datum(K.cfg.contract_topic, "ACC9", AJ_SCHEMA_CONTRACT, &b);
+        flush_all();
+        aj_bytes_free(&b);
+        aj_contract_free(c);
+        a->fired = 1;
+    }
+    return rc;
+}
+static aj_err amend_commit(aj_source *s) {
+    return aj_source_commit(((amend_src *)s)->inner);
+}
+static void amend_destroy(aj_source *s) {
+    aj_source_destroy(((amend_src *)s)->inner);
+}
+static const aj_source_ops amend_ops = {amend_next, amend_commit, amend_destroy};
+
+/*
+ * The daemon's wiring (checkpoints, the contract follower): version 2 of ACC9's contract is
+ * published after m1 is read; from the next commit the records are rated against it. m2 was
+ * billed at version 2's price: no correction. m3 was billed at version 1's: a correction naming
+ * version 2. Without following the contract topic, m2 would be corrected and m3 not.
+ */
+static void test_amendment_while_running(void **state) {
+    char err[512];
+    aj_err rc;
+    (void)state;
+    const char *sets[][2] = {{"input.usage_topic", "amend.usage"},          {"input.contract_topic", "amend.contracts"},
+                             {"output.invoice_topic", "amend.invoices"},    {"output.correction_topic", "amend.corrections"},
+                             {"output.dead_letter_topic", "amend.dead"},    {"output.review_topic", "amend.review"},
+                             {"checkpoint.topic", "amend.checkpoints"},     {"kafka.group.id", "amend"},
+                             {"materiality.percent", "0"}};
+    for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++)
+        assert_int_equal(aj_config_set(&K.cfg, sets[i][0], sets[i][1], err, sizeof(err)), AJ_E_OK);
+    const char *topics[] = {"amend.usage", "amend.contracts", "amend.invoices", "amend.corrections",
+                            "amend.dead", "amend.review", "amend.checkpoints"};
+    for (size_t i = 0; i < sizeof(topics) / sizeof(topics[0]); i++) rd_kafka_mock_topic_create(K.mc, topics[i], 1, 1);
+
+    aj_contract *c = fx_contract(1, P_OCT - 300 * 86400000LL, NOV05 + HOUR / 2, 120000);
+    aj_bytes b = {0};
+    free(c->account);
+    c->account = fx_dup("ACC9");
+    fx_no_lines(c);
+    assert_int_equal(aj_encode_contract(K.enc, c, &b), AJ_E_OK);
+    produce_datum(K.cfg.contract_topic, "ACC9", AJ_SCHEMA_CONTRACT, &b);
+    aj_bytes_free(&b);
+    aj_contract_free(c);
+    aj_event e;
+    const char *U = K.cfg.usage_topic;
+    e = usage("ACC9", "m1", "2026-11", RIGHT, NOV05), produce(U, "ACC9", &e);
+    e = usage("ACC9", "m2", "2026-11", RIGHT_V2, NOV05 + HOUR), produce(U, "ACC9", &e);
+    e = usage("ACC9", "m3", "2026-11", RIGHT, NOV05 + 2 * HOUR), produce(U, "ACC9", &e);
+    e = close_of("ACC9", "2026-11", P_NOV, P_DEC), produce(U, "ACC9", &e);
+    flush_all();
+
+    aj_contract_store *store = aj_contract_store_create();
+    aj_sink *sink = aj_kafka_sink_create(&K.cfg, &rc, err, sizeof(err));
+    if (!sink) fail_msg("%s", err);
+    aj_pipeline *p = aj_pipeline_create(store, sink);
+    assert_non_null(p);
+    aj_kafka_follower *contracts = aj_kafka_follower_create(&K.cfg, K.cfg.contract_topic, 30000, &rc, err, sizeof(err));
+    aj_kafka_follower *ckpts = aj_kafka_follower_create(&K.cfg, K.cfg.checkpoint_topic, 30000, &rc, err, sizeof(err));
+    assert_non_null(contracts);
+    assert_non_null(ckpts);
+    int64_t read = 0, rejected = 0;
+    assert_int_equal(aj_kafka_sync_contracts(contracts, K.cfg.contract_topic, 30000, aj_pipeline_add_contract, p, &read,
+                                             &rejected, err, sizeof(err)),
+                     AJ_E_OK);
+    assert_int_equal(read, 1);
+    aj_ckpt_conf ck = {"amend", K.cfg.usage_topic, K.cfg.checkpoint_topic, ckpts, contracts, K.cfg.contract_topic};
+    assert_int_equal(aj_pipeline_enable_checkpoints(p, &ck), AJ_E_OK);
+    amend_src src = {{&amend_ops}, aj_kafka_source_create(&K.cfg, &rc, err, sizeof(err)), 0};
+    if (!src.inner) fail_msg("%s", err);
+    aj_partition_hooks hooks = aj_pipeline_hooks(p);
+    aj_kafka_source_set_hooks(src.inner, &hooks);
+    aj_run_opts ro = {1, 1000, NULL, NULL, NULL, 0};   /* a commit after every record */
+    assert_int_equal(aj_pipeline_run(p, &src.base, &ro), AJ_E_OK);
+    assert_true(src.fired);
+    aj_source_destroy(&src.base);
+    assert_int_equal(sink->ops->close(sink), AJ_E_OK);
+    assert_int_equal(aj_pipeline_get_stats(p)->contracts, 2);
+    aj_pipeline_destroy(p);
+    aj_kafka_follower_destroy(contracts);
+    aj_kafka_follower_destroy(ckpts);
+    aj_contract_store_destroy(store);
+
+    cors cs;
+    memset(&cs, 0, sizeof(cs));
+    assert_int_equal(aj_kafka_read_topic(&K.cfg, K.cfg.correction_topic, 30000, collect_correction, &cs, NULL, err,
+                                         sizeof(err)),
+                     AJ_E_OK);
+    assert_int_equal(cs.n, 1);
+    assert_string_equal(cs.v[0].record_id, "m3");
+    assert_int_equal(cs.v[0].contract_version, 2);
+    assert_int_equal(cs.v[0].legacy_amount, RIGHT);
+    assert_int_equal(cs.v[0].corrected_amount, RIGHT_V2);
+    assert_int_equal(cs.v[0].reason, AJ_REASON_STALE_CONTRACT_VERSION);
+}
+
 static int setup(void **state) {
     char errstr[256], err[256];
     (void)state;
@@ -477,6 +598,7 @@ static int teardown(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_review_late_and_credits),
+        cmocka_unit_test(test_amendment_while_running),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
