@@ -11,8 +11,11 @@
 #   c  SIGTERM twice (each run must exit 0), then a run to the end; and nothing written twice.
 #   d  A runs, B joins its group (rebalance), A is killed -9, B ends, one more run sweeps the rest.
 # A dump is aj_outdump's: per output kind and id, the first message (partition, offset order).
-# Kill and stop points are drawn from the seed as shares of the reference run's processing time
-# (from its partition assignment to its end), so they fall mid-stream on slow and fast builds.
+# Kill and stop points are positions in the input drawn from the seed: once the scenario's group
+# has committed that many records (aj_outdump --position, polled), a further seeded delay of up to
+# 300 ms puts the signal among uncommitted work. Positions, not times: the points fall at the
+# same places of the stream on slow (sanitizer) and fast builds, and the kills of b are spread
+# over all of it (one in each tenth). The position at each kill is printed.
 #
 # Environment: AJ_BIN, AJ_MOCKBROKER, AJ_OUTDUMP (the binaries; required);
 #   AJ_CRASH_SEED       seed of the kill and stop points (default 1; printed)
@@ -33,6 +36,7 @@ scenarios=${AJ_CRASH_SCENARIOS:-b c d}
 accounts=400
 run_timeout=300         # seconds, any one `ajuste run`
 assign_timeout_ms=90000 # a run must be assigned its partitions within this
+progress_timeout_ms=120000 # and reach a kill or stop point within this
 stop_timeout_ms=60000   # a run told to stop (SIGTERM) must have exited within this
 export MB_TIMEOUT=1800  # the broker outlives every scenario
 
@@ -100,13 +104,47 @@ sleep_while_alive() {
   done
 }
 
-# permille_of_p LO HI: draws a share of the reference processing time P, in permille; sets
-# pm (the share) and delay (ms, at least 20).
-permille_of_p() {
+# target LO HI: draws a position in the input between LO and HI permille of its records; sets
+# pm (the share drawn), target (records) and extra (a further delay, 0-300 ms).
+target() {
   draw "$1" "$2"
   pm=$r
-  delay=$((proc_ms * pm / 1000))
-  [ "$delay" -ge 20 ] || delay=20
+  target=$((records_total * pm / 1000))
+  draw 0 300
+  extra=$r
+}
+
+# position NAME: sets committed and end, the records scenario NAME's group has committed on the
+# usage topic and the records on it; returns 1 (both empty) when they cannot be read.
+position() {
+  local out
+  committed=""
+  end=""
+  out=$(timeout 60 "$AJ_OUTDUMP" --bootstrap-servers "$boot" --position "crash-$1=cdr.usage" 2>/dev/null {mb_in}>&- {mb_out}<&-) ||
+    return 1
+  committed=${out% *}
+  end=${out#* }
+}
+
+# signal_at NAME TPID PID SIGNAL: once scenario NAME's group has committed $target records
+# (polled), waits $extra ms more, then sends SIGNAL to PID. Returns 0 when it was sent, 1 when the
+# run ended first, 2 when the group did not get there in progress_timeout_ms (the run is left
+# running).
+signal_at() {
+  local deadline
+  tick
+  deadline=$((now + progress_timeout_ms))
+  while kill -0 "$2" 2>/dev/null; do
+    if position "$1" && [ "$committed" -ge "$target" ]; then
+      sleep_while_alive "$extra" "$2"
+      kill -s "$4" "$3" 2>/dev/null && return 0
+      return 1
+    fi
+    tick
+    [ "$now" -lt "$deadline" ] || return 2
+    sleep 0.05
+  done
+  return 1
 }
 
 failures=()
@@ -202,12 +240,21 @@ finish() {
   { wait "$1"; } 2>/dev/null || st=$?
 }
 
+# summary_value LOG LABEL: the first number after LABEL in a run's summary.
+summary_value() {
+  sed -n "s/^$2: *\([0-9][0-9]*\).*/\1/p" "$1" | head -1
+}
+
 # run_to_end SCENARIO NAME: one run of SCENARIO's configuration to its end, log NAME.log; it
 # must exit 0.
 run_to_end() {
   start_run "$1" "$work/$2.log"
   finish "$tpid"
-  [ "$st" -eq 0 ] || scenario_fail "$1" "$2 exited $st, want 0 (timeout: 124): $(tail -5 "$work/$2.log")"
+  if [ "$st" -eq 0 ]; then
+    echo "   $1: the run to the end read $(summary_value "$work/$2.log" "Records in") of the $records_total records"
+  else
+    scenario_fail "$1" "$2 exited $st, want 0 (timeout: 124): $(tail -5 "$work/$2.log")"
+  fi
 }
 
 # dump NAME: aj_outdump of NAME's output topics to NAME.txt, summary NAME.sum; sets dump_rc.
@@ -337,11 +384,6 @@ echo "   $records_total input records, $truth injected errors"
 
 # ------------------------------------------------------------------ a: no fault
 
-# summary_value LOG LABEL: the first number after LABEL in a run's summary.
-summary_value() {
-  sed -n "s/^$2: *\([0-9][0-9]*\).*/\1/p" "$1" | head -1
-}
-
 scenario_a() {
   local log="$work/a.log" t_assigned k
   echo "-- a: no fault, one run to its end (the reference)"
@@ -387,21 +429,29 @@ timed a scenario_a
 # ------------------------------------------------------------------ b: kill -9
 
 scenario_b() {
-  local k log
-  echo "-- b: kill -9 at $kills points (seed $seed), restart each time, then a run to the end"
+  local k log lo hi rc
+  echo "-- b: kill -9 at $kills positions (seed $seed), restart each time, then a run to the end"
   write_conf b "${fault_keys[@]}"
   for ((k = 1; k <= kills; k++)); do
     log="$work/b.run$k.log"
-    permille_of_p 50 170
+    # One kill in each of $kills equal slices of 2%..95% of the input.
+    lo=$((20 + (k - 1) * 930 / kills))
+    hi=$((20 + k * 930 / kills - 1))
+    target "$lo" "$hi"
     start_run b "$log"
     wait_assigned b "$log" "$tpid" || return 0
-    sleep_while_alive "$delay" "$tpid"
-    kill -KILL "$pid" 2>/dev/null || true
+    rc=0
+    signal_at b "$tpid" "$pid" KILL || rc=$?
+    if [ "$rc" -eq 2 ]; then
+      scenario_fail b "run $k: the group did not commit $target records in $((progress_timeout_ms / 1000)) s (at $committed)"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
     finish "$tpid"
+    position b || true
     case "$st" in
-      137) echo "   b: kill $k/$kills: $delay ms after the assignment ($pm permille of the reference's $proc_ms ms)" ;;
-      0) echo "   b: kill $k/$kills: the run ended (exit 0) before its kill point, $delay ms after the assignment" ;;
-      *) scenario_fail b "run $k exited $st before its kill point, $delay ms after the assignment: $(tail -5 "$log")" ;;
+      137) echo "   b: kill $k/$kills: at $committed of $end records committed (target $target, $pm permille, then $extra ms)" ;;
+      0) echo "   b: kill $k/$kills: the run ended (exit 0) before its kill point (target $target, $pm permille)" ;;
+      *) scenario_fail b "run $k exited $st before its kill point: $(tail -5 "$log")" ;;
     esac
   done
   run_to_end b b.final
@@ -409,24 +459,28 @@ scenario_b() {
   check_dump b || return 0
   compare b || true
   report b
-  echo "   b: $(count b invoice distinct) invoices, duplicates: corrections $(count b correction duplicates), dead letters $(count b dead-letter duplicates), invoices $(count b invoice duplicates), held $(count b review duplicates)"
+  echo "   b: $(count b invoice distinct) invoices (+ $(count b review distinct) held), duplicates: corrections $(count b correction duplicates), dead letters $(count b dead-letter duplicates), invoices $(count b invoice duplicates), held $(count b review duplicates)"
 }
 
 # ------------------------------------------------------------------ c: SIGTERM
 
 scenario_c() {
-  local k log kind a_raw c_raw
+  local k log kind a_raw c_raw rc waited
   echo "-- c: SIGTERM twice mid-run (each run exits 0), then a run to the end"
   write_conf c "${fault_keys[@]}"
   for k in 1 2; do
     log="$work/c.run$k.log"
-    permille_of_p 150 400
+    if [ "$k" -eq 1 ]; then target 150 400; else target 500 850; fi
     start_run c "$log"
     wait_assigned c "$log" "$tpid" || return 0
-    sleep_while_alive "$delay" "$tpid"
-    if kill -TERM "$pid" 2>/dev/null; then
-      echo "   c: SIGTERM $k: $delay ms after the assignment ($pm permille of $proc_ms ms)"
-      local waited=0
+    rc=0
+    signal_at c "$tpid" "$pid" TERM || rc=$?
+    if [ "$rc" -eq 2 ]; then
+      scenario_fail c "run $k: the group did not commit $target records in $((progress_timeout_ms / 1000)) s (at $committed)"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    if [ "$rc" -eq 0 ]; then
+      waited=0
       while kill -0 "$tpid" 2>/dev/null && [ "$waited" -lt "$stop_timeout_ms" ]; do
         sleep 0.05
         waited=$((waited + 50))
@@ -436,10 +490,12 @@ scenario_c() {
         kill -KILL "$pid" 2>/dev/null || true
       fi
       finish "$tpid"
+      position c || true
+      echo "   c: SIGTERM $k: once $target records were committed ($pm permille), then $extra ms; exit $st, $committed of $end committed after the stop"
       [ "$st" -eq 0 ] || scenario_fail c "run $k exited $st after SIGTERM, want 0: $(tail -5 "$log")"
     else
       finish "$tpid"
-      echo "   c: SIGTERM $k: the run ended (exit $st) before its stop point, $delay ms after the assignment"
+      echo "   c: SIGTERM $k: the run ended (exit $st) before its stop point (target $target, $pm permille)"
       [ "$st" -eq 0 ] || scenario_fail c "run $k exited $st before its stop point: $(tail -5 "$log")"
     fi
   done
@@ -459,16 +515,19 @@ scenario_c() {
 # ------------------------------------------------------------------ d: two instances, one killed
 
 scenario_d() {
-  local a_tpid a_pid b_tpid
+  local a_tpid a_pid b_tpid rc
   echo "-- d: A runs, B joins its group, A is killed -9, B ends, one run sweeps the rest"
   write_conf d "${fault_keys[@]}"
   start_run d "$work/d.A.log"
   a_tpid=$tpid
   a_pid=$pid
   wait_assigned d "$work/d.A.log" "$a_tpid" || return 0
-  permille_of_p 50 250
-  echo "   d: B starts $delay ms after A's assignment ($pm permille of $proc_ms ms)"
-  sleep_while_alive "$delay" "$a_tpid"
+  target 100 300
+  rc=0
+  signal_at d "$a_tpid" "$a_pid" 0 || rc=$?   # signal 0: only wait for the position
+  [ "$rc" -ne 2 ] || scenario_fail d "A: the group did not commit $target records in $((progress_timeout_ms / 1000)) s (at $committed)"
+  position d || true
+  echo "   d: B starts at $committed of $end records committed (target $target, $pm permille, then $extra ms)"
   start_run d "$work/d.B.log"
   b_tpid=$tpid
   if ! wait_assigned d "$work/d.B.log" "$b_tpid"; then
@@ -476,13 +535,18 @@ scenario_d() {
     finish "$a_tpid"
     return 0
   fi
-  permille_of_p 50 250
-  sleep_while_alive "$delay" "$a_tpid"
-  kill -KILL "$a_pid" 2>/dev/null || true
+  target 400 700
+  rc=0
+  signal_at d "$a_tpid" "$a_pid" KILL || rc=$?
+  if [ "$rc" -eq 2 ]; then
+    scenario_fail d "the group did not commit $target records in $((progress_timeout_ms / 1000)) s (at $committed)"
+    kill -KILL "$a_pid" 2>/dev/null || true
+  fi
   finish "$a_tpid"
+  position d || true
   case "$st" in
-    137) echo "   d: A killed $delay ms after B's assignment ($pm permille of $proc_ms ms)" ;;
-    0) echo "   d: A ended (exit 0) before its kill point, $delay ms after B's assignment" ;;
+    137) echo "   d: A killed at $committed of $end records committed (target $target, $pm permille, then $extra ms)" ;;
+    0) echo "   d: A ended (exit 0) before its kill point (target $target, $pm permille)" ;;
     *) scenario_fail d "A exited $st before its kill point: $(tail -5 "$work/d.A.log")" ;;
   esac
   finish "$b_tpid"

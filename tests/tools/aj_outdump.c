@@ -64,7 +64,8 @@ typedef struct od_dump {
 static void od_usage(FILE *out) {
     fprintf(out,
             "Usage: aj_outdump --bootstrap-servers LIST --topic KIND=TOPIC [--topic KIND=TOPIC]...\n"
-            "                  [--out FILE] [--summary FILE] [--help]\n\n"
+            "                  [--out FILE] [--summary FILE] [--help]\n"
+            "       aj_outdump --bootstrap-servers LIST --position GROUP=TOPIC\n\n"
             "Reads each output topic whole (every partition, from its low watermark up to the high\n"
             "watermark taken when its read starts), decodes every message (Avro single-object header\n"
             "C3 01 + fingerprint, then the datum, with the writer schema the fingerprint names) to\n"
@@ -92,6 +93,11 @@ static void od_usage(FILE *out) {
             "  --topic KIND=TOPIC        an output topic and its kind (repeatable)\n"
             "  --out FILE                write the lines to FILE instead of stdout\n"
             "  --summary FILE            also write the summary and conflict lines to FILE\n"
+            "  --position GROUP=TOPIC    instead: print 'COMMITTED END', the offsets consumer group\n"
+            "                            GROUP committed on (input) TOPIC summed over its partitions\n"
+            "                            (none: the low watermark) and the sum of its high watermarks,\n"
+            "                            i.e. how many records the group has done of how many; the\n"
+            "                            group is only asked (OffsetFetch), never joined\n"
             "  -h, --help                this help\n\n"
             "Exit status: 0 done, 1 a topic cannot be read or a message cannot be decoded (the\n"
             "message named by topic, partition and offset) or an output cannot be written,\n"
@@ -217,47 +223,141 @@ nomem:
  * broker's retention) drops the oldest messages of a full partition silently. AJ_E_KAFKA with
  * err set when the topic's partitions or offsets cannot be had.
  */
-static aj_err od_evicted(const char *bootstrap, const char *topic, int64_t *evicted, char *err, size_t errlen) {
+/*
+ * A consumer handle on bootstrap (*rk; group: NULL, or a group id it never joins), the
+ * partitions of topic in *list with their low watermarks as offsets, and their high watermarks
+ * in *high (one per entry of *list). The caller frees all three. AJ_E_KAFKA / AJ_E_NOMEM with
+ * err set, and the three NULL.
+ */
+static aj_err od_watermarks(const char *bootstrap, const char *group, const char *topic, rd_kafka_t **rk,
+                            rd_kafka_topic_partition_list_t **list, int64_t **high, char *err, size_t errlen) {
     char errstr[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_t *rk = NULL;
     rd_kafka_topic_t *rkt = NULL;
     const rd_kafka_metadata_t *md = NULL;
     aj_err rc = AJ_E_KAFKA;
 
-    *evicted = 0;
+    *rk = NULL;
+    *list = NULL;
+    *high = NULL;
     if (!conf || rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, errstr, sizeof(errstr)) ||
-        rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr))) {
+        rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr)) ||
+        (group && rd_kafka_conf_set(conf, "group.id", group, errstr, sizeof(errstr)))) {
         snprintf(err, errlen, "cannot configure a Kafka client: %s", conf ? errstr : "out of memory");
-        goto end;
+        goto error;
     }
-    if (!(rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr)))) {
+    if (!(*rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr)))) {
         snprintf(err, errlen, "cannot create a Kafka client: %s", errstr);
-        goto end;
+        goto error;
     }
-    conf = NULL;   /* owned by rk */
-    rkt = rd_kafka_topic_new(rk, topic, NULL);
-    if (!rkt || rd_kafka_metadata(rk, 0, rkt, &md, OD_TIMEOUT_MS) || md->topic_cnt != 1 || md->topics[0].err ||
+    conf = NULL;   /* owned by *rk */
+    rkt = rd_kafka_topic_new(*rk, topic, NULL);
+    if (!rkt || rd_kafka_metadata(*rk, 0, rkt, &md, OD_TIMEOUT_MS) || md->topic_cnt != 1 || md->topics[0].err ||
         md->topics[0].partition_cnt <= 0) {
         snprintf(err, errlen, "topic %s cannot be read (missing, or the brokers do not answer)", topic);
-        goto end;
+        goto error;
     }
-    for (int p = 0; p < md->topics[0].partition_cnt; p++) {
-        int64_t lo, hi;
-        if (rd_kafka_query_watermark_offsets(rk, topic, md->topics[0].partitions[p].id, &lo, &hi, OD_TIMEOUT_MS)) {
-            snprintf(err, errlen, "topic %s partition %d: cannot read its offsets", topic,
-                     (int)md->topics[0].partitions[p].id);
-            goto end;
+    int n = md->topics[0].partition_cnt;
+    if (!(*list = rd_kafka_topic_partition_list_new(n)) || !(*high = calloc((size_t)n, sizeof(**high)))) {
+        snprintf(err, errlen, "out of memory");
+        rc = AJ_E_NOMEM;
+        goto error;
+    }
+    for (int p = 0; p < n; p++) {
+        int32_t id = md->topics[0].partitions[p].id;
+        int64_t lo;
+        if (rd_kafka_query_watermark_offsets(*rk, topic, id, &lo, &(*high)[p], OD_TIMEOUT_MS)) {
+            snprintf(err, errlen, "topic %s partition %d: cannot read its offsets", topic, (int)id);
+            goto error;
         }
-        *evicted += lo;
+        rd_kafka_topic_partition_list_add(*list, topic, id)->offset = lo;
     }
-    rc = AJ_E_OK;
-end:
+    rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    return AJ_E_OK;
+error:
     if (md) rd_kafka_metadata_destroy(md);
     if (rkt) rd_kafka_topic_destroy(rkt);
-    if (rk) rd_kafka_destroy(rk);
+    if (*list) rd_kafka_topic_partition_list_destroy(*list);
+    free(*high);
+    if (*rk) rd_kafka_destroy(*rk);
     if (conf) rd_kafka_conf_destroy(conf);
+    *rk = NULL;
+    *list = NULL;
+    *high = NULL;
     return rc;
+}
+
+/* Sums the low watermarks of every partition of topic into *evicted. AJ_E_KAFKA / AJ_E_NOMEM
+ * with err set. */
+static aj_err od_evicted(const char *bootstrap, const char *topic, int64_t *evicted, char *err, size_t errlen) {
+    rd_kafka_t *rk;
+    rd_kafka_topic_partition_list_t *list;
+    int64_t *high;
+    aj_err rc = od_watermarks(bootstrap, NULL, topic, &rk, &list, &high, err, errlen);
+
+    *evicted = 0;
+    if (rc != AJ_E_OK) return rc;
+    for (int i = 0; i < list->cnt; i++) *evicted += list->elems[i].offset;
+    rd_kafka_topic_partition_list_destroy(list);
+    free(high);
+    rd_kafka_destroy(rk);
+    return AJ_E_OK;
+}
+
+/*
+ * --position GROUP=TOPIC: prints "COMMITTED END", the group's committed offsets on topic summed
+ * over its partitions (a partition without a commit counts as its low watermark) and the sum of
+ * the high watermarks. The group is not joined (OffsetFetch only). Returns an exit status.
+ */
+static int od_position(const char *bootstrap, char *arg) {
+    char err[512];
+    char *eq = strchr(arg, '=');
+    rd_kafka_t *rk;
+    rd_kafka_topic_partition_list_t *list, *committed = NULL;
+    int64_t *high, sum = 0, end = 0;
+    rd_kafka_resp_err_t e;
+    int status = OD_EXIT_FAILURE;
+
+    if (!eq || eq == arg || !eq[1]) {
+        fprintf(stderr, "aj_outdump: --position expects GROUP=TOPIC, got '%s'\n", arg);
+        return OD_EXIT_USAGE;
+    }
+    *eq = '\0';
+    if (od_watermarks(bootstrap, arg, eq + 1, &rk, &list, &high, err, sizeof(err)) != AJ_E_OK) {
+        fprintf(stderr, "aj_outdump: %s\n", err);
+        return OD_EXIT_FAILURE;
+    }
+    if (!(committed = rd_kafka_topic_partition_list_copy(list))) {
+        fprintf(stderr, "aj_outdump: out of memory\n");
+        goto end;
+    }
+    if ((e = rd_kafka_committed(rk, committed, OD_TIMEOUT_MS))) {
+        fprintf(stderr, "aj_outdump: the offsets group %s committed on %s cannot be read: %s\n", arg, eq + 1,
+                rd_kafka_err2str(e));
+        goto end;
+    }
+    for (int i = 0; i < committed->cnt; i++) {
+        const rd_kafka_topic_partition_t *tp = &committed->elems[i];
+        if (tp->err) {
+            fprintf(stderr, "aj_outdump: the offset group %s committed on %s [%d] cannot be read: %s\n", arg, eq + 1,
+                    (int)tp->partition, rd_kafka_err2str(tp->err));
+            goto end;
+        }
+        sum += tp->offset >= list->elems[i].offset ? tp->offset : list->elems[i].offset;
+        end += high[i];
+    }
+    if (printf("%lld %lld\n", (long long)sum, (long long)end) < 0 || fflush(stdout) != 0) {
+        fprintf(stderr, "aj_outdump: cannot write to stdout: %s\n", strerror(errno));
+        goto end;
+    }
+    status = OD_EXIT_OK;
+end:
+    if (committed) rd_kafka_topic_partition_list_destroy(committed);
+    rd_kafka_topic_partition_list_destroy(list);
+    free(high);
+    rd_kafka_destroy(rk);
+    return status;
 }
 
 /* Kind, then id (byte order), then position: the first entry of an id is its first message. */
@@ -380,10 +480,12 @@ int main(int argc, char **argv) {
         {"topic", required_argument, 0, 't'},
         {"out", required_argument, 0, 'o'},
         {"summary", required_argument, 0, 's'},
+        {"position", required_argument, 0, 'p'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     const char *bootstrap = NULL, *out_path = NULL, *summary_path = NULL;
+    char *position = NULL;
     char err[512], kerr[512];
     int c, n_topics = 0, status = OD_EXIT_USAGE, have_cfg = 0, have_schemas = 0;
     od_dump d;
@@ -401,6 +503,7 @@ int main(int argc, char **argv) {
             break;
         case 'o': out_path = optarg; break;
         case 's': summary_path = optarg; break;
+        case 'p': position = optarg; break;
         case 'h':
             od_usage(stdout);
             status = OD_EXIT_OK;
@@ -417,9 +520,17 @@ int main(int argc, char **argv) {
         fprintf(stderr, "aj_outdump: unexpected argument '%s' (see --help)\n", argv[optind]);
         goto end;
     }
-    if (!bootstrap || !*bootstrap || !n_topics) {
+    if (!bootstrap || !*bootstrap || (!n_topics && !position)) {
         fprintf(stderr, "aj_outdump: %s is required (see --help)\n",
                 !bootstrap || !*bootstrap ? "--bootstrap-servers LIST" : "--topic KIND=TOPIC");
+        goto end;
+    }
+    if (position) {
+        if (n_topics || out_path || summary_path) {
+            fprintf(stderr, "aj_outdump: --position goes alone (no --topic, --out or --summary)\n");
+            goto end;
+        }
+        status = od_position(bootstrap, position);
         goto end;
     }
     status = OD_EXIT_FAILURE;
