@@ -22,12 +22,12 @@ static void run_usage(FILE *out) {
             "The streaming daemon: consumes the usage topic in a consumer group, re-rates every\n"
             "record against the contracts (the whole contract topic is read first), and produces\n"
             "adjusted invoices, corrections and dead letters. Every commit interval it flushes the\n"
-            "outputs, then checkpoints each partition's state and position to checkpoint.topic, then\n"
-            "commits the offsets, then reads the contract versions published since; an assigned\n"
-            "partition resumes from its latest checkpoint, after the contract topic is read to its\n"
-            "end (docs/reliability.md). kafka.transactional.id (one per instance) makes the\n"
-            "producer transactional. SIGINT/SIGTERM stop it cleanly (flush, checkpoint, commit,\n"
-            "exit 0).\n\n"
+            "outputs, checkpoints each partition's state and position to checkpoint.topic when the\n"
+            "checkpoint interval is due, commits the offsets, then reads the contract versions\n"
+            "published since. An assigned partition resumes from its latest checkpoint, after the\n"
+            "contract topic is read to its end (docs/reliability.md). kafka.transactional.id (one\n"
+            "per instance) makes the producer transactional. SIGINT/SIGTERM stop it cleanly (flush,\n"
+            "checkpoint, commit, exit 0).\n\n"
             "Configuration: defaults, then FILE ('key = value' lines), then AJUSTE_* environment\n"
             "variables (AJUSTE_COMMIT_INTERVAL_MS, AJUSTE_KAFKA_BOOTSTRAP_SERVERS), then --set.\n"
             "An unknown key stops start-up. Keys:\n\n");
@@ -168,7 +168,7 @@ int aj_cmd_run(int argc, char **argv) {
     }
     const char *group = aj_config_kafka_get(&cfg, "group.id");
     aj_ckpt_conf ck = {group ? group : "ajuste", cfg.usage_topic, cfg.checkpoint_topic, checkpoints, contracts,
-                       cfg.contract_topic};
+                       cfg.contract_topic, cfg.checkpoint_interval_records, cfg.checkpoint_interval_ms};
     if ((rc = aj_pipeline_enable_checkpoints(p, &ck)) != AJ_E_OK) goto fail;
     /* The producer learns where its topics live before the first record: a restart resumes
      * at full speed instead of waiting on each topic's lookup at its first message. */

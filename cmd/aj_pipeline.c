@@ -25,6 +25,8 @@ typedef struct aj_ckpt_state {
     aj_ckpt_reader *reader;         /* what the follower has read of the checkpoint topic */
     int n_topic_parts;              /* partitions of the checkpoint topic */
     int broken;                     /* a message failed half-way: the state may not match a position */
+    int64_t since;                  /* records handled since the last checkpoint */
+    int64_t last_ms;                /* when the last checkpoint was written (aj_now_ms) */
 } aj_ckpt_state;
 
 struct aj_pipeline {
@@ -321,6 +323,7 @@ aj_err aj_pipeline_enable_checkpoints(aj_pipeline *p, const aj_ckpt_conf *conf) 
     if (!ck->conf.group || !ck->conf.input_topic || !ck->conf.topic || !ck->conf.contract_topic || !ck->reader)
         return AJ_E_NOMEM;   /* freed by aj_pipeline_destroy */
     ck->n_topic_parts = aj_kafka_follower_partitions(conf->follower);
+    ck->last_ms = aj_now_ms();
     ck->on = 1;
     return AJ_E_OK;
 }
@@ -331,6 +334,7 @@ static aj_err aj_pipeline_mark(aj_pipeline *p, const aj_position *pos) {
     aj_ppart *pp = &p->part[pos->partition < 0 ? 0 : pos->partition];
     pp->next = pos->offset + 1;
     pp->dirty = 1;
+    p->ck.since++;
     return AJ_E_OK;
 }
 
@@ -398,15 +402,25 @@ static aj_err aj_pipeline_sync_contracts(aj_pipeline *p, int must) {
  * moved and a second flush, then the input offsets. Any failure stops checkpointing for good:
  * the process must exit and restart from the last complete checkpoint.
  */
-static aj_err aj_pipeline_commit(aj_pipeline *p, aj_source *src) {
+static aj_err aj_pipeline_commit(aj_pipeline *p, aj_source *src, int force) {
+    const aj_ckpt_conf *cf = &p->ck.conf;
     aj_bytes buf = {0};
     int wrote = 0;
+    int64_t now = aj_now_ms();
     aj_err rc;
 
     if (p->ck.broken) return AJ_E_FATAL;
     if ((rc = p->sink->ops->flush(p->sink, 60000)) != AJ_E_OK) {
         aj_error("pipeline", "outputs could not be flushed (%s); input not committed", aj_err_str(rc));
         goto fail;
+    }
+    if (p->ck.on && !force && (cf->every_records > 0 || cf->every_ms > 0) &&
+        !(cf->every_records > 0 && p->ck.since >= cf->every_records) &&
+        !(cf->every_ms > 0 && now - p->ck.last_ms >= cf->every_ms)) {
+        /* Not due: the outputs are delivered and the offsets move (lag monitoring); restores
+         * take the last checkpoint's offsets and produce what came after again. */
+        if ((rc = aj_source_commit(src)) == AJ_E_KAFKA) rc = AJ_E_OK;   /* retried next time */
+        return rc == AJ_E_OK ? aj_pipeline_sync_contracts(p, 0) : rc;
     }
     if (p->ck.on) {
         for (size_t i = 0; i < p->n_adj && rc == AJ_E_OK; i++)
@@ -421,6 +435,8 @@ static aj_err aj_pipeline_commit(aj_pipeline *p, aj_source *src) {
             goto fail;
         }
         for (size_t i = 0; i < p->n_adj; i++) p->part[i].dirty = 0;
+        p->ck.since = 0;
+        p->ck.last_ms = now;
         /* The checkpoints hold the positions; committed offsets only show the lag. A commit
          * the broker refused now (coordinator moving, timeouts) is retried at the next one. */
         if ((rc = aj_source_commit(src)) == AJ_E_KAFKA) {
@@ -496,7 +512,7 @@ static aj_err aj_pipeline_on_assigned(void *opaque, const int32_t *parts, int64_
  * lost: another instance may be rating them), then their state goes. */
 static void aj_pipeline_on_revoking(void *opaque, aj_source *src, const int32_t *parts, size_t n, int lost) {
     aj_pipeline *p = opaque;
-    if (!lost && !p->ck.broken && aj_pipeline_commit(p, src) != AJ_E_OK)
+    if (!lost && !p->ck.broken && aj_pipeline_commit(p, src, 1) != AJ_E_OK)
         aj_error("pipeline", "revoked partitions not checkpointed: their next owner resumes from the previous "
                              "checkpoint and produces the outputs since again");
     for (size_t k = 0; k < n; k++) {
@@ -554,7 +570,7 @@ aj_err aj_pipeline_run(aj_pipeline *p, aj_source *src, const aj_run_opts *opts) 
         }
         int64_t now = aj_now_ms();
         if (since_commit >= opts->commit_records || (since_commit && now - last_commit >= opts->commit_ms)) {
-            if ((rc = aj_pipeline_commit(p, src)) != AJ_E_OK) return rc;
+            if ((rc = aj_pipeline_commit(p, src, 0)) != AJ_E_OK) return rc;
             since_commit = 0;
             last_commit = now;
         }
@@ -563,7 +579,7 @@ aj_err aj_pipeline_run(aj_pipeline *p, aj_source *src, const aj_run_opts *opts) 
             last_progress = now;
         }
     }
-    if ((rc = aj_pipeline_commit(p, src)) != AJ_E_OK) return rc;
+    if ((rc = aj_pipeline_commit(p, src, 1)) != AJ_E_OK) return rc;
     if (opts->progress) opts->progress(opts->progress_opaque, &p->stats);
     return result;
 }

@@ -67,7 +67,9 @@ aj_err aj_pipeline_restore_partition(aj_pipeline *p, int32_t partition, const vo
 void aj_pipeline_drop_partition(aj_pipeline *p, int32_t partition);
 
 /*
- * Checkpoints (docs/reliability.md). Once enabled, every commit of aj_pipeline_run is:
+ * Checkpoints (docs/reliability.md). Once enabled, a commit of aj_pipeline_run that falls due
+ * for a checkpoint (every_records / every_ms since the last one; always at the end of a run and
+ * before partitions are revoked) is:
  *   1. flush the outputs (delivered; a transactional sink commits them);
  *   2. for every partition that moved, its state and the offset it resumes from, compressed and
  *      in chunks, then its manifest, to the checkpoint topic (aj_checkpoint_encode), with
@@ -86,6 +88,8 @@ typedef struct aj_ckpt_conf {
     aj_kafka_follower *follower;    /* of topic; borrowed */
     aj_kafka_follower *contracts;   /* of the contract topic, synced on assignment; borrowed, may be NULL */
     const char *contract_topic;
+    int64_t every_records;          /* checkpoint at the first commit after this many records ... */
+    int64_t every_ms;               /* ... or this many milliseconds (0 and 0: at every commit) */
 } aj_ckpt_conf;
 
 /* The sink must have the raw op (Kafka). AJ_E_ARG, AJ_E_NOMEM. */

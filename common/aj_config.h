@@ -29,6 +29,8 @@ typedef struct aj_config {
     char *policy_rules;
     char *materiality_amount;
     char *materiality_percent;
+    int64_t checkpoint_interval_records;
+    int64_t checkpoint_interval_ms;
     int64_t commit_interval_records;
     int64_t commit_interval_ms;
     int64_t exit_at_end;

@@ -165,6 +165,10 @@ write_conf() {
     echo "kafka.fetch.wait.max.ms = 10"
     echo "commit.interval.records = 5000"
     echo "commit.interval.ms = 200"
+    # Checkpoints less often than commits, as by default: a restart resumes behind the
+    # committed offsets, at its last checkpoint.
+    echo "checkpoint.interval.records = 15000"
+    echo "checkpoint.interval.ms = 500"
     echo "input.credit_topic ="   # credits from their own topic are not replay-deterministic
     echo "materiality.percent = 20"   # some invoices are held: the review output is compared too
     echo "kafka.group.id = crash-$name"

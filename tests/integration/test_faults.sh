@@ -41,6 +41,8 @@ kafka.session.timeout.ms = 3000
 kafka.heartbeat.interval.ms = 500
 commit.interval.records = 2000
 commit.interval.ms = 100
+checkpoint.interval.records = 6000
+checkpoint.interval.ms = 300
 input.credit_topic =
 EOF
 

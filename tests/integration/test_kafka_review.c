@@ -524,7 +524,7 @@ static void test_amendment_while_running(void **state) {
                                              &rejected, err, sizeof(err)),
                      AJ_E_OK);
     assert_int_equal(read, 1);
-    aj_ckpt_conf ck = {"amend", K.cfg.usage_topic, K.cfg.checkpoint_topic, ckpts, contracts, K.cfg.contract_topic};
+    aj_ckpt_conf ck = {"amend", K.cfg.usage_topic, K.cfg.checkpoint_topic, ckpts, contracts, K.cfg.contract_topic, 0, 0};
     assert_int_equal(aj_pipeline_enable_checkpoints(p, &ck), AJ_E_OK);
     amend_src src = {{&amend_ops}, aj_kafka_source_create(&K.cfg, &rc, err, sizeof(err)), 0};
     if (!src.inner) fail_msg("%s", err);
