@@ -32,6 +32,7 @@ fi
 
 pg_dir=""       # the cluster's directory: data/, the socket, server.log
 pg_bindir=""
+pg_watchdog=""  # pid of the process that stops the server if this shell dies without pg_stop
 pg_as=()        # the prefix that runs a server binary as the right OS user
 
 # pg_find_bindir: sets pg_bindir to the directory holding initdb, pg_ctl and postgres.
@@ -103,6 +104,19 @@ pg_start() {
     fail "pg_start: the server did not start: $out; server log: $(tail -n 30 "$pg_dir/server.log" 2>/dev/null)"
   fi
 
+  # A test killed outright (kill -9, ctest's timeout) runs no EXIT trap: this stops the server and
+  # removes the directory once the shell that started them is gone. It holds none of the test's
+  # output descriptors, so nobody waits for it.
+  local parent=$$ dir=$pg_dir
+  (
+    while kill -0 "$parent" 2>/dev/null; do sleep 1; done
+    if [ -f "$dir/data/postmaster.pid" ]; then
+      pg_as_server "$pg_bindir/pg_ctl" -D "$dir/data" -m immediate -w -t 30 stop || true
+    fi
+    rm -rf "$dir"
+  ) </dev/null >/dev/null 2>&1 &
+  pg_watchdog=$!
+
   # The clients of the test: only our server, whatever PG* the caller's environment has.
   unset PGHOSTADDR PGSERVICE PGSERVICEFILE PGOPTIONS PGPASSWORD PGPASSFILE PGSSLMODE PGREQUIRESSL \
         PGCONNECT_TIMEOUT PGTARGETSESSIONATTRS PGAPPNAME
@@ -119,6 +133,11 @@ pg_start() {
 # Does nothing when none was started; never fails.
 pg_stop() {
   [ -n "$pg_dir" ] || return 0
+  if [ -n "$pg_watchdog" ]; then
+    kill "$pg_watchdog" 2>/dev/null || true
+    wait "$pg_watchdog" 2>/dev/null || true
+    pg_watchdog=""
+  fi
   if [ -f "$pg_dir/data/postmaster.pid" ]; then
     if ! pg_as_server "$pg_bindir/pg_ctl" -D "$pg_dir/data" -m fast -w -t 30 stop >/dev/null 2>&1; then
       # The server we started, by the pid it wrote: nothing else is touched.
