@@ -253,6 +253,10 @@ static aj_err pg_apply(pg_mig *m, const aj_pg_migration *mig) {
     snprintf(version, sizeof(version), "%d", mig->version);
     const char *check[] = {version, mig->sql};
     m->skipped = 0;
+    snprintf(what, sizeof(what), "applying %s (schemas/sql/%s.sql)", mig->name, mig->name);
+    /* As the owner from the start: a member of ajuste_owner without INHERIT can read the version
+     * table only after SET ROLE. */
+    if ((rc = pg_run(m, what, "SET LOCAL ROLE " AJ_PG_ROLE_OWNER, 0, NULL, NULL)) != AJ_E_OK) return rc;
     if ((rc = pg_run(m, "reading the version table",
                      "SELECT name, checksum = sha256(convert_to($2::text, 'UTF8')) FROM ajuste_schema_migrations "
                      "WHERE version = $1::integer",
@@ -280,8 +284,6 @@ static aj_err pg_apply(pg_mig *m, const aj_pg_migration *mig) {
         return AJ_E_OK;
     }
     PQclear(res);
-    snprintf(what, sizeof(what), "applying %s (schemas/sql/%s.sql)", mig->name, mig->name);
-    if ((rc = pg_run(m, what, "SET LOCAL ROLE " AJ_PG_ROLE_OWNER, 0, NULL, NULL)) != AJ_E_OK) return rc;
     if ((rc = pg_run(m, what, mig->sql, 0, NULL, NULL)) != AJ_E_OK) return rc;
     const char *rec[] = {version, mig->name, mig->sql, m->ajuste_version ? m->ajuste_version : "unknown"};
     return pg_run(m, "recording the migration",
