@@ -16,6 +16,7 @@ int aj_cmd_gen(int argc, char **argv);
 int aj_cmd_rate(int argc, char **argv);
 int aj_cmd_run(int argc, char **argv);
 int aj_cmd_demo(int argc, char **argv);
+int aj_cmd_audit(int argc, char **argv);
 
 /* Parses a non-negative integer flag value; prints an error naming the flag and returns -1. */
 int aj_parse_count(const char *flag, const char *value, int64_t *out);

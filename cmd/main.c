@@ -16,7 +16,8 @@ static void aj_main_usage(FILE *out) {
             "  rate    the same chain offline: Avro files in, Avro files out\n"
             "  gen     write a synthetic carrier workload with a ground truth of its errors\n"
             "  invoice show an adjusted invoice as text or an HTML page (invoice show --help)\n"
-            "  release list held invoices, or release one as it is or with its corrections flagged\n\n"
+            "  release list held invoices, or release one as it is or with its corrections flagged\n"
+            "  audit   the auditor's correction log in PostgreSQL: audit migrate creates its schema\n\n"
             "Exit codes: 0 success (also after a clean stop on SIGINT/SIGTERM), 1 the run\n"
             "failed, 2 bad command line, configuration or input path.\n");
 }
@@ -27,7 +28,7 @@ int main(int argc, char **argv) {
         int (*fn)(int, char **);
     } cmds[] = {
         {"demo", aj_cmd_demo}, {"run", aj_cmd_run}, {"rate", aj_cmd_rate}, {"gen", aj_cmd_gen},
-        {"invoice", aj_cmd_invoice}, {"release", aj_cmd_release},
+        {"invoice", aj_cmd_invoice}, {"release", aj_cmd_release}, {"audit", aj_cmd_audit},
     };
 
     if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
@@ -35,7 +36,7 @@ int main(int argc, char **argv) {
         return argc < 2 ? AJ_EXIT_USAGE : AJ_EXIT_OK;
     }
     if (strcmp(argv[1], "--version") == 0) {
-        printf("ajuste 0.1.0\n");
+        printf("ajuste %s\n", AJ_VERSION);
         return AJ_EXIT_OK;
     }
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)

@@ -30,7 +30,7 @@ echo "-- help and usage errors"
 expect 0 "Usage: ajuste <command>" "$AJ_BIN" --help
 expect 2 "Usage: ajuste <command>" "$AJ_BIN"
 expect 2 "unknown command 'frobnicate'" "$AJ_BIN" frobnicate
-for cmd in demo run rate gen invoice; do
+for cmd in demo run rate gen invoice audit; do
   expect 0 "Usage: ajuste $cmd" "$AJ_BIN" "$cmd" --help
   expect 2 "" "$AJ_BIN" "$cmd" --no-such-flag
 done
