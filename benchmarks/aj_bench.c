@@ -898,6 +898,7 @@ static void bench_rating_contract(const rc_opts *o) {
 
 #define CK_MAX_PARTS 1024
 #define CK_GROUP "aj-bench"
+#define CK_STALL_US 250000          /* a commit this long waited on something other than its work */
 
 static int64_t ck_median(int64_t *v, size_t n) {
     for (size_t i = 1; i < n; i++)   /* a handful of values: insertion sort */
@@ -949,11 +950,16 @@ typedef struct ck_meter {
     int64_t t_commit;
     int64_t commits, commit_us, commit_max_us, outputs_flush_us, ckpt_flush_us, raw_us, offsets_us;
     int64_t first_ckpt_us;          /* span of the first commit that wrote checkpoints */
+    int64_t stalls, stall_us;       /* commits longer than CK_STALL_US, and their time */
+    int64_t rounds;                 /* runs summed in this meter (ck_meter_add) */
+    int64_t run_ckpt_commits;       /* ckpt_commits of the run whose byte figures these are */
     int64_t ckpt_commits;           /* commits that wrote checkpoints */
     int64_t manifests, chunks, tombstones, plain, zbytes, max_plain, max_z, raw_bytes;
     int64_t last_plain[CK_MAX_PARTS], last_z[CK_MAX_PARTS];   /* per input partition, its last checkpoint */
     int64_t produced[CK_MAX_PARTS]; /* messages per checkpoint-topic partition */
     int wrote_in_commit;
+    int log;                        /* one line per commit on stderr */
+    int64_t at[5];                  /* the sums above at the start of the commit (for the log) */
 } ck_meter;
 
 static aj_err ck_write(aj_sink *s, aj_output_kind kind, const char *key, const void *d, size_t len) {
@@ -969,6 +975,8 @@ static aj_err ck_flush(aj_sink *s, int timeout_ms) {
         m->flushed = 0;
         m->wrote_in_commit = 0;
         m->t_commit = t;
+        int64_t at[5] = {m->outputs_flush_us, m->ckpt_flush_us, m->raw_us, m->manifests, m->plain};
+        memcpy(m->at, at, sizeof(at));
     }
     aj_err rc = m->inner->ops->flush(m->inner, timeout_ms);
     int64_t us = bench_now_us() - t;
@@ -1076,7 +1084,20 @@ static aj_err ck_commit(aj_source *src) {
         m->commit_us += span;
         if (span > m->commit_max_us) m->commit_max_us = span;
         if (m->wrote_in_commit && !m->ckpt_commits++) m->first_ckpt_us = span;
+        if (span > CK_STALL_US) {
+            m->stalls++;
+            m->stall_us += span;
+        }
         m->in_commit = 0;
+        if (m->log)
+            fprintf(stderr, "commit %3lld at %7.3f s: %8.3f ms: outputs flush %8.3f, save+encode %7.3f, raw %6.3f, "
+                    "checkpoints flush %8.3f, offsets %6.3f ms; %lld checkpoints, %lld plain bytes\n",
+                    (long long)m->commits, (double)(m->t_commit - s->t_first) / 1e6, (double)span / 1e3,
+                    (double)(m->outputs_flush_us - m->at[0]) / 1e3,
+                    (double)(span - (m->outputs_flush_us - m->at[0]) - (m->ckpt_flush_us - m->at[1]) -
+                             (m->raw_us - m->at[2]) - (now - t)) / 1e3,
+                    (double)(m->raw_us - m->at[2]) / 1e3, (double)(m->ckpt_flush_us - m->at[1]) / 1e3,
+                    (double)(now - t) / 1e3, (long long)(m->manifests - m->at[3]), (long long)(m->plain - m->at[4]));
     }
     return rc;
 }
@@ -1090,6 +1111,7 @@ static const aj_source_ops ck_source_ops = {ck_next, ck_commit, ck_destroy};
 typedef struct ck_opts {
     int rounds;
     int ckpt_parts;                 /* partitions of the checkpoint topic */
+    int log;                        /* --commit-log */
 } ck_opts;
 
 typedef struct ck_result {
@@ -1148,6 +1170,8 @@ static void ck_round(const bench *b, const ck_opts *o, int on, ck_meter *m, ck_r
     aj_err rc;
     memset(res, 0, sizeof(*res));
     memset(m, 0, sizeof(*m));
+    m->log = o->log;
+    if (o->log) fprintf(stderr, "chain, checkpoints %s:\n", on ? "on" : "off");
 
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     bench_conf_set(conf, "log_level", "3");
@@ -1232,30 +1256,60 @@ static void ck_round(const bench *b, const ck_opts *o, int on, ck_meter *m, ck_r
     rd_kafka_destroy(mrk);
 }
 
+/* Adds the commit figures of one run to sum (the byte figures are the last run's). */
+static void ck_meter_add(ck_meter *sum, const ck_meter *m) {
+    int64_t rounds = sum->rounds;
+    ck_meter keep = *sum;
+    *sum = *m;
+    sum->rounds = rounds + 1;
+    sum->run_ckpt_commits = m->ckpt_commits;
+    if (!rounds) return;
+    sum->commits += keep.commits;
+    sum->commit_us += keep.commit_us;
+    sum->commit_max_us = keep.commit_max_us > m->commit_max_us ? keep.commit_max_us : m->commit_max_us;
+    sum->outputs_flush_us += keep.outputs_flush_us;
+    sum->ckpt_flush_us += keep.ckpt_flush_us;
+    sum->raw_us += keep.raw_us;
+    sum->offsets_us += keep.offsets_us;
+    sum->first_ckpt_us += keep.first_ckpt_us;
+    sum->ckpt_commits += keep.ckpt_commits;
+    sum->stalls += keep.stalls;
+    sum->stall_us += keep.stall_us;
+}
+
 static void ck_print_ms(const char *what, int64_t us) {
     printf("%-40s %10lld.%03lld ms\n", what, (long long)(us / 1000), (long long)(us % 1000));
 }
 
+/* One part of the commits: its time per run and per commit. */
+static void ck_print_part(const char *what, int64_t us, int64_t runs, int64_t commits) {
+    int64_t r = us / (runs ? runs : 1), c = us / (commits ? commits : 1);
+    printf("  %-38s %7lld.%03lld ms per run %7lld.%03lld ms per commit\n", what, (long long)(r / 1000),
+           (long long)(r % 1000), (long long)(c / 1000), (long long)(c % 1000));
+}
+
 static void ck_print_commits(const ck_meter *m) {
-    int64_t n = m->commits ? m->commits : 1;
+    int64_t n = m->commits, r = m->rounds;
     int64_t other = m->commit_us - m->outputs_flush_us - m->ckpt_flush_us - m->raw_us - m->offsets_us;
-    printf("  %-38s %10lld, %lld with checkpoints\n", "commits", (long long)m->commits, (long long)m->ckpt_commits);
-    ck_print_ms("  time in commits, total", m->commit_us);
-    ck_print_ms("  time per commit, mean", m->commit_us / n);
-    ck_print_ms("  time per commit, max", m->commit_max_us);
-    if (m->ckpt_commits) ck_print_ms("  first commit with checkpoints", m->first_ckpt_us);
-    ck_print_ms("    flush of the outputs, per commit", m->outputs_flush_us / n);
+    printf("  %-38s %10.1f per run, %.1f with checkpoints\n", "commits", (double)n / (double)(r ? r : 1),
+           (double)m->ckpt_commits / (double)(r ? r : 1));
+    ck_print_part("time in commits", m->commit_us, r, n);
+    ck_print_part("  flush of the outputs", m->outputs_flush_us, r, n);
     if (m->ckpt_commits) {
-        ck_print_ms("    save+encode (the rest), per commit", other / n);
-        ck_print_ms("    produce checkpoints (raw), per commit", m->raw_us / n);
-        ck_print_ms("    flush of the checkpoints, per commit", m->ckpt_flush_us / n);
+        ck_print_part("  save+encode (the rest)", other, r, n);
+        ck_print_part("  produce checkpoints (raw)", m->raw_us, r, n);
+        ck_print_part("  flush of the checkpoints", m->ckpt_flush_us, r, n);
     }
-    ck_print_ms("    offset commit, per commit", m->offsets_us / n);
+    ck_print_part("  offset commit", m->offsets_us, r, n);
+    if (m->ckpt_commits) ck_print_part("first commit with checkpoints", m->first_ckpt_us, r, r);
+    ck_print_part("commits over 250 ms (stalls)", m->stall_us, r, m->stalls);
+    printf("  %-38s %10.2f per run; longest commit %lld ms\n", "  stalls", (double)m->stalls / (double)(r ? r : 1),
+           (long long)(m->commit_max_us / 1000));
     fflush(stdout);
 }
 
 static void ck_print_bytes(const bench *b, const ck_meter *m) {
-    int64_t n = m->manifests ? m->manifests : 1, c = m->ckpt_commits ? m->ckpt_commits : 1;
+    int64_t n = m->manifests ? m->manifests : 1, c = m->run_ckpt_commits ? m->run_ckpt_commits : 1;
     int64_t last_plain = 0, last_z = 0, parts = 0;
     for (int p = 0; p < b->partitions && p < CK_MAX_PARTS; p++)
         if (m->last_plain[p]) {
@@ -1283,8 +1337,8 @@ static void ck_print_bytes(const bench *b, const ck_meter *m) {
  * each on a fresh mock cluster with the same data; medians and the cost in percent. */
 static void bench_checkpoint_cost(const bench *b, const ck_opts *o) {
     int64_t *off = rc_calloc((size_t)o->rounds, sizeof(int64_t)), *on = rc_calloc((size_t)o->rounds, sizeof(int64_t));
-    ck_meter *m = rc_calloc(1, sizeof(*m)), *last_on = rc_calloc(1, sizeof(*last_on)),
-             *last_off = rc_calloc(1, sizeof(*last_off));
+    ck_meter *m = rc_calloc(1, sizeof(*m)), *sum_on = rc_calloc(1, sizeof(*sum_on)),
+             *sum_off = rc_calloc(1, sizeof(*sum_off));
     ck_result res;
     aj_config cfg;
     if (b->partitions > CK_MAX_PARTS || o->ckpt_parts > CK_MAX_PARTS) bench_die("checkpoint cost: too many partitions");
@@ -1306,18 +1360,17 @@ static void bench_checkpoint_cost(const bench *b, const ck_opts *o) {
                        (long long)res.verified, (long long)res.parts, (long long)res.topic_msgs,
                        (long long)res.evicted_parts);
                 if (res.verified != res.parts || res.evicted_parts) bench_die("checkpoint cost: checkpoints lost");
-                *last_on = *m;
-            } else {
-                *last_off = *m;
             }
+            ck_meter_add(with ? sum_on : sum_off, m);
             ck_print_ms("  time in commits", m->commit_us);
             fflush(stdout);
         }
-    printf("\nlast round with checkpoints off:\n");
-    ck_print_commits(last_off);
-    printf("last round with checkpoints on:\n");
-    ck_print_commits(last_on);
-    ck_print_bytes(b, last_on);
+    printf("\nall %d runs with checkpoints off:\n", o->rounds);
+    ck_print_commits(sum_off);
+    printf("all %d runs with checkpoints on:\n", o->rounds);
+    ck_print_commits(sum_on);
+    printf("checkpoint bytes, last run:\n");
+    ck_print_bytes(b, sum_on);
     int64_t moff = ck_median(off, (size_t)o->rounds), mon = ck_median(on, (size_t)o->rounds);
     int64_t cost = moff > 0 ? (moff - mon) * 1000 / moff : 0;   /* tenths of a percent */
     printf("\n%-40s %10s %12s %12lld\n", "median, checkpoints off", "", "", (long long)moff);
@@ -1328,8 +1381,8 @@ static void bench_checkpoint_cost(const bench *b, const ck_opts *o) {
     free(off);
     free(on);
     free(m);
-    free(last_on);
-    free(last_off);
+    free(sum_on);
+    free(sum_off);
 }
 
 /* ---- restore of a big partition ---- */
@@ -1583,8 +1636,8 @@ static void bench_usage(FILE *out) {
             "Usage: aj_bench [--accounts N] [--records M] [--partitions P] [--passes K] [--no-kafka]\n"
             "                [--contract-records R] [--classify-records C] [--contract-only | --no-contract]\n"
             "                [--contract-rating-only]\n"
-            "       aj_bench --checkpoint-cost [--rounds N] [--checkpoint-partitions C] [--accounts N]\n"
-            "                [--records M] [--partitions P]\n"
+            "       aj_bench --checkpoint-cost [--rounds N] [--checkpoint-partitions C] [--commit-log]\n"
+            "                [--accounts N] [--records M] [--partitions P]\n"
             "       aj_bench --restore [--restore-cycles N] [--restore-records R] [--passes K] [--no-kafka]\n\n"
             "Prints records per second for: decoding, rating, the in-process chain (Avro bytes to\n"
             "invoices, outputs encoded but not written), the chain through librdkafka's mock cluster,\n"
@@ -1606,7 +1659,8 @@ static void bench_usage(FILE *out) {
             "and its parts, the checkpoint bytes (plain and compressed) per commit and per partition.\n"
             "Each run with checkpoints is checked: the topic read back as a restart would read it\n"
             "gives every partition's end offset and its exact state, and the mock evicted nothing.\n"
-            "The checkpoint topic has C partitions (default 32; the mock keeps about 5 MiB each).\n\n"
+            "The checkpoint topic has C partitions (default 32; the mock keeps about 5 MiB each).\n"
+            "--commit-log prints every commit's time and its parts on stderr.\n\n"
             "--restore runs only the restore of one partition holding N open account-cycles (default\n"
             "100000) of R records each (default 100; the realistic contract's generator, 200\n"
             "prefixes): aj_adjust_save, aj_checkpoint_encode (zlib, chunks), the checkpoint reader\n"
@@ -1626,13 +1680,13 @@ int main(int argc, char **argv) {
         {"contract-rating-only", no_argument, 0, 'O'}, {"checkpoint-cost", no_argument, 0, 'c'},
         {"rounds", required_argument, 0, 'N'}, {"checkpoint-partitions", required_argument, 0, 'P'},
         {"restore", no_argument, 0, 's'}, {"restore-cycles", required_argument, 0, 'S'},
-        {"restore-records", required_argument, 0, 'T'}, {0, 0, 0, 0},
+        {"restore-records", required_argument, 0, 'T'}, {"commit-log", no_argument, 0, 'L'}, {0, 0, 0, 0},
     };
     bench b;
     int64_t v;
     int c, kafka = 1, contract = 1, others = 1, ck_cost = 0, restore = 0;
     rc_opts rc = {2000000, 0, 20000, 3};
-    ck_opts ck = {5, 32};
+    ck_opts ck = {5, 32, 0};
     rs_opts rs = {100000, 100, 3, 1};
 
     memset(&b, 0, sizeof(b));
@@ -1658,6 +1712,7 @@ int main(int argc, char **argv) {
             ck.ckpt_parts = (int)v;
             break;
         case 's': restore = 1; break;
+        case 'L': ck.log = 1; break;
         case 'S': if (aj_parse_count("--restore-cycles", optarg, &rs.cycles) || rs.cycles < 1) return 2; break;
         case 'T': if (aj_parse_count("--restore-records", optarg, &rs.records) || rs.records < 1) return 2; break;
         case 'h': bench_usage(stdout); return 0;
