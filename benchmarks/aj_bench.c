@@ -1664,10 +1664,11 @@ static void bench_usage(FILE *out) {
             "--restore runs only the restore of one partition holding N open account-cycles (default\n"
             "100000) of R records each (default 100; the realistic contract's generator, 200\n"
             "prefixes): aj_adjust_save, aj_checkpoint_encode (zlib, chunks), the checkpoint reader\n"
-            "(every message added, then uncompressed), aj_adjust_load, each the best of K passes and\n"
-            "checked byte for byte; heap and peak RSS during a restore; then, unless --no-kafka, the\n"
-            "whole path through the mock cluster: the messages produced to a checkpoint topic and\n"
-            "the pipeline's partition-assigned hook (follower sync, reader, load).\n");
+            "(every message added, then uncompressed: checked byte for byte), aj_adjust_load (checked\n"
+            "by its open cycles and the size it saves again), each the best of K passes; the heap\n"
+            "and peak RSS during a restore; then, unless --no-kafka, the whole path through the\n"
+            "mock cluster: the messages produced to a checkpoint topic and the pipeline's\n"
+            "partition-assigned hook (follower sync, reader, load).\n");
 }
 
 int main(int argc, char **argv) {
