@@ -18,6 +18,8 @@
 #include "aj_log.h"
 #include "aj_rating.h"
 
+extern char **environ;
+
 /* The workload in memory: single-object framed messages and their keys. */
 typedef struct bench_msg {
     char key[AJ_KEY_LEN + 1];
@@ -290,7 +292,9 @@ static void bench_kafka(const bench *b) {
     if (!mc) bench_die("no mock cluster");
     const char *boot = rd_kafka_mock_cluster_bootstraps(mc);
     aj_config cfg;
+    char cerr[256];
     if (aj_config_init(&cfg)) bench_die("config");
+    if (aj_config_load_env(&cfg, environ, cerr, sizeof(cerr))) bench_die(cerr);   /* AJUSTE_*_INTERVAL_* */
     rd_kafka_mock_topic_create(mc, cfg.usage_topic, b->partitions, 1);
     rd_kafka_mock_topic_create(mc, cfg.contract_topic, 4, 1);
     rd_kafka_mock_topic_create(mc, cfg.invoice_topic, 8, 1);
@@ -1181,7 +1185,9 @@ static void ck_round(const bench *b, const ck_opts *o, int on, ck_meter *m, ck_r
     if (!mc) bench_die("no mock cluster");
     const char *boot = rd_kafka_mock_cluster_bootstraps(mc);
     aj_config cfg;
+    char cerr[256];
     if (aj_config_init(&cfg)) bench_die("config");
+    if (aj_config_load_env(&cfg, environ, cerr, sizeof(cerr))) bench_die(cerr);   /* AJUSTE_*_INTERVAL_* */
     rd_kafka_mock_topic_create(mc, cfg.usage_topic, b->partitions, 1);
     rd_kafka_mock_topic_create(mc, cfg.contract_topic, 4, 1);
     rd_kafka_mock_topic_create(mc, cfg.invoice_topic, 8, 1);
@@ -1221,9 +1227,14 @@ static void ck_round(const bench *b, const ck_opts *o, int on, ck_meter *m, ck_r
     if (on) {
         if (!(checkpoints = aj_kafka_follower_create(&cfg, cfg.checkpoint_topic, 60000, &rc, err, sizeof(err))))
             bench_die(err);
-        aj_ckpt_conf ck = {CK_GROUP, cfg.usage_topic, cfg.checkpoint_topic, checkpoints, contracts, cfg.contract_topic};
+        aj_ckpt_conf ck = {CK_GROUP, cfg.usage_topic, cfg.checkpoint_topic, checkpoints, contracts, cfg.contract_topic,
+                           cfg.checkpoint_interval_records, cfg.checkpoint_interval_ms};
         if (aj_pipeline_enable_checkpoints(pl, &ck)) bench_die("checkpoint cost: checkpoints not enabled");
     }
+    /* As `ajuste run`: the producer learns its topics before the first record (both ways). */
+    const char *warm[] = {cfg.checkpoint_topic, cfg.invoice_topic, cfg.correction_topic, cfg.dead_letter_topic,
+                          cfg.review_topic};
+    for (size_t i = on ? 0 : 1; i < sizeof(warm) / sizeof(warm[0]); i++) aj_kafka_sink_warm(sink, warm[i], 10000);
     aj_source *ksrc = aj_kafka_source_create(&cfg, &rc, err, sizeof(err));
     if (!ksrc) bench_die(err);
     if (on) {
@@ -1342,10 +1353,12 @@ static void bench_checkpoint_cost(const bench *b, const ck_opts *o) {
     ck_result res;
     aj_config cfg;
     if (b->partitions > CK_MAX_PARTS || o->ckpt_parts > CK_MAX_PARTS) bench_die("checkpoint cost: too many partitions");
-    if (aj_config_init(&cfg)) bench_die("config");
-    printf("checkpoint cost: chain through the mock cluster, commit.interval.records=%lld, commit.interval.ms=%lld "
-           "(the defaults), checkpoint topic of %d partitions, %d rounds each way (alternated)\n",
-           (long long)cfg.commit_interval_records, (long long)cfg.commit_interval_ms, o->ckpt_parts, o->rounds);
+    if (aj_config_init(&cfg) || aj_config_load_env(&cfg, environ, NULL, 0)) bench_die("config");
+    printf("checkpoint cost: chain through the mock cluster, commit.interval.records=%lld, commit.interval.ms=%lld, "
+           "checkpoint.interval.records=%lld, checkpoint.interval.ms=%lld (the configuration's defaults unless "
+           "AJUSTE_* variables say otherwise), checkpoint topic of %d partitions, %d rounds each way (alternated)\n",
+           (long long)cfg.commit_interval_records, (long long)cfg.commit_interval_ms,
+           (long long)cfg.checkpoint_interval_records, (long long)cfg.checkpoint_interval_ms, o->ckpt_parts, o->rounds);
     aj_config_free(&cfg);
     for (int r = 0; r < o->rounds; r++)
         for (int k = 0; k < 2; k++) {
@@ -1449,7 +1462,7 @@ static void rs_kafka(const rc_cycles *w, const aj_ckpt_msg *msgs, size_t n, int6
     aj_kafka_follower *f = aj_kafka_follower_create(&cfg, cfg.checkpoint_topic, 60000, &rc, err, sizeof(err));
     if (!f) bench_die(err);
     aj_pipeline *pl = aj_pipeline_create(w->store, sink);
-    aj_ckpt_conf ck = {CK_GROUP, cfg.usage_topic, cfg.checkpoint_topic, f, NULL, NULL};
+    aj_ckpt_conf ck = {CK_GROUP, cfg.usage_topic, cfg.checkpoint_topic, f, NULL, NULL, 0, 0};
     if (!pl || aj_pipeline_enable_checkpoints(pl, &ck)) bench_die("restore: checkpoints not enabled");
     aj_partition_hooks hooks = aj_pipeline_hooks(pl);
     int32_t part = 0;

@@ -84,7 +84,7 @@ static const aj_cfg_entry aj_config_table[] = {
     {"checkpoint.topic", AJ_CFG_STR, "ajuste.checkpoints",
      "Compacted topic of the per-partition checkpoints (state + input position) that restarts and "
      "rebalances resume from (docs/reliability.md).", AJ_CFG_OFF(checkpoint_topic), NULL},
-    {"checkpoint.interval.records", AJ_CFG_INT, "200000",
+    {"checkpoint.interval.records", AJ_CFG_INT, "1000000",
      "Checkpoint at the first commit after this many records (0: at every commit).",
      AJ_CFG_OFF(checkpoint_interval_records), NULL},
     {"checkpoint.interval.ms", AJ_CFG_INT, "10000",
