@@ -6,7 +6,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdio.h>
+
 #include "aj_bytes.h"
+#include "aj_config.h"
 #include "aj_error.h"
 #include "aj_sha256.h"
 #include "aj_types.h"
@@ -59,5 +62,46 @@ aj_err aj_audit_trace_json(aj_bytes *out, const aj_audit_values *vals);
 
 /* Index in vals->v of the first rule_trace key's value (the count is just before it). */
 #define AJ_AUDIT_TRACE_FIRST 16
+
+/* ------------------------------------------------------------------------------ the sink */
+
+
+
+/* What `ajuste audit sink` is told (docs/audit.md, "The sink"). Everything borrowed. */
+typedef struct aj_audit_sink_opts {
+    const aj_config *cfg;          /* kafka.* properties (bootstrap servers, security) */
+    const char *topic;             /* the corrections topic */
+    const char *conninfo;          /* libpq connection string or URI; "" for the PG* variables */
+    const char *pipeline_version;  /* written in every row */
+    int64_t batch_rows;            /* rows per transaction at most (N) */
+    int64_t batch_ms;              /* following: time between reads of the topic (T) */
+    int until_end;                 /* stop once every partition is stored up to its end */
+    int64_t retry_ms;              /* how long to keep retrying a database that is down */
+    int wait_ms;                   /* first connection: wait for a server still starting */
+    FILE *report;                  /* a line per reconnection and the totals; NULL: silent */
+} aj_audit_sink_opts;
+
+typedef struct aj_audit_sink_stats {
+    int64_t read;           /* messages read (those re-read after a failure included) */
+    int64_t inserted;       /* rows inserted */
+    int64_t duplicates;     /* correction ids already in the log (or twice in a batch): skipped */
+    int64_t transactions;   /* committed */
+    int64_t retries;        /* transactions given up on a transient failure and re-read */
+    int partitions;
+} aj_audit_sink_stats;
+
+/*
+ * Stores the corrections of opts->topic in the log: per transaction at most batch_rows rows,
+ * COPY into a temporary table, INSERT ... SELECT ... ON CONFLICT (correction_id) DO NOTHING,
+ * the chains continued over the rows inserted only, and one sink_offsets row per partition
+ * read, all committed together. Resumes every partition from its last sink_offsets row (never
+ * from Kafka group offsets). A transient failure (aj_pg_classify, a lost connection) drops the
+ * transaction, reconnects with a backoff for up to retry_ms, and re-reads from sink_offsets.
+ * *stop set (a signal) ends it after the current transaction. Returns AJ_E_OK (until_end: all
+ * stored; or stopped); AJ_E_FATAL / AJ_E_KAFKA / AJ_E_CONFIG with err naming the message,
+ * statement or SQLSTATE.
+ */
+aj_err aj_audit_sink_run(const aj_audit_sink_opts *opts, volatile int *stop, aj_audit_sink_stats *stats, char *err,
+                         size_t errlen);
 
 #endif /* AJ_AUDIT_H */
