@@ -20,7 +20,8 @@ static void audit_usage(FILE *out) {
             "headers the pipeline emits, append-only, for auditors to query.\n\n"
             "Commands:\n"
             "  migrate   create or bring up to date the log's tables, roles and privileges\n"
-            "  sink      store the corrections topic in the log, exactly once, hash-chained\n\n"
+            "  sink      store the corrections topic in the log, exactly once, hash-chained\n"
+            "  verify    recompute every hash chain; check an anchor file of chain heads\n\n"
             "Not built yet: show, summary and export.\n\n"
             "Every command connects with a libpq connection string or URI (--db), or with the PG*\n"
             "environment variables (PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD...).\n\n"
@@ -283,6 +284,98 @@ end:
     return rc;
 }
 
+static void verify_usage(FILE *out) {
+    fprintf(out,
+            "Usage: ajuste audit verify [--db CONNINFO] [--anchor FILE] [--write-anchor FILE] [--wait SECONDS]\n\n"
+            "Recomputes every hash chain of the corrections log (docs/audit.md, \"Verify\"): in each chain the\n"
+            "rows must be numbered 1, 2, 3... without a gap, each prev_hash must be the row_hash of the row\n"
+            "before (32 zero bytes for the first) and each row_hash the SHA-256 of prev_hash followed by the\n"
+            "row's canonical form. The first row that does not match is reported (chain, seq, correction id,\n"
+            "expected and stored hash) and the command exits 1. Clean, it prints each chain's row count and\n"
+            "head and exits 0.\n\n"
+            "A chain cut short at its end still verifies: keep an anchor file of the heads from a clean\n"
+            "verify (--write-anchor) somewhere the database's owner cannot write, and check against it\n"
+            "later (--anchor): a chain that no longer reaches its anchored head, or reaches it with another\n"
+            "hash, is reported.\n\n"
+            "Connect as a member of " AJ_PG_ROLE_AUDITOR " (SELECT only) or any role that may read the log.\n\n"
+            "Options:\n"
+            "  --db CONNINFO        libpq connection string or URI (default: the PG* variables)\n"
+            "  --anchor FILE        check the chain heads FILE holds (written by --write-anchor)\n"
+            "  --write-anchor FILE  after a clean verify, write the chains' heads to FILE\n"
+            "  --wait SECONDS       wait up to SECONDS for a server still starting (default 0)\n"
+            "  -h, --help           this help\n\n"
+            "Exit codes: 0 every chain verifies (and meets the anchor), 1 a row or the anchor does not\n"
+            "match, or the database could not be read, 2 bad command line or anchor file.\n");
+}
+
+static int audit_verify(int argc, char **argv) {
+    static const struct option opts[] = {
+        {"db", required_argument, 0, 'd'},
+        {"anchor", required_argument, 0, 'a'},
+        {"write-anchor", required_argument, 0, 'o'},
+        {"wait", required_argument, 0, 'w'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    const char *db = "", *anchor = NULL, *write_anchor = NULL;
+    int64_t wait_s = 0;
+    int c;
+    char err[1024], where[512];
+    aj_err rc;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': db = optarg; break;
+        case 'a': anchor = optarg; break;
+        case 'o': write_anchor = optarg; break;
+        case 'w':
+            if (aj_parse_count("--wait", optarg, &wait_s) != 0) return AJ_EXIT_USAGE;
+            if (wait_s > AUDIT_MAX_WAIT_S) {
+                fprintf(stderr, "ajuste audit verify: --wait is at most %d seconds, got %s\n", AUDIT_MAX_WAIT_S, optarg);
+                return AJ_EXIT_USAGE;
+            }
+            break;
+        case 'h': verify_usage(stdout); return AJ_EXIT_OK;
+        default:
+            fprintf(stderr, "Usage: ajuste audit verify [--db CONNINFO] [--anchor FILE] [--write-anchor FILE]   "
+                            "(--help for more)\n");
+            return AJ_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "ajuste audit verify: unexpected argument '%s'\n", argv[optind]);
+        return AJ_EXIT_USAGE;
+    }
+    if (aj_pg_check_conninfo(db, err, sizeof(err)) != AJ_E_OK) {
+        fprintf(stderr, "ajuste audit verify: --db: %s\n", err);
+        return AJ_EXIT_USAGE;
+    }
+    PGconn *conn = aj_pg_connect(db, (int)wait_s * 1000, &rc, err, sizeof(err));
+    if (!conn) {
+        fprintf(stderr, "ajuste audit verify: %s; set PGHOST, PGPORT, PGDATABASE and PGUSER (PGPASSWORD), or pass "
+                        "--db CONNINFO\n", err);
+        return rc == AJ_E_CONFIG ? AJ_EXIT_USAGE : AJ_EXIT_FAILURE;
+    }
+    aj_pg_describe(conn, where, sizeof(where));
+    printf("Verifying the corrections of %s.\n", where);
+    aj_audit_verify_result res;
+    rc = aj_audit_verify(conn, anchor, write_anchor, stdout, &res, err, sizeof(err));
+    PQfinish(conn);
+    fflush(stdout);
+    if (rc != AJ_E_OK) {
+        fprintf(stderr, "ajuste audit verify: %s\n", err);
+        return rc == AJ_E_CONFIG ? AJ_EXIT_USAGE : AJ_EXIT_FAILURE;
+    }
+    if (res.bad) {
+        printf("NOT VERIFIED: %" PRId64 " rows read in %d chains before the first mismatch.\n", res.rows, res.chains);
+        return AJ_EXIT_FAILURE;
+    }
+    printf("Verified %" PRId64 " rows in %d chains%s%s%s.\n", res.rows, res.chains, anchor ? ", anchor met" : "",
+           write_anchor ? "; anchor written to " : "", write_anchor ? write_anchor : "");
+    return AJ_EXIT_OK;
+}
+
 int aj_cmd_audit(int argc, char **argv) {
     static const struct {
         const char *name;
@@ -290,6 +383,7 @@ int aj_cmd_audit(int argc, char **argv) {
     } cmds[] = {
         {"migrate", audit_migrate},
         {"sink", audit_sink},
+        {"verify", audit_verify},
     };
     if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
         audit_usage(argc < 2 ? stderr : stdout);

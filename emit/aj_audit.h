@@ -8,6 +8,8 @@
 
 #include <stdio.h>
 
+#include <libpq-fe.h>
+
 #include "aj_bytes.h"
 #include "aj_config.h"
 #include "aj_error.h"
@@ -103,5 +105,33 @@ typedef struct aj_audit_sink_stats {
  */
 aj_err aj_audit_sink_run(const aj_audit_sink_opts *opts, volatile int *stop, aj_audit_sink_stats *stats, char *err,
                          size_t errlen);
+
+/* ---------------------------------------------------------------------------- verify */
+
+
+
+/* What aj_audit_verify found. */
+typedef struct aj_audit_verify_result {
+    int64_t rows;           /* rows checked */
+    int chains;             /* chains seen */
+    int bad;                /* 1: a row does not match, or the anchor is not met (reported on out) */
+} aj_audit_verify_result;
+
+/*
+ * Recomputes every chain of corrections (ORDER BY chain, chain_seq, in one REPEATABLE READ
+ * READ ONLY transaction, through a cursor): each chain must number its rows 1, 2, 3... without a
+ * gap, each prev_hash must be the recomputed row_hash of the row before (32 zero bytes for the
+ * first), and each row_hash must equal SHA-256(prev_hash || canonical form). Stops at the first
+ * row that does not and reports it on out (chain, seq, correction id, what was expected and
+ * what is stored), result->bad = 1. Otherwise prints one line per chain (rows, head seq and
+ * hash). anchor_in (NULL: none): a file of chain heads written earlier by anchor_out; each chain
+ * it names must still reach its seq with the same row_hash there (a truncated tail, a removed
+ * chain, a rewritten history are reported). anchor_out (NULL: none): after a clean check, the
+ * heads are written there (via a temporary file and rename).
+ * Returns AJ_E_OK (see result->bad); AJ_E_RETRY / AJ_E_FATAL for a database failure, AJ_E_IO /
+ * AJ_E_CONFIG for an anchor file that cannot be read, written or parsed, with err.
+ */
+aj_err aj_audit_verify(PGconn *conn, const char *anchor_in, const char *anchor_out, FILE *out,
+                       aj_audit_verify_result *result, char *err, size_t errlen);
 
 #endif /* AJ_AUDIT_H */

@@ -159,6 +159,45 @@ h0=$(q ajuste_test "SELECT md5(string_agg(correction_id || encode(row_hash, 'hex
 [ "$h3" = "$h0" ] || fail "after kill -9 and restart the log differs from the run without a fault"
 echo "   killed -9 with $k of $n rows stored; restarted: the same $n rows and chains as without a fault"
 
+# ------------------------------------------------------------------------ d: verify
+q ajuste_test "CREATE ROLE ana LOGIN IN ROLE ajuste_auditor" >/dev/null
+# verify_db DB WANT_RC PATTERN [FLAGS...]: ajuste audit verify as ana; exit code and output.
+verify_db() {
+  local db=$1 want=$2 pattern=$3 rc=0
+  shift 3
+  out=$(timeout 120 "$AJ_BIN" audit verify --db "dbname=$db user=ana" "$@" 2>&1 </dev/null {mb_in}>&- {mb_out}<&-) || rc=$?
+  [ "$rc" -eq "$want" ] || fail "verify $db $*: exited $rc, want $want: $out"
+  grep -Eq -- "$pattern" <<<"$out" || fail "verify $db $*: output does not match /$pattern/: $out"
+}
+verify_db ajuste_test 0 "Verified $n rows in 4 chains" --write-anchor "$work/anchor"
+verify_db ajuste_test 0 "Verified $n rows in 4 chains, anchor met" --anchor "$work/anchor"
+verify_db crash 0 "Verified $n rows in 4 chains" --anchor "$work/anchor"
+echo "   verify: clean, $n rows in 4 chains, anchor written and met (also by the log rebuilt after kill -9)"
+
+# tamper NAME SQL: a copy of the log, changed by its owner (after SET ROLE, as the triggers demand).
+tamper() {
+  q ajuste_test "CREATE DATABASE $1 TEMPLATE ajuste_test" >/dev/null
+  q "$1" "SET ROLE ajuste_owner; $2" >/dev/null
+}
+id_at() { q ajuste_test "SELECT correction_id FROM corrections WHERE chain = 'sink.corrections:$1' AND chain_seq = $2"; }
+
+tamper t_amount "UPDATE corrections SET corrected_amount = corrected_amount + 1, delta = delta + 1
+                 WHERE chain = 'sink.corrections:1' AND chain_seq = 10"
+verify_db t_amount 1 "^BAD chain sink.corrections:1 seq 10 \\(correction $(id_at 1 10)\\): row_hash does not match the row's content: expected [0-9a-f]{64}, stored [0-9a-f]{64}$"
+tamper t_delete "DELETE FROM corrections WHERE chain = 'sink.corrections:2' AND chain_seq = 5"
+verify_db t_delete 1 "^BAD chain sink.corrections:2: after seq 4 comes seq 6 \\(correction $(id_at 2 6)\\): rows are missing$"
+tamper t_swap "UPDATE corrections SET chain_seq = 1000000 WHERE chain = 'sink.corrections:0' AND chain_seq = 3;
+               UPDATE corrections SET chain_seq = 3 WHERE chain = 'sink.corrections:0' AND chain_seq = 7;
+               UPDATE corrections SET chain_seq = 7 WHERE chain = 'sink.corrections:0' AND chain_seq = 1000000"
+verify_db t_swap 1 "^BAD chain sink.corrections:0 seq 3 \\(correction $(id_at 0 7)\\): prev_hash does not link"
+last=$(q ajuste_test "SELECT max(chain_seq) FROM corrections WHERE chain = 'sink.corrections:3'")
+tamper t_tail "DELETE FROM corrections WHERE chain = 'sink.corrections:3' AND chain_seq > $last - 2"
+verify_db t_tail 0 "Verified $((n - 2)) rows in 4 chains"
+verify_db t_tail 1 "^BAD chain sink.corrections:3: ends at seq $((last - 2)), the anchor says it reached seq $last: rows were removed from its tail$" --anchor "$work/anchor"
+echo "   tampered as owner: a changed amount, a deleted row, two rows swapped: each reported at its first bad row;"
+echo "   the tail cut by 2 rows verifies without the anchor and is reported with it"
+verify_db ajuste_test 2 "not an anchor file" --anchor "$work/a.out"
+
 expect_ok "quit"
 stop_broker
 echo "PASS test_audit_sink"
