@@ -159,6 +159,31 @@ h0=$(q ajuste_test "SELECT md5(string_agg(correction_id || encode(row_hash, 'hex
 [ "$h3" = "$h0" ] || fail "after kill -9 and restart the log differs from the run without a fault"
 echo "   killed -9 with $k of $n rows stored; restarted: the same $n rows and chains as without a fault"
 
+# ------------------------------------------------------------------------ e: PostgreSQL down
+q ajuste_test "CREATE DATABASE pgdown" >/dev/null
+"$AJ_BIN" audit migrate --db "dbname=pgdown" >/dev/null </dev/null {mb_in}>&- {mb_out}<&- || fail "migrate pgdown failed"
+"$AJ_BIN" audit sink --bootstrap-servers "$boot" --topic sink.corrections --db "dbname=pgdown user=sink" \
+  --until-end --batch-rows 5 --retry-for 120 >"$work/e.out" 2>&1 {mb_in}>&- {mb_out}<&- &
+sink_pid=$!
+for ((i = 0; i < 3000; i++)); do
+  t=$(q pgdown "SELECT count(*) FROM sink_offsets")
+  [ "$t" -ge 3 ] && break
+  kill -0 "$sink_pid" 2>/dev/null || break
+  sleep 0.01
+done
+kill -0 "$sink_pid" 2>/dev/null || fail "the sink finished before PostgreSQL could be stopped (more --records)"
+pg_server_stop immediate
+sleep 2   # down for a while: the sink backs off and retries
+pg_server_start
+rc=0
+wait "$sink_pid" || rc=$?
+sink_pid=""
+[ "$rc" -eq 0 ] || fail "the sink exited $rc after PostgreSQL came back: $(tail -5 "$work/e.out")"
+grep -q "reconnecting in" "$work/e.out" || fail "the sink did not notice PostgreSQL going away: $(cat "$work/e.out")"
+h4=$(q pgdown "SELECT md5(string_agg(correction_id || encode(row_hash, 'hex'), '' ORDER BY chain, chain_seq)) FROM corrections")
+[ "$h4" = "$h0" ] || fail "after PostgreSQL stopped and restarted under the sink the log differs from the run without a fault"
+echo "   PostgreSQL stopped (immediate) under the sink for 2 s and restarted: $(grep -c 'reconnecting in' "$work/e.out") retries, the same $n rows and chains"
+
 # ------------------------------------------------------------------------ d: verify
 q ajuste_test "CREATE ROLE ana LOGIN IN ROLE ajuste_auditor" >/dev/null
 # verify_db DB WANT_RC PATTERN [FLAGS...]: ajuste audit verify as ana; exit code and output.
