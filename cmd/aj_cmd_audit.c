@@ -146,7 +146,7 @@ static void sink_usage(FILE *out) {
             "  --topic TOPIC             the corrections topic (default: output.correction_topic,\n"
             "                            \"corrections\")\n"
             "  --db CONNINFO             libpq connection string or URI (default: the PG* variables)\n"
-            "  --batch-rows N            rows per transaction at most (default 5000)\n"
+            "  --batch-rows N            rows per transaction at most (default 5000, at most 100000)\n"
             "  --batch-ms T              when caught up, read the topic again every T ms (default 1000)\n"
             "  --until-end               stop once everything on the topic is stored (batch jobs, tests)\n"
             "  --retry-for SECONDS       keep reconnecting to a database that is down this long (default 300)\n"
@@ -207,9 +207,9 @@ static int audit_sink(int argc, char **argv) {
         case 'w': {
             const char *flag = c == 'n' ? "--batch-rows" : c == 'm' ? "--batch-ms" : c == 'r' ? "--retry-for" : "--wait";
             if (aj_parse_count(flag, optarg, &v) != 0) return AJ_EXIT_USAGE;
-            if ((c == 'n' && (v < 1 || v > 1000000)) || (c == 'm' && v > 3600000) || ((c == 'r' || c == 'w') && v > AUDIT_MAX_WAIT_S)) {
+            if ((c == 'n' && (v < 1 || v > 100000)) || (c == 'm' && v > 3600000) || ((c == 'r' || c == 'w') && v > AUDIT_MAX_WAIT_S)) {
                 fprintf(stderr, "ajuste audit sink: %s %s is out of range (%s)\n", flag, optarg,
-                        c == 'n' ? "1 to 1000000" : c == 'm' ? "at most 3600000" : "at most 3600");
+                        c == 'n' ? "1 to 100000" : c == 'm' ? "at most 3600000" : "at most 3600");
                 return AJ_EXIT_USAGE;
             }
             if (c == 'n') o.batch_rows = v;

@@ -39,7 +39,7 @@ for sub in migrate sink verify; do
   expect 2 "Usage: ajuste audit $sub" "$AJ_BIN" audit "$sub" --no-such-flag
 done
 expect 2 "no Kafka brokers: pass --bootstrap-servers" "$AJ_BIN" audit sink --db "dbname=x"
-expect 2 "--batch-rows 0 is out of range \\(1 to 1000000\\)" "$AJ_BIN" audit sink --bootstrap-servers x --batch-rows 0
+expect 2 "--batch-rows 0 is out of range \\(1 to 100000\\)" "$AJ_BIN" audit sink --bootstrap-servers x --batch-rows 0
 expect 2 "--batch-ms expects a non-negative integer, got 'soon'" "$AJ_BIN" audit sink --bootstrap-servers x --batch-ms soon
 expect 2 "ajuste audit sink: --db: " "$AJ_BIN" audit sink --bootstrap-servers x --db "nonsense"
 expect 2 "ajuste audit verify: --db: " "$AJ_BIN" audit verify --db "nonsense"
