@@ -94,7 +94,7 @@ typedef struct aj_audit_sink_stats {
 
 /*
  * Stores the corrections of opts->topic in the log: per transaction at most batch_rows rows,
- * COPY into a temporary table, INSERT ... SELECT ... ON CONFLICT (correction_id) DO NOTHING,
+ * COPY into a temporary table, INSERT ... SELECT ... ON CONFLICT DO NOTHING (a replayed id is skipped),
  * the chains continued over the rows inserted only, and one sink_offsets row per partition
  * read, all committed together. Resumes every partition from its last sink_offsets row (never
  * from Kafka group offsets). A transient failure (aj_pg_classify, a lost connection) drops the
