@@ -1,9 +1,15 @@
 /* aj_cmd_audit.c - `ajuste audit`: the auditor's correction log in PostgreSQL (docs/audit.md). */
 #include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
 #include <string.h>
+#include <time.h>
 
+#include "aj_audit.h"
 #include "aj_cmd.h"
+#include "aj_config.h"
 #include "aj_pg.h"
+#include "aj_schema.h"
 
 #define AUDIT_MAX_WAIT_S 3600
 
@@ -13,8 +19,10 @@ static void audit_usage(FILE *out) {
             "The auditor's correction log in PostgreSQL (docs/audit.md): the corrections and invoice\n"
             "headers the pipeline emits, append-only, for auditors to query.\n\n"
             "Commands:\n"
-            "  migrate   create or bring up to date the log's tables, roles and privileges\n\n"
-            "Not built yet: the sink that fills the log, and verify, show, summary and export.\n\n"
+            "  migrate   create or bring up to date the log's tables, roles and privileges\n"
+            "  sink      store the corrections topic in the log, exactly once, hash-chained\n"
+            "  verify    recompute every hash chain; check an anchor file of chain heads\n\n"
+            "Not built yet: show, summary and export.\n\n"
             "Every command connects with a libpq connection string or URI (--db), or with the PG*\n"
             "environment variables (PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD...).\n\n"
             "Exit codes: 0 success, 1 the database could not be reached or refused, 2 bad command line.\n");
@@ -116,12 +124,266 @@ static int audit_migrate(int argc, char **argv) {
     return AJ_EXIT_OK;
 }
 
+static void sink_usage(FILE *out) {
+    fprintf(out,
+            "Usage: ajuste audit sink [--config FILE] [--bootstrap-servers LIST] [--topic TOPIC] [--db CONNINFO]\n"
+            "                         [--batch-rows N] [--batch-ms T] [--until-end] [--retry-for SECONDS]\n"
+            "                         [--wait SECONDS]\n\n"
+            "Stores every correction of the corrections topic in the audit log (docs/audit.md, \"The sink\"):\n"
+            "per transaction at most N rows, COPY into a temporary table, INSERT ... ON CONFLICT DO\n"
+            "NOTHING (the id is the key), each row chained to the one before it in its partition's hash\n"
+            "chain (a correction id already in the log is skipped and does not advance the chain), and the\n"
+            "partitions' positions in sink_offsets in the same transaction. It reads every partition itself\n"
+            "and resumes from sink_offsets, never from Kafka consumer-group offsets: killed at any point and\n"
+            "restarted, it stores each correction exactly once. A database that goes away (connection lost,\n"
+            "shutting down, a transient SQLSTATE) is reconnected to with a backoff, for up to --retry-for.\n\n"
+            "Connect as a member of " AJ_PG_ROLE_WRITER " (INSERT only) to a database ajuste audit migrate\n"
+            "brought to schema version %d.\n\n"
+            "Options:\n"
+            "  --config FILE             the pipeline's configuration: kafka.* properties and\n"
+            "                            output.correction_topic\n"
+            "  --bootstrap-servers LIST  Kafka brokers (kafka.bootstrap.servers)\n"
+            "  --topic TOPIC             the corrections topic (default: output.correction_topic,\n"
+            "                            \"corrections\")\n"
+            "  --db CONNINFO             libpq connection string or URI (default: the PG* variables)\n"
+            "  --batch-rows N            rows per transaction at most (default 5000, at most 100000)\n"
+            "  --batch-ms T              when caught up, read the topic again every T ms (default 1000)\n"
+            "  --until-end               stop once everything on the topic is stored (batch jobs, tests)\n"
+            "  --retry-for SECONDS       keep reconnecting to a database that is down this long (default 300)\n"
+            "  --wait SECONDS            at start, wait up to SECONDS for a server still starting (default 0)\n"
+            "  -h, --help                this help\n\n"
+            "SIGINT or SIGTERM stops it after the current transaction.\n\n"
+            "Exit codes: 0 stopped or (--until-end) all stored, 1 Kafka or the database failed (the error\n"
+            "names the message, statement and SQLSTATE), 2 bad command line or configuration.\n",
+            aj_pg_schema_version());
+}
+
+static volatile int sink_stop;
+
+static void sink_on_signal(int sig) {
+    (void)sig;
+    sink_stop = 1;
+}
+
+static int64_t mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int audit_sink(int argc, char **argv) {
+    static const struct option opts[] = {
+        {"config", required_argument, 0, 'c'},
+        {"bootstrap-servers", required_argument, 0, 'b'},
+        {"topic", required_argument, 0, 't'},
+        {"db", required_argument, 0, 'd'},
+        {"batch-rows", required_argument, 0, 'n'},
+        {"batch-ms", required_argument, 0, 'm'},
+        {"until-end", no_argument, 0, 'u'},
+        {"retry-for", required_argument, 0, 'r'},
+        {"wait", required_argument, 0, 'w'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    const char *config = NULL, *boot = NULL, *topic = NULL;
+    aj_audit_sink_opts o = {.conninfo = "", .pipeline_version = AJ_VERSION, .batch_rows = 5000, .batch_ms = 1000,
+                            .retry_ms = 300000, .report = stderr};
+    int64_t v;
+    int c, rc = AJ_EXIT_USAGE;
+    char err[1024];
+    aj_config cfg;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': config = optarg; break;
+        case 'b': boot = optarg; break;
+        case 't': topic = optarg; break;
+        case 'd': o.conninfo = optarg; break;
+        case 'u': o.until_end = 1; break;
+        case 'n':
+        case 'm':
+        case 'r':
+        case 'w': {
+            const char *flag = c == 'n' ? "--batch-rows" : c == 'm' ? "--batch-ms" : c == 'r' ? "--retry-for" : "--wait";
+            if (aj_parse_count(flag, optarg, &v) != 0) return AJ_EXIT_USAGE;
+            if ((c == 'n' && (v < 1 || v > 100000)) || (c == 'm' && v > 3600000) || ((c == 'r' || c == 'w') && v > AUDIT_MAX_WAIT_S)) {
+                fprintf(stderr, "ajuste audit sink: %s %s is out of range (%s)\n", flag, optarg,
+                        c == 'n' ? "1 to 100000" : c == 'm' ? "at most 3600000" : "at most 3600");
+                return AJ_EXIT_USAGE;
+            }
+            if (c == 'n') o.batch_rows = v;
+            else if (c == 'm') o.batch_ms = v;
+            else if (c == 'r') o.retry_ms = v * 1000;
+            else o.wait_ms = (int)v * 1000;
+            break;
+        }
+        case 'h': sink_usage(stdout); return AJ_EXIT_OK;
+        default:
+            fprintf(stderr, "Usage: ajuste audit sink [--config FILE] [--bootstrap-servers LIST] [--topic TOPIC] "
+                            "[--db CONNINFO] ...   (--help for more)\n");
+            return AJ_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "ajuste audit sink: unexpected argument '%s'\n", argv[optind]);
+        return AJ_EXIT_USAGE;
+    }
+    if (aj_pg_check_conninfo(o.conninfo, err, sizeof(err)) != AJ_E_OK) {
+        fprintf(stderr, "ajuste audit sink: --db: %s\n", err);
+        return AJ_EXIT_USAGE;
+    }
+    if (aj_schemas_init() != AJ_E_OK) return AJ_EXIT_FAILURE;
+    if (aj_config_init(&cfg) != AJ_E_OK) {
+        fprintf(stderr, "ajuste audit sink: out of memory\n");
+        return AJ_EXIT_FAILURE;
+    }
+    if (config && aj_config_load_file(&cfg, config, err, sizeof(err)) != AJ_E_OK) {
+        fprintf(stderr, "ajuste audit sink: --config: %s\n", err);
+        goto end;
+    }
+    if (boot && aj_config_set(&cfg, "kafka.bootstrap.servers", boot, err, sizeof(err)) != AJ_E_OK) {
+        fprintf(stderr, "ajuste audit sink: --bootstrap-servers: %s\n", err);
+        goto end;
+    }
+    if (!aj_config_kafka_get(&cfg, "bootstrap.servers")) {
+        fprintf(stderr, "ajuste audit sink: no Kafka brokers: pass --bootstrap-servers LIST or set "
+                        "kafka.bootstrap.servers in --config FILE\n");
+        goto end;
+    }
+    o.cfg = &cfg;
+    o.topic = topic ? topic : cfg.correction_topic;
+    if (!o.topic || !o.topic[0]) {
+        fprintf(stderr, "ajuste audit sink: --topic is empty\n");
+        goto end;
+    }
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = sink_on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    aj_audit_sink_stats st;
+    int64_t t0 = mono_ms();
+    aj_err arc = aj_audit_sink_run(&o, &sink_stop, &st, err, sizeof(err));
+    int64_t ms = mono_ms() - t0;
+    printf("audit sink: topic %s (%d partitions): read %" PRId64 ", inserted %" PRId64 ", duplicates skipped %" PRId64
+           ", %" PRId64 " transactions, %" PRId64 " retries, %" PRId64 " ms (%" PRId64 " rows/s)\n",
+           o.topic, st.partitions, st.read, st.inserted, st.duplicates, st.transactions, st.retries, ms,
+           ms > 0 ? st.inserted * 1000 / ms : 0);
+    fflush(stdout);
+    if (arc != AJ_E_OK) {
+        fprintf(stderr, "ajuste audit sink: %s\n", err);
+        rc = arc == AJ_E_CONFIG ? AJ_EXIT_USAGE : AJ_EXIT_FAILURE;
+    } else {
+        rc = AJ_EXIT_OK;
+    }
+end:
+    aj_config_free(&cfg);
+    return rc;
+}
+
+static void verify_usage(FILE *out) {
+    fprintf(out,
+            "Usage: ajuste audit verify [--db CONNINFO] [--anchor FILE] [--write-anchor FILE] [--wait SECONDS]\n\n"
+            "Recomputes every hash chain of the corrections log (docs/audit.md, \"Verify\"): in each chain the\n"
+            "rows must be numbered 1, 2, 3... without a gap, each prev_hash must be the row_hash of the row\n"
+            "before (32 zero bytes for the first) and each row_hash the SHA-256 of prev_hash followed by the\n"
+            "row's canonical form. The first row that does not match is reported (chain, seq, correction id,\n"
+            "expected and stored hash) and the command exits 1. Clean, it prints each chain's row count and\n"
+            "head and exits 0.\n\n"
+            "A chain cut short at its end still verifies: keep an anchor file of the heads from a clean\n"
+            "verify (--write-anchor) somewhere the database's owner cannot write, and check against it\n"
+            "later (--anchor): a chain that no longer reaches its anchored head, or reaches it with another\n"
+            "hash, is reported.\n\n"
+            "Connect as a member of " AJ_PG_ROLE_AUDITOR " (SELECT only) or any role that may read the log.\n\n"
+            "Options:\n"
+            "  --db CONNINFO        libpq connection string or URI (default: the PG* variables)\n"
+            "  --anchor FILE        check the chain heads FILE holds (written by --write-anchor)\n"
+            "  --write-anchor FILE  after a clean verify, write the chains' heads to FILE\n"
+            "  --wait SECONDS       wait up to SECONDS for a server still starting (default 0)\n"
+            "  -h, --help           this help\n\n"
+            "Exit codes: 0 every chain verifies (and meets the anchor), 1 a row or the anchor does not\n"
+            "match, or the database could not be read, 2 bad command line or anchor file.\n");
+}
+
+static int audit_verify(int argc, char **argv) {
+    static const struct option opts[] = {
+        {"db", required_argument, 0, 'd'},
+        {"anchor", required_argument, 0, 'a'},
+        {"write-anchor", required_argument, 0, 'o'},
+        {"wait", required_argument, 0, 'w'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    const char *db = "", *anchor = NULL, *write_anchor = NULL;
+    int64_t wait_s = 0;
+    int c;
+    char err[1024], where[512];
+    aj_err rc;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': db = optarg; break;
+        case 'a': anchor = optarg; break;
+        case 'o': write_anchor = optarg; break;
+        case 'w':
+            if (aj_parse_count("--wait", optarg, &wait_s) != 0) return AJ_EXIT_USAGE;
+            if (wait_s > AUDIT_MAX_WAIT_S) {
+                fprintf(stderr, "ajuste audit verify: --wait is at most %d seconds, got %s\n", AUDIT_MAX_WAIT_S, optarg);
+                return AJ_EXIT_USAGE;
+            }
+            break;
+        case 'h': verify_usage(stdout); return AJ_EXIT_OK;
+        default:
+            fprintf(stderr, "Usage: ajuste audit verify [--db CONNINFO] [--anchor FILE] [--write-anchor FILE]   "
+                            "(--help for more)\n");
+            return AJ_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "ajuste audit verify: unexpected argument '%s'\n", argv[optind]);
+        return AJ_EXIT_USAGE;
+    }
+    if (aj_pg_check_conninfo(db, err, sizeof(err)) != AJ_E_OK) {
+        fprintf(stderr, "ajuste audit verify: --db: %s\n", err);
+        return AJ_EXIT_USAGE;
+    }
+    PGconn *conn = aj_pg_connect(db, (int)wait_s * 1000, &rc, err, sizeof(err));
+    if (!conn) {
+        fprintf(stderr, "ajuste audit verify: %s; set PGHOST, PGPORT, PGDATABASE and PGUSER (PGPASSWORD), or pass "
+                        "--db CONNINFO\n", err);
+        return rc == AJ_E_CONFIG ? AJ_EXIT_USAGE : AJ_EXIT_FAILURE;
+    }
+    aj_pg_describe(conn, where, sizeof(where));
+    printf("Verifying the corrections of %s.\n", where);
+    aj_audit_verify_result res;
+    rc = aj_audit_verify(conn, anchor, write_anchor, stdout, &res, err, sizeof(err));
+    PQfinish(conn);
+    fflush(stdout);
+    if (rc != AJ_E_OK) {
+        fprintf(stderr, "ajuste audit verify: %s\n", err);
+        return rc == AJ_E_CONFIG ? AJ_EXIT_USAGE : AJ_EXIT_FAILURE;
+    }
+    if (res.bad) {
+        printf("NOT VERIFIED: %" PRId64 " rows read in %d chains before the first mismatch.\n", res.rows, res.chains);
+        return AJ_EXIT_FAILURE;
+    }
+    printf("Verified %" PRId64 " rows in %d chains%s%s%s.\n", res.rows, res.chains, anchor ? ", anchor met" : "",
+           write_anchor ? "; anchor written to " : "", write_anchor ? write_anchor : "");
+    return AJ_EXIT_OK;
+}
+
 int aj_cmd_audit(int argc, char **argv) {
     static const struct {
         const char *name;
         int (*fn)(int, char **);
     } cmds[] = {
         {"migrate", audit_migrate},
+        {"sink", audit_sink},
+        {"verify", audit_verify},
     };
     if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
         audit_usage(argc < 2 ? stderr : stdout);

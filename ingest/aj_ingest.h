@@ -189,6 +189,10 @@ aj_err aj_kafka_follower_sync(aj_kafka_follower *f, int timeout_ms, aj_err (*fn)
                               void *opaque, int64_t *count, char *err, size_t errlen);
 void aj_kafka_follower_destroy(aj_kafka_follower *f);   /* NULL-safe */
 int aj_kafka_follower_partitions(const aj_kafka_follower *f);
+/* Sets where the next sync reads partition p from: offset, or -1 for the low watermark (a
+ * resuming reader, e.g. the audit sink from its sink_offsets). AJ_E_ARG when p is not a
+ * partition of the topic. */
+aj_err aj_kafka_follower_seek(aj_kafka_follower *f, int32_t p, int64_t offset);
 
 /*
  * Reads the whole of `topic` (every partition, from the beginning up to the high watermark

@@ -42,6 +42,12 @@ int aj_kafka_follower_partitions(const aj_kafka_follower *f) {
     return f->n_parts;
 }
 
+aj_err aj_kafka_follower_seek(aj_kafka_follower *f, int32_t p, int64_t offset) {
+    if (p < 0 || p >= f->n_parts) return AJ_E_ARG;
+    f->next[p] = offset < 0 ? -1 : offset;
+    return AJ_E_OK;
+}
+
 aj_kafka_follower *aj_kafka_follower_create(const aj_config *cfg, const char *topic, int timeout_ms, aj_err *rc,
                                             char *err, size_t errlen) {
     char errstr[512];

@@ -34,6 +34,7 @@ pg_dir=""       # the cluster's directory: data/, the socket, server.log
 pg_bindir=""
 pg_watchdog=""  # pid of the process that stops the server if this shell dies without pg_stop
 pg_as=()        # the prefix that runs a server binary as the right OS user
+pg_opts=""      # the server's options (pg_server_start starts it again with them)
 
 # pg_find_bindir: sets pg_bindir to the directory holding initdb, pg_ctl and postgres.
 pg_find_bindir() {
@@ -99,6 +100,7 @@ pg_start() {
   # fsync off: a test cluster never outlives its machine; listen_addresses empty: no TCP at all.
   local opts="-p $PGPORT -c listen_addresses='' -c unix_socket_directories='$pg_dir' -c fsync=off"
   opts="$opts -c max_connections=40 -c shared_buffers=16MB ${PG_SERVER_OPTS:-}"
+  pg_opts=$opts
   if ! out=$(pg_as_server "$pg_bindir/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -o "$opts" \
                -w -t "${PG_START_TIMEOUT:-60}" start 2>&1); then
     fail "pg_start: the server did not start: $out; server log: $(tail -n 30 "$pg_dir/server.log" 2>/dev/null)"
@@ -127,6 +129,19 @@ pg_start() {
   export PGDATABASE=ajuste_test
   echo "pg_start: PostgreSQL $("$pg_bindir/postgres" --version | awk '{print $3}') on $PGHOST port $PGPORT" \
        "(server runs as $(pg_as_server id -un))" >&2
+}
+
+# pg_server_stop [MODE]: stops the running server (pg_ctl -m MODE, default immediate: as if it
+# crashed), keeping the cluster; pg_server_start starts it again on the same socket and port.
+pg_server_stop() {
+  local out
+  out=$(pg_as_server "$pg_bindir/pg_ctl" -D "$pg_dir/data" -m "${1:-immediate}" -w -t 30 stop 2>&1) ||
+    fail "pg_server_stop: $out"
+}
+pg_server_start() {
+  local out
+  out=$(pg_as_server "$pg_bindir/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -o "$pg_opts"           -w -t "${PG_START_TIMEOUT:-60}" start 2>&1) ||
+    fail "pg_server_start: $out; server log: $(tail -n 30 "$pg_dir/server.log" 2>/dev/null)"
 }
 
 # pg_stop: stops the cluster (fast: rolls back open transactions) and removes its directory.

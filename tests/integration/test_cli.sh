@@ -34,6 +34,16 @@ for cmd in demo run rate gen invoice audit; do
   expect 0 "Usage: ajuste $cmd" "$AJ_BIN" "$cmd" --help
   expect 2 "" "$AJ_BIN" "$cmd" --no-such-flag
 done
+for sub in migrate sink verify; do
+  expect 0 "Usage: ajuste audit $sub" "$AJ_BIN" audit "$sub" --help
+  expect 2 "Usage: ajuste audit $sub" "$AJ_BIN" audit "$sub" --no-such-flag
+done
+expect 2 "no Kafka brokers: pass --bootstrap-servers" "$AJ_BIN" audit sink --db "dbname=x"
+expect 2 "--batch-rows 0 is out of range \\(1 to 100000\\)" "$AJ_BIN" audit sink --bootstrap-servers x --batch-rows 0
+expect 2 "--batch-ms expects a non-negative integer, got 'soon'" "$AJ_BIN" audit sink --bootstrap-servers x --batch-ms soon
+expect 2 "ajuste audit sink: --db: " "$AJ_BIN" audit sink --bootstrap-servers x --db "nonsense"
+expect 2 "ajuste audit verify: --db: " "$AJ_BIN" audit verify --db "nonsense"
+expect 2 "unexpected argument 'extra'" "$AJ_BIN" audit verify extra
 expect 2 "--out DIR is required" "$AJ_BIN" gen
 expect 2 "--records expects a non-negative integer, got 'many'" "$AJ_BIN" gen --out "$work/x" --records many
 expect 2 "--error-rate expects" "$AJ_BIN" gen --out "$work/x" --error-rate 2

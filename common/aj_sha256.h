@@ -1,0 +1,25 @@
+/* aj_sha256.h - SHA-256 (FIPS 180-4), self-contained: the audit log's hash chains (docs/audit.md). */
+#ifndef AJ_SHA256_H
+#define AJ_SHA256_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define AJ_SHA256_LEN 32
+
+typedef struct aj_sha256 {
+    uint32_t h[8];
+    uint64_t total;        /* bytes hashed so far */
+    uint8_t block[64];
+    size_t fill;           /* bytes waiting in block */
+} aj_sha256;
+
+/* Incremental use: init, update any number of times, final. Cannot fail. */
+void aj_sha256_init(aj_sha256 *s);
+void aj_sha256_update(aj_sha256 *s, const void *data, size_t len);
+void aj_sha256_final(aj_sha256 *s, uint8_t out[AJ_SHA256_LEN]);
+
+/* One-shot SHA-256 of data. */
+void aj_sha256_digest(const void *data, size_t len, uint8_t out[AJ_SHA256_LEN]);
+
+#endif /* AJ_SHA256_H */

@@ -1,0 +1,137 @@
+/* aj_audit.h - the audit log's rows: canonical encoding, hash chains, the correction row's
+ * values and its rule_trace JSON (docs/audit.md, "Canonical form" and "Hash chains"). */
+#ifndef AJ_AUDIT_H
+#define AJ_AUDIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <stdio.h>
+
+#include <libpq-fe.h>
+
+#include "aj_bytes.h"
+#include "aj_config.h"
+#include "aj_error.h"
+#include "aj_sha256.h"
+#include "aj_types.h"
+
+#define AJ_AUDIT_HASH_LEN AJ_SHA256_LEN
+
+/* The first field of every correction row's canonical form: names the table and the form's
+ * version, so a row of another table or form can never hash the same. */
+#define AJ_AUDIT_CORRECTION_TAG "ajuste.corrections.v1"
+
+/* Fields of a correction's canonical form after the tag (docs/audit.md lists them). */
+#define AJ_AUDIT_CORRECTION_NFIELDS 47
+/* Of which the rule_trace keys: their count, then each key's value, in this order. */
+#define AJ_AUDIT_TRACE_NKEYS 21
+extern const char *const aj_audit_trace_keys[AJ_AUDIT_TRACE_NKEYS];
+
+/* The SQL expression (over a row of corrections) whose text is each field: the same list
+ * drives `ajuste audit verify` and the documentation, so an auditor can recompute in SQL. */
+extern const char *const aj_audit_correction_sql[AJ_AUDIT_CORRECTION_NFIELDS];
+
+/*
+ * Appends the canonical form of one row to out: field(tag), then field(values[i]) for each i,
+ * where field(s) is the byte length of s as 4 bytes big-endian followed by the bytes of s.
+ * AJ_E_NOMEM; AJ_E_ARG when a value is NULL or longer than 2^31 - 1 bytes.
+ */
+aj_err aj_audit_canonical(aj_bytes *out, const char *tag, const char *const *values, size_t n);
+
+/* row_hash = SHA-256(prev_hash || canonical). Cannot fail. */
+void aj_audit_row_hash(const uint8_t prev[AJ_AUDIT_HASH_LEN], const void *canonical, size_t len,
+                       uint8_t out[AJ_AUDIT_HASH_LEN]);
+
+/* The text values of one correction row, in aj_audit_correction_sql's order. The pointers
+ * point into the struct itself or into c (borrowed: c must outlive it). */
+typedef struct aj_audit_values {
+    const char *v[AJ_AUDIT_CORRECTION_NFIELDS];
+    char num[AJ_AUDIT_CORRECTION_NFIELDS][24];
+} aj_audit_values;
+
+/*
+ * Fills vals from c as the row the sink inserts: pipeline_version and chain borrowed,
+ * chain_seq rendered. Integers as decimal text ("-300000"), late "true" or "false", enums by
+ * name. AJ_E_ARG when an enum of c is out of range.
+ */
+aj_err aj_audit_correction_values(const aj_correction *c, const char *pipeline_version, const char *chain,
+                                  int64_t chain_seq, aj_audit_values *vals);
+
+/* Appends the rule_trace JSON object of vals (its keys in aj_audit_trace_keys' order, the
+ * integers as JSON numbers, the strings escaped) to out. AJ_E_NOMEM. */
+aj_err aj_audit_trace_json(aj_bytes *out, const aj_audit_values *vals);
+
+/* Index in vals->v of the first rule_trace key's value (the count is just before it). */
+#define AJ_AUDIT_TRACE_FIRST 16
+
+/* ------------------------------------------------------------------------------ the sink */
+
+
+
+/* What `ajuste audit sink` is told (docs/audit.md, "The sink"). Everything borrowed. */
+typedef struct aj_audit_sink_opts {
+    const aj_config *cfg;          /* kafka.* properties (bootstrap servers, security) */
+    const char *topic;             /* the corrections topic */
+    const char *conninfo;          /* libpq connection string or URI; "" for the PG* variables */
+    const char *pipeline_version;  /* written in every row */
+    int64_t batch_rows;            /* rows per transaction at most (N) */
+    int64_t batch_ms;              /* following: time between reads of the topic (T) */
+    int until_end;                 /* stop once every partition is stored up to its end */
+    int64_t retry_ms;              /* how long to keep retrying a database that is down */
+    int wait_ms;                   /* first connection: wait for a server still starting */
+    FILE *report;                  /* a line per reconnection and the totals; NULL: silent */
+} aj_audit_sink_opts;
+
+typedef struct aj_audit_sink_stats {
+    int64_t read;           /* messages read (those re-read after a failure included) */
+    int64_t inserted;       /* rows inserted */
+    int64_t duplicates;     /* correction ids already in the log (or twice in a batch): skipped */
+    int64_t transactions;   /* committed */
+    int64_t retries;        /* transactions given up on a transient failure and re-read */
+    int partitions;
+} aj_audit_sink_stats;
+
+/*
+ * Stores the corrections of opts->topic in the log: per transaction at most batch_rows rows,
+ * COPY into a temporary table, INSERT ... SELECT ... ON CONFLICT DO NOTHING (a replayed id is skipped),
+ * the chains continued over the rows inserted only, and one sink_offsets row per partition
+ * read, all committed together. Resumes every partition from its last sink_offsets row (never
+ * from Kafka group offsets). A transient failure (aj_pg_classify, a lost connection) drops the
+ * transaction, reconnects with a backoff for up to retry_ms, and re-reads from sink_offsets.
+ * *stop set (a signal) ends it after the current transaction. Returns AJ_E_OK (until_end: all
+ * stored; or stopped); AJ_E_FATAL / AJ_E_KAFKA / AJ_E_CONFIG with err naming the message,
+ * statement or SQLSTATE.
+ */
+aj_err aj_audit_sink_run(const aj_audit_sink_opts *opts, volatile int *stop, aj_audit_sink_stats *stats, char *err,
+                         size_t errlen);
+
+/* ---------------------------------------------------------------------------- verify */
+
+
+
+/* What aj_audit_verify found. */
+typedef struct aj_audit_verify_result {
+    int64_t rows;           /* rows checked */
+    int chains;             /* chains seen */
+    int bad;                /* 1: a row does not match, or the anchor is not met (reported on out) */
+} aj_audit_verify_result;
+
+/*
+ * Recomputes every chain of corrections (ORDER BY chain, chain_seq, in one REPEATABLE READ
+ * READ ONLY transaction, through a cursor): each chain must number its rows 1, 2, 3... without a
+ * gap, each prev_hash must be the recomputed row_hash of the row before (32 zero bytes for the
+ * first), and each row_hash must equal SHA-256(prev_hash || canonical form). Stops at the first
+ * row that does not and reports it on out (chain, seq, correction id, what was expected and
+ * what is stored), result->bad = 1. Otherwise prints one line per chain (rows, head seq and
+ * hash). anchor_in (NULL: none): a file of chain heads written earlier by anchor_out; each chain
+ * it names must still reach its seq with the same row_hash there (a truncated tail, a removed
+ * chain, a rewritten history are reported). anchor_out (NULL: none): after a clean check, the
+ * heads are written there (via a temporary file and rename).
+ * Returns AJ_E_OK (see result->bad); AJ_E_RETRY / AJ_E_FATAL for a database failure, AJ_E_IO /
+ * AJ_E_CONFIG for an anchor file that cannot be read, written or parsed, with err.
+ */
+aj_err aj_audit_verify(PGconn *conn, const char *anchor_in, const char *anchor_out, FILE *out,
+                       aj_audit_verify_result *result, char *err, size_t errlen);
+
+#endif /* AJ_AUDIT_H */

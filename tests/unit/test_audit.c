@@ -1,0 +1,170 @@
+/* test_audit.c - SHA-256 against the FIPS 180-2 vectors, the canonical form of a row, the hash
+ * chain, a correction's row values and rule_trace JSON (tests/integration/test_audit_sink.sh
+ * recomputes the same hashes in SQL). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "aj_audit.h"
+#include "aj_sha256.h"
+
+static void hex(const uint8_t *p, size_t n, char *out) {
+    for (size_t i = 0; i < n; i++) sprintf(out + 2 * i, "%02x", p[i]);
+}
+
+static void assert_digest(const uint8_t d[AJ_SHA256_LEN], const char *want) {
+    char got[2 * AJ_SHA256_LEN + 1];
+    hex(d, AJ_SHA256_LEN, got);
+    assert_string_equal(got, want);
+}
+
+static void test_sha256_vectors(void **state) {
+    (void)state;
+    uint8_t d[AJ_SHA256_LEN];
+    aj_sha256_digest("abc", 3, d);
+    assert_digest(d, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    const char *m448 = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    aj_sha256_digest(m448, strlen(m448), d);
+    assert_digest(d, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    aj_sha256_digest("", 0, d);
+    assert_digest(d, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    /* a million 'a', fed in uneven pieces to exercise the block buffer */
+    char chunk[997];
+    memset(chunk, 'a', sizeof(chunk));
+    aj_sha256 s;
+    aj_sha256_init(&s);
+    size_t left = 1000000;
+    for (size_t piece = 1; left; piece = piece % (sizeof(chunk) - 7) + 7) {
+        size_t n = piece < left ? piece : left;
+        aj_sha256_update(&s, chunk, n);
+        left -= n;
+    }
+    aj_sha256_final(&s, d);
+    assert_digest(d, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+static void test_canonical(void **state) {
+    (void)state;
+    aj_bytes b = {0};
+    const char *vals[] = {"ab", "", "-300000"};
+    assert_int_equal(aj_audit_canonical(&b, "t", vals, 3), AJ_E_OK);
+    static const uint8_t want[] = {0, 0, 0, 1, 't', 0, 0, 0, 2, 'a', 'b', 0, 0, 0, 0,
+                                   0, 0, 0, 7, '-', '3', '0', '0', '0', '0', '0'};
+    assert_int_equal(b.len, sizeof(want));
+    assert_memory_equal(b.data, want, sizeof(want));
+    /* a NULL value is refused */
+    const char *bad[] = {"x", NULL};
+    b.len = 0;
+    assert_int_equal(aj_audit_canonical(&b, "t", bad, 2), AJ_E_ARG);
+    /* length prefixes keep field boundaries: ("ab","c") and ("a","bc") differ */
+    aj_bytes b1 = {0}, b2 = {0};
+    const char *v1[] = {"ab", "c"}, *v2[] = {"a", "bc"};
+    aj_audit_canonical(&b1, "t", v1, 2);
+    aj_audit_canonical(&b2, "t", v2, 2);
+    assert_int_equal(b1.len, b2.len);
+    assert_true(memcmp(b1.data, b2.data, b1.len) != 0);
+    aj_bytes_free(&b);
+    aj_bytes_free(&b1);
+    aj_bytes_free(&b2);
+}
+
+static void test_chain(void **state) {
+    (void)state;
+    uint8_t zero[AJ_AUDIT_HASH_LEN] = {0}, h1[AJ_AUDIT_HASH_LEN], h2[AJ_AUDIT_HASH_LEN], want[AJ_AUDIT_HASH_LEN];
+    /* row_hash = SHA-256(prev_hash || canonical) */
+    uint8_t buf[AJ_AUDIT_HASH_LEN + 3];
+    memset(buf, 0, AJ_AUDIT_HASH_LEN);
+    memcpy(buf + AJ_AUDIT_HASH_LEN, "xyz", 3);
+    aj_sha256_digest(buf, sizeof(buf), want);
+    aj_audit_row_hash(zero, "xyz", 3, h1);
+    assert_memory_equal(h1, want, AJ_AUDIT_HASH_LEN);
+    aj_audit_row_hash(h1, "xyz", 3, h2);
+    assert_true(memcmp(h1, h2, AJ_AUDIT_HASH_LEN) != 0);   /* same content, different place */
+}
+
+static void fill_correction(aj_correction *c) {
+    memset(c, 0, sizeof(*c));
+    strcpy(c->correction_id, "COR-r1");
+    strcpy(c->account, "ACC-1");
+    strcpy(c->cycle_id, "2026-10");
+    strcpy(c->record_id, "r1");
+    c->kind = AJ_KIND_USAGE;
+    c->service = 0;
+    c->reason = 0;
+    strcpy(c->hypothesis, "a \"quoted\"\\ hypothesis\n");
+    c->legacy_amount = 1000000;
+    c->corrected_amount = 700000;
+    c->delta = -300000;
+    strcpy(c->currency, "EUR");
+    strcpy(c->contract_id, "K1");
+    c->contract_version = 3;
+    strcpy(c->tariff_code, "T9");
+    strcpy(c->trace.zone, "EU\"1");
+    c->trace.quantity = 9223372036854775807LL;
+    c->trace.price = -5;
+    c->trace.tiers = 2;
+    c->source.origin = "usage";
+    c->source.partition = 4;
+    c->source.offset = 77;
+    c->disposition = AJ_DISP_FLAG;
+    strcpy(c->invoice_id, "INV-1");
+    strcpy(c->invoice_line, "L1");
+    c->late = true;
+}
+
+static void test_correction_values(void **state) {
+    (void)state;
+    aj_correction c;
+    aj_audit_values v;
+    fill_correction(&c);
+    assert_int_equal(aj_audit_correction_values(&c, "1.2.3", "corrections:0", 12, &v), AJ_E_OK);
+    assert_string_equal(v.v[0], "COR-r1");
+    assert_string_equal(v.v[4], "USAGE");
+    assert_string_equal(v.v[8], "1000000");
+    assert_string_equal(v.v[10], "-300000");
+    assert_string_equal(v.v[15], "21");
+    assert_string_equal(v.v[AJ_AUDIT_TRACE_FIRST], "EU\"1");
+    assert_string_equal(v.v[AJ_AUDIT_TRACE_FIRST + 2], "9223372036854775807");
+    assert_string_equal(v.v[37], "FLAG");
+    assert_string_equal(v.v[40], "true");
+    assert_string_equal(v.v[41], "usage");
+    assert_string_equal(v.v[42], "4");
+    assert_string_equal(v.v[43], "77");
+    assert_string_equal(v.v[44], "1.2.3");
+    assert_string_equal(v.v[45], "corrections:0");
+    assert_string_equal(v.v[46], "12");
+    for (int i = 0; i < AJ_AUDIT_CORRECTION_NFIELDS; i++) assert_non_null(v.v[i]);
+    /* the SQL list and the trace keys agree */
+    for (int k = 0; k < AJ_AUDIT_TRACE_NKEYS; k++) {
+        char want[64];
+        snprintf(want, sizeof(want), "rule_trace->>'%s'", aj_audit_trace_keys[k]);
+        assert_string_equal(aj_audit_correction_sql[AJ_AUDIT_TRACE_FIRST + k], want);
+    }
+    aj_bytes j = {0};
+    assert_int_equal(aj_audit_trace_json(&j, &v), AJ_E_OK);
+    assert_int_equal(aj_bytes_reserve(&j, 1), AJ_E_OK);
+    j.data[j.len] = 0;
+    assert_non_null(strstr((char *)j.data, "{\"zone\":\"EU\\\"1\",\"matched_prefix\":\"\",\"quantity\":9223372036854775807,"));
+    assert_non_null(strstr((char *)j.data, "\"price\":-5,"));
+    assert_non_null(strstr((char *)j.data, "\"tier\":2,"));
+    assert_non_null(strstr((char *)j.data, "\"clamp\":\"NONE\""));
+    aj_bytes_free(&j);
+    c.disposition = AJ_DISP__COUNT;
+    assert_int_equal(aj_audit_correction_values(&c, "1.2.3", "corrections:0", 12, &v), AJ_E_ARG);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sha256_vectors),
+        cmocka_unit_test(test_canonical),
+        cmocka_unit_test(test_chain),
+        cmocka_unit_test(test_correction_values),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
