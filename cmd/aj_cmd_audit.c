@@ -58,6 +58,37 @@ static void migrate_usage(FILE *out) {
             aj_pg_schema_version(), AUDIT_MAX_WAIT_S);
 }
 
+/* --wait SECONDS of subcommand cmd: 0..AUDIT_MAX_WAIT_S, or a message and -1. */
+static int audit_parse_wait(const char *cmd, const char *arg, int64_t *wait_s) {
+    if (aj_parse_count("--wait", arg, wait_s) != 0) return -1;
+    if (*wait_s > AUDIT_MAX_WAIT_S) {
+        fprintf(stderr, "ajuste audit %s: --wait is at most %d seconds, got %s\n", cmd, AUDIT_MAX_WAIT_S, arg);
+        return -1;
+    }
+    return 0;
+}
+
+/* Connects subcommand cmd to db (empty: the PG* variables), waiting up to wait_s for a server
+ * still starting. NULL with *status (AJ_EXIT_USAGE for a bad conninfo) and a message naming
+ * what to set. */
+static PGconn *audit_open(const char *cmd, const char *db, int64_t wait_s, int *status) {
+    char err[1024];
+    aj_err rc;
+    if (aj_pg_check_conninfo(db, err, sizeof(err)) != AJ_E_OK) {
+        fprintf(stderr, "ajuste audit %s: --db: %s\n", cmd, err);
+        *status = AJ_EXIT_USAGE;
+        return NULL;
+    }
+    PGconn *conn = aj_pg_connect(db, (int)wait_s * 1000, &rc, err, sizeof(err));
+    if (!conn) {
+        fprintf(stderr, "ajuste audit %s: %s; set PGHOST, PGPORT, PGDATABASE and PGUSER (PGPASSWORD), or pass "
+                        "--db CONNINFO%s\n",
+                cmd, err, wait_s ? "" : " (--wait SECONDS for a server still starting)");
+        *status = rc == AJ_E_CONFIG ? AJ_EXIT_USAGE : AJ_EXIT_FAILURE;
+    }
+    return conn;
+}
+
 static int audit_migrate(int argc, char **argv) {
     static const struct option opts[] = {
         {"db", required_argument, 0, 'd'},
@@ -78,12 +109,7 @@ static int audit_migrate(int argc, char **argv) {
         case 'd': db = optarg; break;
         case 'n': create_roles = 0; break;
         case 'w':
-            if (aj_parse_count("--wait", optarg, &wait_s) != 0) return AJ_EXIT_USAGE;
-            if (wait_s > AUDIT_MAX_WAIT_S) {
-                fprintf(stderr, "ajuste audit migrate: --wait is at most %d seconds, got %s\n", AUDIT_MAX_WAIT_S,
-                        optarg);
-                return AJ_EXIT_USAGE;
-            }
+            if (audit_parse_wait("migrate", optarg, &wait_s) != 0) return AJ_EXIT_USAGE;
             break;
         case 'h': migrate_usage(stdout); return AJ_EXIT_OK;
         default:
@@ -96,18 +122,9 @@ static int audit_migrate(int argc, char **argv) {
         fprintf(stderr, "ajuste audit migrate: unexpected argument '%s'\n", argv[optind]);
         return AJ_EXIT_USAGE;
     }
-    if (aj_pg_check_conninfo(db, err, sizeof(err)) != AJ_E_OK) {
-        fprintf(stderr, "ajuste audit migrate: --db: %s\n", err);
-        return AJ_EXIT_USAGE;
-    }
-
-    PGconn *conn = aj_pg_connect(db, (int)wait_s * 1000, &rc, err, sizeof(err));
-    if (!conn) {
-        fprintf(stderr, "ajuste audit migrate: %s; set PGHOST, PGPORT, PGDATABASE and PGUSER (PGPASSWORD), or "
-                        "pass --db CONNINFO%s\n",
-                err, wait_s ? "" : " (--wait SECONDS for a server still starting)");
-        return rc == AJ_E_CONFIG ? AJ_EXIT_USAGE : AJ_EXIT_FAILURE;
-    }
+    int status;
+    PGconn *conn = audit_open("migrate", db, wait_s, &status);
+    if (!conn) return status;
     aj_pg_describe(conn, where, sizeof(where));
     printf("Migrating %s to schema version %d.\n", where, aj_pg_schema_version());
 
@@ -330,11 +347,7 @@ static int audit_verify(int argc, char **argv) {
         case 'a': anchor = optarg; break;
         case 'o': write_anchor = optarg; break;
         case 'w':
-            if (aj_parse_count("--wait", optarg, &wait_s) != 0) return AJ_EXIT_USAGE;
-            if (wait_s > AUDIT_MAX_WAIT_S) {
-                fprintf(stderr, "ajuste audit verify: --wait is at most %d seconds, got %s\n", AUDIT_MAX_WAIT_S, optarg);
-                return AJ_EXIT_USAGE;
-            }
+            if (audit_parse_wait("verify", optarg, &wait_s) != 0) return AJ_EXIT_USAGE;
             break;
         case 'h': verify_usage(stdout); return AJ_EXIT_OK;
         default:
@@ -347,16 +360,9 @@ static int audit_verify(int argc, char **argv) {
         fprintf(stderr, "ajuste audit verify: unexpected argument '%s'\n", argv[optind]);
         return AJ_EXIT_USAGE;
     }
-    if (aj_pg_check_conninfo(db, err, sizeof(err)) != AJ_E_OK) {
-        fprintf(stderr, "ajuste audit verify: --db: %s\n", err);
-        return AJ_EXIT_USAGE;
-    }
-    PGconn *conn = aj_pg_connect(db, (int)wait_s * 1000, &rc, err, sizeof(err));
-    if (!conn) {
-        fprintf(stderr, "ajuste audit verify: %s; set PGHOST, PGPORT, PGDATABASE and PGUSER (PGPASSWORD), or pass "
-                        "--db CONNINFO\n", err);
-        return rc == AJ_E_CONFIG ? AJ_EXIT_USAGE : AJ_EXIT_FAILURE;
-    }
+    int status;
+    PGconn *conn = audit_open("verify", db, wait_s, &status);
+    if (!conn) return status;
     aj_pg_describe(conn, where, sizeof(where));
     printf("Verifying the corrections of %s.\n", where);
     aj_audit_verify_result res;
