@@ -217,10 +217,10 @@ static aj_err copy_char(aj_bytes *b, char ch) {
 
 /* Chains the rows not skipped (tentatively) and writes them as COPY text lines into s->buf:
  * the columns of aj_sink_batch are values 0..14, rule_trace, values 37..46, prev_hash, row_hash. */
-static aj_err sink_chain_rows(sink *s, size_t *todo) {
+static aj_err sink_chain_rows(sink *s, size_t *n_new) {
     aj_audit_values v;
     aj_err rc = AJ_E_OK;
-    *todo = 0;
+    *n_new = 0;
     s->buf.len = 0;
     sink_tentative_reset(s);
     for (size_t i = 0; i < s->n; i++) {
@@ -228,7 +228,7 @@ static aj_err sink_chain_rows(sink *s, size_t *todo) {
         if (r->skip) continue;
         if ((rc = sink_row_hash(s, r, &v)) != AJ_E_OK) return rc;
         sink_advance(s, r);
-        (*todo)++;
+        (*n_new)++;
         for (int k = 0; k < AJ_AUDIT_CORRECTION_NFIELDS && rc == AJ_E_OK; k++) {
             if (k == AJ_AUDIT_TRACE_FIRST - 1) {
                 rc = copy_put(&s->buf, (const char *)s->json.data, s->json.len);
@@ -254,10 +254,10 @@ static aj_err sink_chain_rows(sink *s, size_t *todo) {
  * INSERT ... ON CONFLICT DO NOTHING each, in order, the chain advanced over those inserted
  * only. (The writer cannot SELECT the log, nor use RETURNING on it, so the command's row count
  * is how it learns whether a row went in.) */
-static aj_err sink_insert_rows(sink *s, size_t *todo, size_t *dups) {
+static aj_err sink_insert_rows(sink *s, size_t *n_new, size_t *dups) {
     aj_audit_values v;
     aj_err rc;
-    *todo = 0;
+    *n_new = 0;
     sink_tentative_reset(s);
     for (size_t i = 0; i < s->n; i++) {
         sink_row *r = &s->rows[i];
@@ -290,7 +290,7 @@ static aj_err sink_insert_rows(sink *s, size_t *todo, size_t *dups) {
         }
         if (strcmp(PQcmdTuples(res), "1") == 0) {
             sink_advance(s, r);
-            (*todo)++;
+            (*n_new)++;
         } else {
             r->skip = 1;
             (*dups)++;
@@ -337,7 +337,7 @@ static aj_err sink_copy_insert(sink *s, size_t *inserted) {
  * emptied), AJ_E_RETRY, AJ_E_FATAL, with err. */
 static aj_err sink_flush(sink *s) {
     aj_err rc;
-    size_t todo = 0, got = 0, dups = 0;
+    size_t n_new = 0, got = 0, dups = 0;
     if (s->n == 0) return AJ_E_OK;
 
     /* The same id twice in the batch: only its first message counts. */
@@ -353,14 +353,14 @@ static aj_err sink_flush(sink *s) {
 
     if ((rc = sink_exec(s, "BEGIN", "BEGIN", 0, NULL, PGRES_COMMAND_OK, NULL)) != AJ_E_OK) goto end;
     if ((rc = sink_exec(s, "SAVEPOINT", "SAVEPOINT batch", 0, NULL, PGRES_COMMAND_OK, NULL)) != AJ_E_OK) goto end;
-    if ((rc = sink_chain_rows(s, &todo)) != AJ_E_OK) goto end;
+    if ((rc = sink_chain_rows(s, &n_new)) != AJ_E_OK) goto end;
     if ((rc = sink_copy_insert(s, &got)) != AJ_E_OK) goto end;
-    if (got != todo) {
+    if (got != n_new) {
         /* Some ids are in the log already (a replay): redo the batch row by row, so that the
          * chains run over the rows inserted only. */
         if ((rc = sink_exec(s, "ROLLBACK TO SAVEPOINT", "ROLLBACK TO SAVEPOINT batch", 0, NULL, PGRES_COMMAND_OK,
                             NULL)) != AJ_E_OK ||
-            (rc = sink_insert_rows(s, &todo, &dups)) != AJ_E_OK)
+            (rc = sink_insert_rows(s, &n_new, &dups)) != AJ_E_OK)
             goto end;
     }
     /* The positions, in the same transaction. */
@@ -389,7 +389,7 @@ static aj_err sink_flush(sink *s) {
         memcpy(pt->head, pt->t_head, AJ_AUDIT_HASH_LEN);
         pt->from = -1;
     }
-    s->st->inserted += (int64_t)todo;
+    s->st->inserted += (int64_t)n_new;
     s->st->duplicates += (int64_t)dups;
     s->st->transactions++;
     s->n = 0;
