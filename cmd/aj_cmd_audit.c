@@ -20,7 +20,8 @@ static void audit_usage(FILE *out) {
             "headers the pipeline emits, append-only, for auditors to query.\n\n"
             "Commands:\n"
             "  migrate   create or bring up to date the log's tables, roles and privileges\n"
-            "  sink      store the corrections topic in the log, exactly once, hash-chained\n"
+            "  sink      store the corrections and the invoice headers in the log, exactly once,\n"
+            "            hash-chained\n"
             "  verify    recompute every hash chain; check an anchor file of chain heads\n\n"
             "Not built yet: show, summary and export.\n\n"
             "Every command connects with a libpq connection string or URI (--db), or with the PG*\n"
@@ -143,35 +144,45 @@ static int audit_migrate(int argc, char **argv) {
 
 static void sink_usage(FILE *out) {
     fprintf(out,
-            "Usage: ajuste audit sink [--config FILE] [--bootstrap-servers LIST] [--topic TOPIC] [--db CONNINFO]\n"
+            "Usage: ajuste audit sink [--config FILE] [--bootstrap-servers LIST] [--topic TOPIC]\n"
+            "                         [--invoice-topic TOPIC] [--review-topic TOPIC] [--db CONNINFO]\n"
             "                         [--batch-rows N] [--batch-ms T] [--until-end] [--retry-for SECONDS]\n"
             "                         [--wait SECONDS]\n\n"
-            "Stores every correction of the corrections topic in the audit log (docs/audit.md, \"The sink\"):\n"
-            "per transaction at most N rows, COPY into a temporary table, INSERT ... ON CONFLICT DO\n"
-            "NOTHING (the id is the key), each row chained to the one before it in its partition's hash\n"
-            "chain (a correction id already in the log is skipped and does not advance the chain), and the\n"
-            "partitions' positions in sink_offsets in the same transaction. It reads every partition itself\n"
-            "and resumes from sink_offsets, never from Kafka consumer-group offsets: killed at any point and\n"
-            "restarted, it stores each correction exactly once. A database that goes away (connection lost,\n"
-            "shutting down, a transient SQLSTATE) is reconnected to with a backoff, for up to --retry-for.\n\n"
+            "Stores in the audit log (docs/audit.md, \"The sink\") every correction of the corrections topic\n"
+            "(table corrections) and the header of every invoice of the invoice topic (ISSUED and RELEASED)\n"
+            "and of the review topic (HELD) (table invoice_headers, one row per invoice id and status).\n"
+            "Each topic in transactions of its own: at most N rows, COPY into a temporary table, INSERT ...\n"
+            "ON CONFLICT DO NOTHING (the id, or the invoice id and status, is the key), each row chained to\n"
+            "the one before it in its partition's hash chain (a key already in the log is skipped and does\n"
+            "not advance the chain), and the partitions' positions in sink_offsets in the same transaction.\n"
+            "It reads every partition itself and resumes from sink_offsets, never from Kafka consumer-group\n"
+            "offsets: killed at any point and restarted, it stores each row exactly once. A database that\n"
+            "goes away (connection lost, shutting down, a transient SQLSTATE) is reconnected to with a\n"
+            "backoff, for up to --retry-for.\n\n"
             "Connect as a member of " AJ_PG_ROLE_WRITER " (INSERT only) to a database ajuste audit migrate\n"
             "brought to schema version %d.\n\n"
             "Options:\n"
-            "  --config FILE             the pipeline's configuration: kafka.* properties and\n"
-            "                            output.correction_topic\n"
+            "  --config FILE             the pipeline's configuration: kafka.* properties,\n"
+            "                            output.correction_topic, output.invoice_topic, output.review_topic\n"
             "  --bootstrap-servers LIST  Kafka brokers (kafka.bootstrap.servers)\n"
             "  --topic TOPIC             the corrections topic (default: output.correction_topic,\n"
-            "                            \"corrections\")\n"
+            "                            \"corrections\"); \"\" to store none\n"
+            "  --invoice-topic TOPIC     the invoice topic (default: output.invoice_topic,\n"
+            "                            \"invoices.adjusted\"); \"\" to store none\n"
+            "  --review-topic TOPIC      the review topic (default: output.review_topic,\n"
+            "                            \"invoices.review\"); \"\" to store none\n"
             "  --db CONNINFO             libpq connection string or URI (default: the PG* variables)\n"
             "  --batch-rows N            rows per transaction at most (default 5000, at most 100000)\n"
-            "  --batch-ms T              when caught up, read the topic again every T ms (default 1000)\n"
-            "  --until-end               stop once everything on the topic is stored (batch jobs, tests)\n"
+            "  --batch-ms T              when caught up, read the topics again every T ms (default 1000)\n"
+            "  --until-end               stop once everything on the topics is stored (batch jobs, tests)\n"
             "  --retry-for SECONDS       keep reconnecting to a database that is down this long (default 300)\n"
             "  --wait SECONDS            at start, wait up to SECONDS for a server still starting (default 0)\n"
             "  -h, --help                this help\n\n"
-            "SIGINT or SIGTERM stops it after the current transaction.\n\n"
-            "Exit codes: 0 stopped or (--until-end) all stored, 1 Kafka or the database failed (the error\n"
-            "names the message, statement and SQLSTATE), 2 bad command line or configuration.\n",
+            "SIGINT or SIGTERM stops it after the current transaction. At the end it prints one line per\n"
+            "topic: messages read, rows inserted, duplicates skipped, transactions, retries, time.\n\n"
+            "Exit codes: 0 stopped or (--until-end) all stored, 1 Kafka or the database failed, or a message\n"
+            "is not what its topic must carry (the error names the message, statement and SQLSTATE), 2 bad\n"
+            "command line or configuration.\n",
             aj_pg_schema_version());
 }
 
@@ -193,6 +204,8 @@ static int audit_sink(int argc, char **argv) {
         {"config", required_argument, 0, 'c'},
         {"bootstrap-servers", required_argument, 0, 'b'},
         {"topic", required_argument, 0, 't'},
+        {"invoice-topic", required_argument, 0, 'i'},
+        {"review-topic", required_argument, 0, 'v'},
         {"db", required_argument, 0, 'd'},
         {"batch-rows", required_argument, 0, 'n'},
         {"batch-ms", required_argument, 0, 'm'},
@@ -202,7 +215,7 @@ static int audit_sink(int argc, char **argv) {
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
-    const char *config = NULL, *boot = NULL, *topic = NULL;
+    const char *config = NULL, *boot = NULL, *topics[AJ_AUDIT_SRC__COUNT] = {NULL};
     aj_audit_sink_opts o = {.conninfo = "", .pipeline_version = AJ_VERSION, .batch_rows = 5000, .batch_ms = 1000,
                             .retry_ms = 300000, .report = stderr};
     int64_t v;
@@ -215,7 +228,9 @@ static int audit_sink(int argc, char **argv) {
         switch (c) {
         case 'c': config = optarg; break;
         case 'b': boot = optarg; break;
-        case 't': topic = optarg; break;
+        case 't': topics[AJ_AUDIT_SRC_CORRECTIONS] = optarg; break;
+        case 'i': topics[AJ_AUDIT_SRC_INVOICES] = optarg; break;
+        case 'v': topics[AJ_AUDIT_SRC_REVIEW] = optarg; break;
         case 'd': o.conninfo = optarg; break;
         case 'u': o.until_end = 1; break;
         case 'n':
@@ -269,9 +284,11 @@ static int audit_sink(int argc, char **argv) {
         goto end;
     }
     o.cfg = &cfg;
-    o.topic = topic ? topic : cfg.correction_topic;
-    if (!o.topic || !o.topic[0]) {
-        fprintf(stderr, "ajuste audit sink: --topic is empty\n");
+    const char *dflt[AJ_AUDIT_SRC__COUNT] = {cfg.correction_topic, cfg.invoice_topic, cfg.review_topic};
+    for (int i = 0; i < AJ_AUDIT_SRC__COUNT; i++) o.topics[i] = topics[i] ? topics[i] : dflt[i] ? dflt[i] : "";
+    if (!o.topics[0][0] && !o.topics[1][0] && !o.topics[2][0]) {
+        fprintf(stderr, "ajuste audit sink: --topic, --invoice-topic and --review-topic are all empty: nothing to "
+                        "store\n");
         goto end;
     }
 
@@ -281,14 +298,21 @@ static int audit_sink(int argc, char **argv) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    aj_audit_sink_stats st;
+    aj_audit_sink_stats st[AJ_AUDIT_SRC__COUNT];
     int64_t t0 = mono_ms();
-    aj_err arc = aj_audit_sink_run(&o, &sink_stop, &st, err, sizeof(err));
+    aj_err arc = aj_audit_sink_run(&o, &sink_stop, st, err, sizeof(err));
     int64_t ms = mono_ms() - t0;
-    printf("audit sink: topic %s (%d partitions): read %" PRId64 ", inserted %" PRId64 ", duplicates skipped %" PRId64
-           ", %" PRId64 " transactions, %" PRId64 " retries, %" PRId64 " ms (%" PRId64 " rows/s)\n",
-           o.topic, st.partitions, st.read, st.inserted, st.duplicates, st.transactions, st.retries, ms,
-           ms > 0 ? st.inserted * 1000 / ms : 0);
+    int64_t total = 0;
+    for (int i = 0; i < AJ_AUDIT_SRC__COUNT; i++) {
+        if (!o.topics[i] || !o.topics[i][0]) continue;
+        printf("audit sink: topic %s (%d partitions) into %s: read %" PRId64 ", inserted %" PRId64
+               ", duplicates skipped %" PRId64 ", %" PRId64 " transactions\n",
+               o.topics[i], st[i].partitions, i == AJ_AUDIT_SRC_CORRECTIONS ? "corrections" : "invoice_headers",
+               st[i].read, st[i].inserted, st[i].duplicates, st[i].transactions);
+        total += st[i].inserted;
+    }
+    printf("audit sink: %" PRId64 " rows inserted in %" PRId64 " ms (%" PRId64 " rows/s), %" PRId64 " retries\n",
+           total, ms, ms > 0 ? total * 1000 / ms : 0, st[0].retries);
     fflush(stdout);
     if (arc != AJ_E_OK) {
         fprintf(stderr, "ajuste audit sink: %s\n", err);
@@ -304,12 +328,13 @@ end:
 static void verify_usage(FILE *out) {
     fprintf(out,
             "Usage: ajuste audit verify [--db CONNINFO] [--anchor FILE] [--write-anchor FILE] [--wait SECONDS]\n\n"
-            "Recomputes every hash chain of the corrections log (docs/audit.md, \"Verify\"): in each chain the\n"
-            "rows must be numbered 1, 2, 3... without a gap, each prev_hash must be the row_hash of the row\n"
-            "before (32 zero bytes for the first) and each row_hash the SHA-256 of prev_hash followed by the\n"
-            "row's canonical form. The first row that does not match is reported (chain, seq, correction id,\n"
-            "expected and stored hash) and the command exits 1. Clean, it prints each chain's row count and\n"
-            "head and exits 0.\n\n"
+            "Recomputes every hash chain of the audit log, corrections then invoice_headers (docs/audit.md,\n"
+            "\"Verify\"): in each chain the rows must be numbered 1, 2, 3... without a gap, each prev_hash must\n"
+            "be the row_hash of the row before (32 zero bytes for the first) and each row_hash the SHA-256 of\n"
+            "prev_hash followed by the row's canonical form (ajuste.corrections.v1, ajuste.invoice_headers.v1).\n"
+            "The first row that does not match is reported (chain, seq, the correction id or the invoice id\n"
+            "and status, expected and stored hash) and the command exits 1. Clean, it prints each chain's\n"
+            "row count and head, and the totals per table, and exits 0.\n\n"
             "A chain cut short at its end still verifies: keep an anchor file of the heads from a clean\n"
             "verify (--write-anchor) somewhere the database's owner cannot write, and check against it\n"
             "later (--anchor): a chain that no longer reaches its anchored head, or reaches it with another\n"
@@ -364,7 +389,7 @@ static int audit_verify(int argc, char **argv) {
     PGconn *conn = audit_open("verify", db, wait_s, &status);
     if (!conn) return status;
     aj_pg_describe(conn, where, sizeof(where));
-    printf("Verifying the corrections of %s.\n", where);
+    printf("Verifying the audit log of %s.\n", where);
     aj_audit_verify_result res;
     rc = aj_audit_verify(conn, anchor, write_anchor, stdout, &res, err, sizeof(err));
     PQfinish(conn);
@@ -377,7 +402,10 @@ static int audit_verify(int argc, char **argv) {
         printf("NOT VERIFIED: %" PRId64 " rows read in %d chains before the first mismatch.\n", res.rows, res.chains);
         return AJ_EXIT_FAILURE;
     }
-    printf("Verified %" PRId64 " rows in %d chains%s%s%s.\n", res.rows, res.chains, anchor ? ", anchor met" : "",
+    printf("Verified %" PRId64 " rows in %d chains (corrections: %" PRId64 " rows in %d chains; invoice_headers: %" PRId64
+           " rows in %d chains)%s%s%s.\n", res.rows, res.chains, res.table_rows[AJ_AUDIT_CORRECTIONS],
+           res.table_chains[AJ_AUDIT_CORRECTIONS], res.table_rows[AJ_AUDIT_INVOICE_HEADERS],
+           res.table_chains[AJ_AUDIT_INVOICE_HEADERS], anchor ? ", anchor met" : "",
            write_anchor ? "; anchor written to " : "", write_anchor ? write_anchor : "");
     return AJ_EXIT_OK;
 }

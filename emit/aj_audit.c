@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "aj_money.h"
+#include "aj_tz.h"
 
 const char *const aj_audit_trace_keys[AJ_AUDIT_TRACE_NKEYS] = {
     "zone", "matched_prefix", "quantity", "billed_quantity", "first_increment", "next_increment", "price",
@@ -165,4 +166,95 @@ aj_err aj_audit_trace_json(aj_bytes *out, const aj_audit_values *vals) {
             rc = trace_is_number[k] ? put_raw(out, val, strlen(val)) : put_json_string(out, val);
     }
     return rc == AJ_E_OK ? put_raw(out, "}", 1) : rc;
+}
+
+/* ------------------------------------------------------------------- invoice headers */
+
+#define AJ_AUDIT_TS_SQL(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+const char *const aj_audit_invoice_sql[AJ_AUDIT_INVOICE_NFIELDS] = {
+    "invoice_id", "status", "account", "cycle_id", "revision::text", "status_reason",
+    AJ_AUDIT_TS_SQL("period_start"), AJ_AUDIT_TS_SQL("period_end"), "to_char(issue_date, 'YYYY-MM-DD')",
+    "to_char(due_date, 'YYYY-MM-DD')", "currency", "currency_decimals::text", "contract_id",
+    "contract_versions::text", "line_count::text", "correction_count::text", "legacy_total::text",
+    "corrected_total::text", "adjustment_total::text", "overcharge_removed::text", "undercharge_added::text",
+    "flagged_overcharge::text", "flagged_undercharge::text", "tax_total::text", "credit_total::text",
+    "amount_due::text", "pipeline_version", "chain", "chain_seq::text",
+};
+
+/* Days since 1970-01-01 from 0001-01-01 to 9999-12-31: the years to_char's YYYY prints as 4 digits. */
+#define AJ_AUDIT_DAY_MIN (-719162)
+#define AJ_AUDIT_DAY_MAX 2932896
+
+static int put_date(char *buf, size_t len, int64_t days) {
+    int32_t y;
+    int m, d;
+    if (days < AJ_AUDIT_DAY_MIN || days > AJ_AUDIT_DAY_MAX) return -1;
+    aj_civil_from_days(days, &y, &m, &d);
+    snprintf(buf, len, "%04d-%02d-%02d", (int)y, m, d);
+    return 0;
+}
+
+/* UTC milliseconds as "YYYY-MM-DDTHH:MM:SS.mmmZ" (floor division: before 1970 too). */
+static int put_timestamp(char *buf, size_t len, int64_t ms) {
+    int64_t day_ms = 86400000, days = ms / day_ms, rem = ms % day_ms;
+    if (rem < 0) rem += day_ms, days--;
+    if (put_date(buf, len, days) != 0) return -1;
+    size_t n = strlen(buf);
+    snprintf(buf + n, len - n, "T%02d:%02d:%02d.%03dZ", (int)(rem / 3600000), (int)(rem / 60000 % 60),
+             (int)(rem / 1000 % 60), (int)(rem % 1000));
+    return 0;
+}
+
+aj_err aj_audit_invoice_values(const aj_audit_header *h, const char *pipeline_version, const char *chain,
+                               int64_t chain_seq, aj_audit_values *vals, aj_bytes *text) {
+    const aj_invoice *inv = &h->inv;
+    const char **v = vals->v;
+    int i = 0;
+    if ((unsigned)inv->status >= AJ_INV__COUNT || (inv->n_versions && !inv->versions)) return AJ_E_ARG;
+    /* contract_versions first: text may move while it grows. */
+    text->len = 0;
+    aj_err rc = aj_bytes_reserve(text, 2 + 12 * inv->n_versions + 1);
+    if (rc != AJ_E_OK) return rc;
+    char *p = (char *)text->data;
+    *p++ = '{';
+    for (size_t k = 0; k < inv->n_versions; k++) p += sprintf(p, "%s%" PRId32, k ? "," : "", inv->versions[k]);
+    *p++ = '}';
+    *p = 0;
+    text->len = (size_t)(p - (char *)text->data);
+
+    v[i++] = inv->invoice_id;
+    v[i++] = aj_invoice_status_name(inv->status);
+    v[i++] = inv->account;
+    v[i++] = inv->cycle_id;
+    v[i] = num(vals, i, inv->revision), i++;
+    v[i++] = inv->status_reason;
+    if (put_timestamp(vals->num[i], sizeof(vals->num[i]), inv->period_start_ms) != 0) return AJ_E_ARG;
+    v[i] = vals->num[i], i++;
+    if (put_timestamp(vals->num[i], sizeof(vals->num[i]), inv->period_end_ms) != 0) return AJ_E_ARG;
+    v[i] = vals->num[i], i++;
+    if (put_date(vals->num[i], sizeof(vals->num[i]), inv->issue_date) != 0) return AJ_E_ARG;
+    v[i] = vals->num[i], i++;
+    if (put_date(vals->num[i], sizeof(vals->num[i]), inv->due_date) != 0) return AJ_E_ARG;
+    v[i] = vals->num[i], i++;
+    v[i++] = inv->currency;
+    v[i] = num(vals, i, inv->decimals), i++;
+    v[i++] = inv->contract_id;
+    v[i++] = (const char *)text->data;
+    v[i] = num(vals, i, h->line_count), i++;
+    v[i] = num(vals, i, h->correction_count), i++;
+    v[i] = num(vals, i, inv->legacy_total), i++;
+    v[i] = num(vals, i, inv->corrected_total), i++;
+    v[i] = num(vals, i, inv->adjustment_total), i++;
+    v[i] = num(vals, i, inv->overcharge_removed), i++;
+    v[i] = num(vals, i, inv->undercharge_added), i++;
+    v[i] = num(vals, i, inv->flagged_overcharge), i++;
+    v[i] = num(vals, i, inv->flagged_undercharge), i++;
+    v[i] = num(vals, i, inv->tax_total), i++;
+    v[i] = num(vals, i, inv->credit_total), i++;
+    v[i] = num(vals, i, inv->amount_due), i++;
+    v[i++] = pipeline_version;
+    v[i++] = chain;
+    v[i] = num(vals, i, chain_seq), i++;
+    return i == AJ_AUDIT_INVOICE_NFIELDS ? AJ_E_OK : AJ_E_FATAL;
 }

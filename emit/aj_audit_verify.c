@@ -12,8 +12,26 @@
 #define VERIFY_ANCHOR_MAGIC "ajuste-audit-anchor v1"
 #define VERIFY_CHAIN_LEN 320
 
+/* What verify reads of each table: its canonical form, and how a row is named in a report. */
+typedef struct verify_table {
+    const char *name;
+    const char *tag;
+    const char *const *fields;    /* the SQL of each canonical field */
+    int n_fields;
+    const char *id_sql;           /* the row's name in a report */
+    const char *what;             /* "correction", "invoice" */
+} verify_table;
+
+static const verify_table verify_tables[AJ_AUDIT_TABLE__COUNT] = {
+    [AJ_AUDIT_CORRECTIONS] = {"corrections", AJ_AUDIT_CORRECTION_TAG, aj_audit_correction_sql,
+                              AJ_AUDIT_CORRECTION_NFIELDS, "correction_id", "correction"},
+    [AJ_AUDIT_INVOICE_HEADERS] = {"invoice_headers", AJ_AUDIT_INVOICE_TAG, aj_audit_invoice_sql,
+                                  AJ_AUDIT_INVOICE_NFIELDS, "invoice_id || ' ' || status", "invoice"},
+};
+
 /* A chain's head as an anchor file holds it, and whether the walk met it. */
 typedef struct anchor_head {
+    aj_audit_table table;
     char chain[VERIFY_CHAIN_LEN];
     int64_t seq;
     uint8_t hash[AJ_AUDIT_HASH_LEN];
@@ -22,6 +40,7 @@ typedef struct anchor_head {
 
 typedef struct verify {
     FILE *out;
+    const verify_table *t;              /* the table being walked */
     anchor_head *anchors, *heads;
     size_t n_anchors, n_heads, cap_heads;
     char chain[VERIFY_CHAIN_LEN];       /* the chain being walked */
@@ -65,8 +84,10 @@ static aj_err read_anchor(verify *v, const char *path) {
             continue;
         }
         if (!line[0] || line[0] == '#') continue;
-        if (sscanf(line, "%31s %319s %" SCNd64 " %65s", table, chain, &seq, hex) != 4 || strcmp(table, "corrections") ||
-            seq < 1) {
+        int t = AJ_AUDIT_TABLE__COUNT;
+        if (sscanf(line, "%31s %319s %" SCNd64 " %65s", table, chain, &seq, hex) == 4)
+            for (t = 0; t < AJ_AUDIT_TABLE__COUNT && strcmp(table, verify_tables[t].name) != 0; t++) {}
+        if (t == AJ_AUDIT_TABLE__COUNT || seq < 1) {
             bad_line = lineno;
             break;
         }
@@ -79,6 +100,7 @@ static aj_err read_anchor(verify *v, const char *path) {
         v->anchors = a;
         a = &v->anchors[v->n_anchors];
         memset(a, 0, sizeof(*a));
+        a->table = (aj_audit_table)t;
         snprintf(a->chain, sizeof(a->chain), "%s", chain);
         a->seq = seq;
         if (from_hex(hex, a->hash) != 0) {
@@ -94,8 +116,8 @@ static aj_err read_anchor(verify *v, const char *path) {
         return AJ_E_CONFIG;
     }
     if (bad_line) {
-        snprintf(v->err, v->errlen, "--anchor %s line %d: want 'corrections CHAIN SEQ HEX' (SEQ >= 1, HEX 64 hex "
-                 "digits)", path, bad_line);
+        snprintf(v->err, v->errlen, "--anchor %s line %d: want 'TABLE CHAIN SEQ HEX' (TABLE corrections or "
+                 "invoice_headers, SEQ >= 1, HEX 64 hex digits)", path, bad_line);
         return AJ_E_CONFIG;
     }
     return AJ_E_OK;
@@ -115,26 +137,30 @@ static aj_err end_chain(verify *v) {
     }
     anchor_head *h = &v->heads[v->n_heads++];
     memset(h, 0, sizeof(*h));
+    h->table = (aj_audit_table)(v->t - verify_tables);
     snprintf(h->chain, sizeof(h->chain), "%s", v->chain);
     h->seq = v->seq;
     memcpy(h->hash, v->head, AJ_AUDIT_HASH_LEN);
+    v->chain[0] = 0;
     return AJ_E_OK;
 }
 
 static anchor_head *find_anchor(verify *v, const char *chain) {
+    aj_audit_table t = (aj_audit_table)(v->t - verify_tables);
     for (size_t i = 0; i < v->n_anchors; i++)
-        if (strcmp(v->anchors[i].chain, chain) == 0) return &v->anchors[i];
+        if (v->anchors[i].table == t && strcmp(v->anchors[i].chain, chain) == 0) return &v->anchors[i];
     return NULL;
 }
 
-/* One row: 0 chain, 1 chain_seq, 2 correction_id, 3 prev_hash hex, 4 row_hash hex, then the
+/* One row of v->t: 0 chain, 1 chain_seq, 2 its id, 3 prev_hash hex, 4 row_hash hex, then the
  * canonical fields. Returns 1 when it is bad (reported), 0 when fine, -1 out of memory. */
 static int check_row(verify *v, PGresult *res, int i) {
     const char *chain = PQgetvalue(res, i, 0), *id = PQgetvalue(res, i, 2);
     int64_t seq = strtoll(PQgetvalue(res, i, 1), NULL, 10);
     uint8_t prev[AJ_AUDIT_HASH_LEN], stored[AJ_AUDIT_HASH_LEN], want[AJ_AUDIT_HASH_LEN];
     char a[2 * AJ_AUDIT_HASH_LEN + 1], b[2 * AJ_AUDIT_HASH_LEN + 1];
-    const char *vals[AJ_AUDIT_CORRECTION_NFIELDS];
+    const char *vals[AJ_AUDIT_MAX_FIELDS];
+    const char *what = v->t->what;
 
     if (strcmp(chain, v->chain) != 0) {
         if (end_chain(v) != AJ_E_OK) return -1;
@@ -143,25 +169,24 @@ static int check_row(verify *v, PGresult *res, int i) {
         memset(v->head, 0, AJ_AUDIT_HASH_LEN);
     }
     if (seq != v->seq + 1) {
-        fprintf(v->out, "BAD chain %s: after seq %" PRId64 " comes seq %" PRId64 " (correction %s): %s\n", chain,
-                v->seq, seq, id, seq > v->seq + 1 ? "rows are missing" : "a seq repeats");
+        fprintf(v->out, "BAD chain %s: after seq %" PRId64 " comes seq %" PRId64 " (%s %s): %s\n", chain,
+                v->seq, seq, what, id, seq > v->seq + 1 ? "rows are missing" : "a seq repeats");
         return 1;
     }
     if (from_hex(PQgetvalue(res, i, 3), prev) != 0 || memcmp(prev, v->head, AJ_AUDIT_HASH_LEN) != 0) {
         to_hex(v->head, a);
-        fprintf(v->out, "BAD chain %s seq %" PRId64 " (correction %s): prev_hash does not link to the row before: "
-                "expected %s, stored %s\n", chain, seq, id, a, PQgetvalue(res, i, 3));
+        fprintf(v->out, "BAD chain %s seq %" PRId64 " (%s %s): prev_hash does not link to the row before: "
+                "expected %s, stored %s\n", chain, seq, what, id, a, PQgetvalue(res, i, 3));
         return 1;
     }
-    for (int k = 0; k < AJ_AUDIT_CORRECTION_NFIELDS; k++)
-        vals[k] = PQgetisnull(res, i, 5 + k) ? "" : PQgetvalue(res, i, 5 + k);
+    for (int k = 0; k < v->t->n_fields; k++) vals[k] = PQgetisnull(res, i, 5 + k) ? "" : PQgetvalue(res, i, 5 + k);
     v->canon.len = 0;
-    if (aj_audit_canonical(&v->canon, AJ_AUDIT_CORRECTION_TAG, vals, AJ_AUDIT_CORRECTION_NFIELDS) != AJ_E_OK) return -1;
+    if (aj_audit_canonical(&v->canon, v->t->tag, vals, (size_t)v->t->n_fields) != AJ_E_OK) return -1;
     aj_audit_row_hash(v->head, v->canon.data, v->canon.len, want);
     if (from_hex(PQgetvalue(res, i, 4), stored) != 0 || memcmp(stored, want, AJ_AUDIT_HASH_LEN) != 0) {
         to_hex(want, a);
-        fprintf(v->out, "BAD chain %s seq %" PRId64 " (correction %s): row_hash does not match the row's content: "
-                "expected %s, stored %s\n", chain, seq, id, a, PQgetvalue(res, i, 4));
+        fprintf(v->out, "BAD chain %s seq %" PRId64 " (%s %s): row_hash does not match the row's content: "
+                "expected %s, stored %s\n", chain, seq, what, id, a, PQgetvalue(res, i, 4));
         return 1;
     }
     anchor_head *an = find_anchor(v, chain);
@@ -170,8 +195,8 @@ static int check_row(verify *v, PGresult *res, int i) {
         if (memcmp(an->hash, want, AJ_AUDIT_HASH_LEN) != 0) {
             to_hex(an->hash, a);
             to_hex(want, b);
-            fprintf(v->out, "BAD chain %s seq %" PRId64 " (correction %s): the anchor holds %s, the log %s: the chain "
-                    "was rewritten up to here\n", chain, seq, id, a, b);
+            fprintf(v->out, "BAD chain %s seq %" PRId64 " (%s %s): the anchor holds %s, the log %s: the chain "
+                    "was rewritten up to here\n", chain, seq, what, id, a, b);
             return 1;
         }
     }
@@ -193,7 +218,8 @@ static aj_err write_anchor(verify *v, const char *path) {
     for (size_t i = 0; i < v->n_heads; i++) {
         char hex[2 * AJ_AUDIT_HASH_LEN + 1];
         to_hex(v->heads[i].hash, hex);
-        fprintf(f, "corrections %s %" PRId64 " %s\n", v->heads[i].chain, v->heads[i].seq, hex);
+        fprintf(f, "%s %s %" PRId64 " %s\n", verify_tables[v->heads[i].table].name, v->heads[i].chain,
+                v->heads[i].seq, hex);
     }
     int failed = fflush(f) != 0;
     failed |= ferror(f) != 0;
@@ -223,76 +249,90 @@ static aj_err verify_exec(PGconn *conn, const char *what, const char *sql, ExecS
     return AJ_E_OK;
 }
 
+/* Walks every chain of table t through a cursor, in the open transaction: result->rows and
+ * table_rows grow by the rows checked; result->bad = 1 at the first bad row (reported). */
+static aj_err walk_table(verify *v, PGconn *conn, aj_audit_table t, aj_audit_verify_result *result, aj_bytes *sql) {
+    const verify_table *vt = &verify_tables[t];
+    PGresult *res = NULL;
+    char what[64];
+    aj_err rc;
+    v->t = vt;
+    v->chain[0] = 0;
+    snprintf(what, sizeof(what), "reading %s", vt->name);
+    sql->len = 0;
+    size_t need = 256 + strlen(vt->id_sql) + 2 * strlen(vt->name);
+    for (int k = 0; k < vt->n_fields; k++) need += strlen(vt->fields[k]) + 2;
+    if ((rc = aj_bytes_reserve(sql, need)) != AJ_E_OK) return rc;
+    char *p = (char *)sql->data;
+    p += sprintf(p, "DECLARE aj_verify NO SCROLL CURSOR FOR SELECT chain, chain_seq::text, %s, encode(prev_hash, "
+                 "'hex'), encode(row_hash, 'hex')", vt->id_sql);
+    for (int k = 0; k < vt->n_fields; k++) p += sprintf(p, ", %s", vt->fields[k]);
+    sprintf(p, " FROM %s ORDER BY %s.chain, %s.chain_seq", vt->name, vt->name, vt->name);
+
+    if ((rc = verify_exec(conn, what, (const char *)sql->data, PGRES_COMMAND_OK, NULL, v->err, v->errlen)) != AJ_E_OK)
+        return rc;
+    for (;;) {
+        if ((rc = verify_exec(conn, what, "FETCH 5000 FROM aj_verify", PGRES_TUPLES_OK, &res, v->err, v->errlen)) !=
+            AJ_E_OK)
+            return rc;
+        int n = PQntuples(res);
+        for (int i = 0; i < n; i++) {
+            int bad = check_row(v, res, i);
+            if (bad < 0) {
+                snprintf(v->err, v->errlen, "out of memory");
+                PQclear(res);
+                return AJ_E_NOMEM;
+            }
+            result->rows++, result->table_rows[t]++;
+            if (bad) {
+                result->bad = 1;
+                PQclear(res);
+                return AJ_E_OK;
+            }
+        }
+        PQclear(res);
+        if (n < VERIFY_FETCH) break;
+    }
+    if ((rc = end_chain(v)) != AJ_E_OK) return rc;
+    return verify_exec(conn, what, "CLOSE aj_verify", PGRES_COMMAND_OK, NULL, v->err, v->errlen);
+}
+
 aj_err aj_audit_verify(PGconn *conn, const char *anchor_in, const char *anchor_out, FILE *out,
                        aj_audit_verify_result *result, char *err, size_t errlen) {
     verify v = {.out = out, .err = err, .errlen = errlen};
     aj_bytes sql = {0};
-    PGresult *res = NULL;
     aj_err rc;
     memset(result, 0, sizeof(*result));
     if (anchor_in && (rc = read_anchor(&v, anchor_in)) != AJ_E_OK) goto end;
 
-    static const char head[] = "DECLARE aj_verify NO SCROLL CURSOR FOR SELECT chain, chain_seq::text, correction_id, "
-                               "encode(prev_hash, 'hex'), encode(row_hash, 'hex')";
-    static const char tail[] = " FROM corrections ORDER BY corrections.chain, corrections.chain_seq";
-    size_t need = sizeof(head) + sizeof(tail);
-    for (int k = 0; k < AJ_AUDIT_CORRECTION_NFIELDS; k++) need += strlen(aj_audit_correction_sql[k]) + 2;
-    if ((rc = aj_bytes_reserve(&sql, need)) != AJ_E_OK) goto end;
-    char *p = (char *)sql.data;
-    p += sprintf(p, "%s", head);
-    for (int k = 0; k < AJ_AUDIT_CORRECTION_NFIELDS; k++) p += sprintf(p, ", %s", aj_audit_correction_sql[k]);
-    sprintf(p, "%s", tail);
-
     if ((rc = verify_exec(conn, "BEGIN", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", PGRES_COMMAND_OK, NULL, err,
-                          errlen)) != AJ_E_OK ||
-        (rc = verify_exec(conn, "reading corrections", (const char *)sql.data, PGRES_COMMAND_OK, NULL, err, errlen)) !=
-            AJ_E_OK)
+                          errlen)) != AJ_E_OK)
         goto end;
-    for (;;) {
-        if ((rc = verify_exec(conn, "reading corrections", "FETCH 5000 FROM aj_verify", PGRES_TUPLES_OK, &res, err,
-                              errlen)) != AJ_E_OK)
-            goto end;
-        int n = PQntuples(res);
-        for (int i = 0; i < n; i++) {
-            int bad = check_row(&v, res, i);
-            if (bad < 0) {
-                snprintf(err, errlen, "out of memory");
-                rc = AJ_E_NOMEM;
-                goto end;
-            }
-            result->rows++;
-            if (bad) {
-                result->bad = 1;
-                result->chains = (int)v.n_heads + 1;
-                goto done;
-            }
-        }
-        PQclear(res);
-        res = NULL;
-        if (n < VERIFY_FETCH) break;
-    }
-    if ((rc = end_chain(&v)) != AJ_E_OK) goto end;
+    for (int t = 0; t < AJ_AUDIT_TABLE__COUNT && !result->bad; t++)
+        if ((rc = walk_table(&v, conn, (aj_audit_table)t, result, &sql)) != AJ_E_OK) goto end;
+    for (size_t i = 0; i < v.n_heads; i++) result->table_chains[v.heads[i].table]++;
+    result->chains = (int)v.n_heads + (result->bad ? 1 : 0);
+    if (result->bad) goto done;
     for (size_t i = 0; i < v.n_heads; i++) {
         char hex[2 * AJ_AUDIT_HASH_LEN + 1];
         to_hex(v.heads[i].hash, hex);
-        fprintf(out, "chain %s: %" PRId64 " rows, head seq %" PRId64 " %s\n", v.heads[i].chain, v.heads[i].seq,
-                v.heads[i].seq, hex);
+        fprintf(out, "chain %s (%s): %" PRId64 " rows, head seq %" PRId64 " %s\n", v.heads[i].chain,
+                verify_tables[v.heads[i].table].name, v.heads[i].seq, v.heads[i].seq, hex);
     }
     for (size_t i = 0; i < v.n_anchors; i++) {
         if (v.anchors[i].met) continue;
         int64_t have = 0;
         for (size_t j = 0; j < v.n_heads; j++)
-            if (strcmp(v.heads[j].chain, v.anchors[i].chain) == 0) have = v.heads[j].seq;
+            if (v.heads[j].table == v.anchors[i].table && strcmp(v.heads[j].chain, v.anchors[i].chain) == 0)
+                have = v.heads[j].seq;
         fprintf(out, "BAD chain %s: ends at seq %" PRId64 ", the anchor says it reached seq %" PRId64
                 ": rows were removed from its tail\n", v.anchors[i].chain, have, v.anchors[i].seq);
         result->bad = 1;
     }
-    result->chains = (int)v.n_heads;
 done:
     if (!result->bad && anchor_out) rc = write_anchor(&v, anchor_out);
     else rc = AJ_E_OK;
 end:
-    PQclear(res);
     if (PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) != PQTRANS_IDLE) PQclear(PQexec(conn, "ROLLBACK"));
     aj_bytes_free(&sql);
     aj_bytes_free(&v.canon);

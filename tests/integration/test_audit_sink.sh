@@ -2,9 +2,13 @@
 # test_audit_sink.sh - `ajuste audit sink` against a real PostgreSQL (pg_lib.sh) and the mock
 # Kafka broker (mb_lib.sh): corrections produced by `ajuste gen` + `ajuste run`, stored by the sink
 # logged in as a member of ajuste_writer. Checks: the log holds exactly the topic's corrections
-# (ids equal aj_outdump's); every row_hash recomputed in SQL from the documented canonical form;
-# a re-run and a replay from scratch offsets add nothing; a sink killed -9 mid-run and restarted
-# leaves the same rows, chains included, as the run without a fault.
+# (ids equal aj_outdump's) and the headers of exactly the invoices of the invoice and review
+# topics (ids and statuses equal `ajuste invoice show`'s: ISSUED, HELD by materiality, RELEASED by
+# `ajuste release`); every row_hash of both tables recomputed in SQL from the documented
+# canonical forms; a re-run and a replay from scratch offsets add nothing; a sink killed -9
+# mid-run and restarted, or under a PostgreSQL stopped and restarted, leaves the same rows,
+# chains included, as the run without a fault; verify catches a tampered correction and a
+# tampered invoice header.
 set -euo pipefail
 
 : "${AJ_BIN:?AJ_BIN must point at the ajuste binary}"
@@ -42,7 +46,7 @@ sink() {
   local db=$1
   shift
   timeout 300 "$AJ_BIN" audit sink --bootstrap-servers "$boot" --topic sink.corrections \
-    --db "dbname=$db user=sink" "$@" {mb_in}>&- {mb_out}<&-
+    --invoice-topic sink.invoices --review-topic sink.review --db "dbname=$db user=sink" "$@" {mb_in}>&- {mb_out}<&-
 }
 
 # ------------------------------------------------------------------------ the database
@@ -71,6 +75,7 @@ output.invoice_topic = sink.invoices
 output.review_topic = sink.review
 output.correction_topic = sink.corrections
 output.dead_letter_topic = sink.dead-letter
+materiality.percent = 20
 CONF
 timeout 300 "$AJ_BIN" run --config "$work/run.conf" >"$work/run.out" 2>&1 {mb_in}>&- {mb_out}<&- ||
   fail "ajuste run failed: $(tail -5 "$work/run.out")"
@@ -81,9 +86,31 @@ n=$(wc -l <"$work/topic.ids")
 [ "$n" -ge 100 ] || fail "only $n corrections on the topic; want at least 100 (more --records)"
 echo "-- $n corrections on sink.corrections ($(head -1 "$work/dump.sum"))"
 
+# Held invoices (materiality 20%) on sink.review; two released, one as it is (same id, RELEASED),
+# one with its corrections flagged (revision 2).
+release() {
+  timeout 120 "$AJ_BIN" release --config "$work/run.conf" "$@" </dev/null {mb_in}>&- {mb_out}<&-
+}
+release --list >"$work/held.txt" 2>&1 || fail "release --list failed: $(cat "$work/held.txt")"
+mapfile -t held < <(awk '/^INV-.* waiting /{print $1}' "$work/held.txt")
+[ "${#held[@]}" -ge 2 ] || fail "want at least 2 held invoices, got ${#held[@]}: $(cat "$work/held.txt")"
+release --id "${held[0]}" --as-is --reviewer ana >"$work/rel1.out" 2>&1 || fail "release as-is: $(cat "$work/rel1.out")"
+release --id "${held[1]}" --flag --reviewer ana >"$work/rel2.out" 2>&1 || fail "release flag: $(cat "$work/rel2.out")"
+# The headers the log must hold: "ID STATUS" of every invoice on both topics.
+for t in sink.invoices sink.review; do
+  timeout 120 "$AJ_BIN" invoice show --topic "$t" --bootstrap-servers "$boot" --all </dev/null {mb_in}>&- {mb_out}<&- |
+    awk '/^INVOICE /{id=$2} /^Status +(ISSUED|HELD|RELEASED)/{print id, $2}' || fail "invoice show $t failed"
+done | LC_ALL=C sort -u >"$work/topic.headers"
+nh=$(wc -l <"$work/topic.headers")
+grep -qx "${held[0]} HELD" "$work/topic.headers" || fail "${held[0]} is not HELD on sink.review"
+grep -qx "${held[0]} RELEASED" "$work/topic.headers" || fail "${held[0]} is not RELEASED on sink.invoices"
+grep -qx "${held[1]%-r1}-r2 RELEASED" "$work/topic.headers" || fail "${held[1]%-r1}-r2 is not RELEASED on sink.invoices"
+[ "$(grep -c ' ISSUED$' "$work/topic.headers")" -ge 100 ] || fail "fewer than 100 ISSUED invoices"
+echo "-- $nh invoice headers on sink.invoices and sink.review ($(grep -c ' HELD$' "$work/topic.headers") HELD, 2 released)"
+
 # ------------------------------------------------------------------------ a: the sink
 sink ajuste_test --until-end --batch-rows 500 >"$work/a.out" 2>&1 || fail "sink exited $?: $(cat "$work/a.out")"
-echo "   $(tail -1 "$work/a.out")"
+sed 's/^/   /' "$work/a.out"
 q ajuste_test "SELECT correction_id FROM corrections" | LC_ALL=C sort >"$work/a.ids"
 diff -q "$work/topic.ids" "$work/a.ids" >/dev/null || fail "the log's ids differ from the topic's: $(diff "$work/topic.ids" "$work/a.ids" | head -5)"
 [ "$(q ajuste_test "SELECT count(*) FROM corrections")" -eq "$n" ] || fail "row count differs from $n"
@@ -101,6 +128,29 @@ bad=$(q ajuste_test "SELECT count(*) FROM (SELECT DISTINCT ON (input_partition) 
                WHERE o.chain_seq <> c.s OR o.chain_head <> (SELECT row_hash FROM corrections r
                  WHERE r.chain = c.chain AND r.chain_seq = c.s)")
 [ "$bad" -eq 0 ] || fail "sink_offsets' chain heads differ from the chains' last rows"
+
+# The invoice headers: exactly the topics' (id, status), their chains per source partition.
+q ajuste_test "SELECT invoice_id || ' ' || status FROM invoice_headers" | LC_ALL=C sort >"$work/a.headers"
+diff -q "$work/topic.headers" "$work/a.headers" >/dev/null ||
+  fail "the log's invoice headers differ from the topics': $(diff "$work/topic.headers" "$work/a.headers" | head -5)"
+bad=$(q ajuste_test "SELECT count(*) FROM invoice_headers WHERE (status = 'HELD') <> (chain LIKE 'sink.review:%')")
+[ "$bad" -eq 0 ] || fail "$bad invoice headers in the chain of the wrong topic"
+bad=$(q ajuste_test "SELECT count(*) FROM (SELECT chain, chain_seq, prev_hash,
+                 lag(row_hash) OVER (PARTITION BY chain ORDER BY chain_seq) AS lh,
+                 row_number() OVER (PARTITION BY chain ORDER BY chain_seq) AS rn FROM invoice_headers) x
+               WHERE chain_seq <> rn OR prev_hash IS DISTINCT FROM coalesce(lh, decode(repeat('00', 32), 'hex'))")
+[ "$bad" -eq 0 ] || fail "$bad invoice headers out of their chain"
+bad=$(q ajuste_test "SELECT count(*) FROM (SELECT DISTINCT ON (input_topic, input_partition) input_topic,
+                 input_partition, chain_seq, chain_head FROM sink_offsets
+                 WHERE input_topic IN ('sink.invoices', 'sink.review')
+                 ORDER BY input_topic, input_partition, from_offset DESC) o
+               LEFT JOIN (SELECT chain, max(chain_seq) AS s FROM invoice_headers GROUP BY chain) c
+                 ON c.chain = o.input_topic || ':' || o.input_partition
+               WHERE o.chain_seq <> coalesce(c.s, 0) OR o.chain_head <> coalesce((SELECT row_hash FROM invoice_headers r
+                 WHERE r.chain = c.chain AND r.chain_seq = c.s), decode(repeat('00', 32), 'hex'))")
+[ "$bad" -eq 0 ] || fail "sink_offsets' chain heads differ from the invoice chains' last rows"
+hc=$(q ajuste_test "SELECT count(DISTINCT chain) FROM invoice_headers")
+echo "   $nh invoice headers equal the topics' ids and statuses, in $hc chains"
 
 # The canonical form recomputed in SQL, written out here from docs/audit.md, not from the code:
 # field(s) = int4send(octet_length) || bytes; row_hash = sha256(prev_hash || canonical).
@@ -120,27 +170,48 @@ recompute="CREATE FUNCTION pg_temp.f(t text) RETURNS bytea LANGUAGE sql IMMUTABL
                     FROM unnest(ARRAY[$fields]) WITH ORDINALITY AS u(v, o))) = row_hash), count(*) FROM corrections"
 got=$(q ajuste_test "$recompute" | tail -1)
 [ "$got" = "$n|$n" ] || fail "row_hash recomputed in SQL matches for $got rows (matching|all), want $n|$n"
-echo "   $n rows, 4 chains; every row_hash recomputed in SQL from the documented canonical form"
+# The same for invoice_headers, from its documented canonical form (ajuste.invoice_headers.v1).
+# The session's time zone and date style must not matter.
+hfields="'ajuste.invoice_headers.v1', invoice_id, status, account, cycle_id, revision::text, status_reason,
+  to_char(period_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),
+  to_char(period_end AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),
+  to_char(issue_date, 'YYYY-MM-DD'), to_char(due_date, 'YYYY-MM-DD'), currency, currency_decimals::text,
+  contract_id, contract_versions::text, line_count::text, correction_count::text, legacy_total::text,
+  corrected_total::text, adjustment_total::text, overcharge_removed::text, undercharge_added::text,
+  flagged_overcharge::text, flagged_undercharge::text, tax_total::text, credit_total::text, amount_due::text,
+  pipeline_version, chain, chain_seq::text"
+hrecompute="SET TimeZone = 'America/Sao_Paulo'; SET DateStyle = 'German, DMY';
+           CREATE FUNCTION pg_temp.f(t text) RETURNS bytea LANGUAGE sql IMMUTABLE
+             AS \$\$ SELECT int4send(octet_length(convert_to(t, 'UTF8'))) || convert_to(t, 'UTF8') \$\$;
+           SELECT count(*) FILTER (WHERE sha256(prev_hash || (SELECT string_agg(pg_temp.f(v), ''::bytea ORDER BY o)
+                    FROM unnest(ARRAY[$hfields]) WITH ORDINALITY AS u(v, o))) = row_hash), count(*) FROM invoice_headers"
+got=$(q ajuste_test "$hrecompute" | tail -1)
+[ "$got" = "$nh|$nh" ] || fail "invoice row_hash recomputed in SQL matches for $got rows (matching|all), want $nh|$nh"
+echo "   $n rows, 4 chains; every row_hash of both tables recomputed in SQL from the documented canonical forms"
 
 # ------------------------------------------------------------------------ b: replays
 sink ajuste_test --until-end >"$work/b.out" 2>&1 || fail "re-run exited $?: $(cat "$work/b.out")"
-grep -q "inserted 0," "$work/b.out" || fail "a re-run inserted rows: $(cat "$work/b.out")"
+grep -q "^audit sink: 0 rows inserted" "$work/b.out" || fail "a re-run inserted rows: $(cat "$work/b.out")"
 sink replay --until-end --batch-rows 300 >"$work/b1.out" 2>&1 || fail "replay sink exited $?: $(cat "$work/b1.out")"
-h1=$(q replay "SELECT md5(string_agg(encode(row_hash, 'hex'), '' ORDER BY chain, chain_seq)) FROM corrections")
+hsql="SELECT md5(string_agg(encode(row_hash, 'hex'), '' ORDER BY chain, chain_seq)) FROM corrections"
+hsql="$hsql UNION ALL SELECT md5(string_agg(encode(row_hash, 'hex'), '' ORDER BY chain, chain_seq)) FROM invoice_headers"
+h1=$(q replay "$hsql")
 # From scratch offsets: the owner empties sink_offsets; the sink re-reads the whole topic.
 q replay "SET ROLE ajuste_owner; DELETE FROM sink_offsets" >/dev/null
 sink replay --until-end --batch-rows 300 >"$work/b2.out" 2>&1 || fail "scratch replay exited $?: $(cat "$work/b2.out")"
-grep -q "inserted 0, duplicates skipped $n," "$work/b2.out" || fail "scratch replay: $(cat "$work/b2.out")"
+grep -q "into corrections: read $n, inserted 0, duplicates skipped $n," "$work/b2.out" || fail "scratch replay: $(cat "$work/b2.out")"
+grep -q "^audit sink: 0 rows inserted" "$work/b2.out" || fail "scratch replay inserted rows: $(cat "$work/b2.out")"
 [ "$(q replay "SELECT count(*) FROM corrections")" -eq "$n" ] || fail "scratch replay changed the row count"
-h2=$(q replay "SELECT md5(string_agg(encode(row_hash, 'hex'), '' ORDER BY chain, chain_seq)) FROM corrections")
+[ "$(q replay "SELECT count(*) FROM invoice_headers")" -eq "$nh" ] || fail "scratch replay changed the header count"
+h2=$(q replay "$hsql")
 [ "$h1" = "$h2" ] || fail "scratch replay changed the chains"
-h0=$(q ajuste_test "SELECT md5(string_agg(encode(row_hash, 'hex'), '' ORDER BY chain, chain_seq)) FROM corrections")
+h0=$(q ajuste_test "$hsql")
 [ "$h0" = "$h1" ] || fail "two sinks of the same topic (batch sizes 500 and 300) built different chains"
 echo "   re-run and replay from scratch offsets: 0 rows added, the chains unchanged and independent of batch size"
 
 # ------------------------------------------------------------------------ c: kill -9
-"$AJ_BIN" audit sink --bootstrap-servers "$boot" --topic sink.corrections --db "dbname=crash user=sink" \
-  --until-end --batch-rows 5 >"$work/c1.out" 2>&1 {mb_in}>&- {mb_out}<&- &
+"$AJ_BIN" audit sink --bootstrap-servers "$boot" --topic sink.corrections --invoice-topic sink.invoices \
+  --review-topic sink.review --db "dbname=crash user=sink" --until-end --batch-rows 5 >"$work/c1.out" 2>&1 {mb_in}>&- {mb_out}<&- &
 sink_pid=$!
 for ((i = 0; i < 3000; i++)); do
   t=$(q crash "SELECT count(*) FROM sink_offsets")
@@ -153,17 +224,36 @@ wait "$sink_pid" 2>/dev/null || true
 sink_pid=""
 k=$(q crash "SELECT count(*) FROM corrections")
 [ "$k" -lt "$n" ] || fail "the killed sink had stored everything already"
+# Again, killed while it stores the invoice headers (after the corrections, in its order).
+"$AJ_BIN" audit sink --bootstrap-servers "$boot" --topic sink.corrections --invoice-topic sink.invoices \
+  --review-topic sink.review --db "dbname=crash user=sink" --until-end --batch-rows 5 >"$work/c3.out" 2>&1 {mb_in}>&- {mb_out}<&- &
+sink_pid=$!
+for ((i = 0; i < 6000; i++)); do
+  t=$(q crash "SELECT count(*) FROM sink_offsets WHERE input_topic = 'sink.invoices'")
+  [ "$t" -ge 3 ] && break
+  kill -0 "$sink_pid" 2>/dev/null || break
+  sleep 0.01
+done
+kill -9 "$sink_pid" 2>/dev/null || fail "the sink finished before it could be killed among the invoices"
+wait "$sink_pid" 2>/dev/null || true
+sink_pid=""
+kh=$(q crash "SELECT count(*) FROM invoice_headers")
+[ "$kh" -gt 0 ] && [ "$kh" -lt "$nh" ] || fail "killed among the invoices with $kh of $nh headers stored"
 sink crash --until-end --batch-rows 7 >"$work/c2.out" 2>&1 || fail "restart exited $?: $(cat "$work/c2.out")"
-h3=$(q crash "SELECT md5(string_agg(correction_id || encode(row_hash, 'hex'), '' ORDER BY chain, chain_seq)) FROM corrections")
-h0=$(q ajuste_test "SELECT md5(string_agg(correction_id || encode(row_hash, 'hex'), '' ORDER BY chain, chain_seq)) FROM corrections")
+lsql="SELECT md5(string_agg(correction_id || encode(row_hash, 'hex'), '' ORDER BY chain, chain_seq)) FROM corrections"
+lsql="$lsql UNION ALL SELECT md5(string_agg(invoice_id || status || encode(row_hash, 'hex'), '' ORDER BY chain, chain_seq))
+      FROM invoice_headers"
+h3=$(q crash "$lsql")
+h0=$(q ajuste_test "$lsql")
 [ "$h3" = "$h0" ] || fail "after kill -9 and restart the log differs from the run without a fault"
-echo "   killed -9 with $k of $n rows stored; restarted: the same $n rows and chains as without a fault"
+echo "   killed -9 with $k of $n corrections stored, restarted, killed -9 again with $kh of $nh invoice headers"
+echo "   stored; restarted: the same $n corrections, $nh headers and chains as without a fault"
 
 # ------------------------------------------------------------------------ e: PostgreSQL down
 q ajuste_test "CREATE DATABASE pgdown" >/dev/null
 "$AJ_BIN" audit migrate --db "dbname=pgdown" >/dev/null </dev/null {mb_in}>&- {mb_out}<&- || fail "migrate pgdown failed"
-"$AJ_BIN" audit sink --bootstrap-servers "$boot" --topic sink.corrections --db "dbname=pgdown user=sink" \
-  --until-end --batch-rows 5 --retry-for 120 >"$work/e.out" 2>&1 {mb_in}>&- {mb_out}<&- &
+"$AJ_BIN" audit sink --bootstrap-servers "$boot" --topic sink.corrections --invoice-topic sink.invoices \
+  --review-topic sink.review --db "dbname=pgdown user=sink" --until-end --batch-rows 5 --retry-for 120 >"$work/e.out" 2>&1 {mb_in}>&- {mb_out}<&- &
 sink_pid=$!
 for ((i = 0; i < 3000; i++)); do
   t=$(q pgdown "SELECT count(*) FROM sink_offsets")
@@ -180,7 +270,7 @@ wait "$sink_pid" || rc=$?
 sink_pid=""
 [ "$rc" -eq 0 ] || fail "the sink exited $rc after PostgreSQL came back: $(tail -5 "$work/e.out")"
 grep -q "reconnecting in" "$work/e.out" || fail "the sink did not notice PostgreSQL going away: $(cat "$work/e.out")"
-h4=$(q pgdown "SELECT md5(string_agg(correction_id || encode(row_hash, 'hex'), '' ORDER BY chain, chain_seq)) FROM corrections")
+h4=$(q pgdown "$lsql")
 [ "$h4" = "$h0" ] || fail "after PostgreSQL stopped and restarted under the sink the log differs from the run without a fault"
 echo "   PostgreSQL stopped (immediate) under the sink for 2 s and restarted: $(grep -c 'reconnecting in' "$work/e.out") retries, the same $n rows and chains"
 
@@ -194,10 +284,14 @@ verify_db() {
   [ "$rc" -eq "$want" ] || fail "verify $db $*: exited $rc, want $want: $out"
   grep -Eq -- "$pattern" <<<"$out" || fail "verify $db $*: output does not match /$pattern/: $out"
 }
-verify_db ajuste_test 0 "Verified $n rows in 4 chains" --write-anchor "$work/anchor"
-verify_db ajuste_test 0 "Verified $n rows in 4 chains, anchor met" --anchor "$work/anchor"
-verify_db crash 0 "Verified $n rows in 4 chains" --anchor "$work/anchor"
-echo "   verify: clean, $n rows in 4 chains, anchor written and met (also by the log rebuilt after kill -9)"
+all="Verified $((n + nh)) rows in $((4 + hc)) chains \\(corrections: $n rows in 4 chains; invoice_headers: $nh rows in $hc chains\\)"
+verify_db ajuste_test 0 "$all; anchor written" --write-anchor "$work/anchor"
+[ "$(grep -c '^invoice_headers sink\.\(invoices\|review\):' "$work/anchor")" -eq "$hc" ] ||
+  fail "the anchor does not hold the $hc invoice_headers chains: $(cat "$work/anchor")"
+verify_db ajuste_test 0 "$all, anchor met" --anchor "$work/anchor"
+verify_db crash 0 "$all, anchor met" --anchor "$work/anchor"
+echo "   verify: clean, $n corrections in 4 chains and $nh invoice headers in $hc chains, anchor written and met"
+echo "   (also by the log rebuilt after kill -9)"
 
 # tamper NAME SQL: a copy of the log, changed by its owner (after SET ROLE, as the triggers demand).
 tamper() {
@@ -217,10 +311,22 @@ tamper t_swap "UPDATE corrections SET chain_seq = 1000000 WHERE chain = 'sink.co
 verify_db t_swap 1 "^BAD chain sink.corrections:0 seq 3 \\(correction $(id_at 0 7)\\): prev_hash does not link"
 last=$(q ajuste_test "SELECT max(chain_seq) FROM corrections WHERE chain = 'sink.corrections:3'")
 tamper t_tail "DELETE FROM corrections WHERE chain = 'sink.corrections:3' AND chain_seq > $last - 2"
-verify_db t_tail 0 "Verified $((n - 2)) rows in 4 chains"
+verify_db t_tail 0 "Verified $((n + nh - 2)) rows in $((4 + hc)) chains"
 verify_db t_tail 1 "^BAD chain sink.corrections:3: ends at seq $((last - 2)), the anchor says it reached seq $last: rows were removed from its tail$" --anchor "$work/anchor"
-echo "   tampered as owner: a changed amount, a deleted row, two rows swapped: each reported at its first bad row;"
-echo "   the tail cut by 2 rows verifies without the anchor and is reported with it"
+# An invoice header: its amount due, then the tail of an invoice chain.
+hat() { q ajuste_test "SELECT invoice_id || ' ' || status FROM invoice_headers WHERE chain = '$1' AND chain_seq = $2"; }
+tamper t_header "UPDATE invoice_headers SET amount_due = amount_due - 1000000 WHERE chain = 'sink.invoices:2' AND chain_seq = 3"
+verify_db t_header 1 "^BAD chain sink.invoices:2 seq 3 \\(invoice $(hat sink.invoices:2 3)\\): row_hash does not match the row's content"
+tamper t_held "UPDATE invoice_headers SET status_reason = 'nothing to see' WHERE status = 'HELD' AND invoice_id = '${held[0]}'"
+hchain=$(q ajuste_test "SELECT chain || ' seq ' || chain_seq FROM invoice_headers WHERE status = 'HELD' AND invoice_id = '${held[0]}'")
+verify_db t_held 1 "^BAD chain $hchain \\(invoice ${held[0]} HELD\\): row_hash does not match"
+hlast=$(q ajuste_test "SELECT max(chain_seq) FROM invoice_headers WHERE chain = 'sink.invoices:1'")
+tamper t_htail "DELETE FROM invoice_headers WHERE chain = 'sink.invoices:1' AND chain_seq = $hlast"
+verify_db t_htail 0 "Verified $((n + nh - 1)) rows"
+verify_db t_htail 1 "^BAD chain sink.invoices:1: ends at seq $((hlast - 1)), the anchor says it reached seq $hlast" --anchor "$work/anchor"
+echo "   tampered as owner: a changed amount, a deleted row, two rows swapped, an invoice's amount due, a held"
+echo "   invoice's reason: each reported at its first bad row; a tail cut (corrections, invoices) verifies"
+echo "   without the anchor and is reported with it"
 verify_db ajuste_test 2 "not an anchor file" --anchor "$work/a.out"
 
 expect_ok "quit"
