@@ -1,5 +1,6 @@
 /* test_audit.c - SHA-256 against the FIPS 180-2 vectors, the canonical form of a row, the hash
- * chain, a correction's row values and rule_trace JSON (tests/integration/test_audit_sink.sh
+ * chain, a correction's row values and rule_trace JSON, an invoice header's row values
+ * (tests/integration/test_audit_sink.sh
  * recomputes the same hashes in SQL). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -159,12 +160,70 @@ static void test_correction_values(void **state) {
     assert_int_equal(aj_audit_correction_values(&c, "1.2.3", "corrections:0", 12, &v), AJ_E_ARG);
 }
 
+/* An invoice header: timestamps in UTC with milliseconds (before 1970 too), dates, the
+ * versions as PostgreSQL prints an integer[], the counts; dates beyond year 9999 refused. */
+static void test_invoice_values(void **state) {
+    (void)state;
+    static const int32_t versions[] = {3, 12};
+    aj_audit_header h;
+    aj_audit_values v;
+    aj_bytes text = {0};
+    memset(&h, 0, sizeof(h));
+    snprintf(h.inv.invoice_id, sizeof(h.inv.invoice_id), "INV-ACC1-2026-10-r1");
+    snprintf(h.inv.account, sizeof(h.inv.account), "ACC1");
+    snprintf(h.inv.cycle_id, sizeof(h.inv.cycle_id), "2026-10");
+    snprintf(h.inv.currency, sizeof(h.inv.currency), "BRL");
+    snprintf(h.inv.contract_id, sizeof(h.inv.contract_id), "CT-1");
+    h.inv.revision = 1;
+    h.inv.status = AJ_INV_HELD;
+    h.inv.period_start_ms = 1790812800000;   /* 2026-10-01T00:00:00Z */
+    h.inv.period_end_ms = -1;                /* 1969-12-31T23:59:59.999Z */
+    h.inv.issue_date = 20757;                /* 2026-10-31 */
+    h.inv.due_date = -719162;                /* 0001-01-01 */
+    h.inv.decimals = 2;
+    h.inv.versions = versions;
+    h.inv.n_versions = 2;
+    h.inv.amount_due = INT64_MIN;
+    h.line_count = 7;
+    h.correction_count = 42;
+    assert_int_equal(aj_audit_invoice_values(&h, "0.6.0", "inv:1", 9, &v, &text), AJ_E_OK);
+    assert_string_equal(v.v[0], "INV-ACC1-2026-10-r1");
+    assert_string_equal(v.v[1], "HELD");
+    assert_string_equal(v.v[4], "1");
+    assert_string_equal(v.v[6], "2026-10-01T00:00:00.000Z");
+    assert_string_equal(v.v[7], "1969-12-31T23:59:59.999Z");
+    assert_string_equal(v.v[8], "2026-10-31");
+    assert_string_equal(v.v[9], "0001-01-01");
+    assert_string_equal(v.v[11], "2");
+    assert_string_equal(v.v[13], "{3,12}");
+    assert_string_equal(v.v[14], "7");
+    assert_string_equal(v.v[15], "42");
+    assert_string_equal(v.v[25], "-9223372036854775808");
+    assert_string_equal(v.v[26], "0.6.0");
+    assert_string_equal(v.v[27], "inv:1");
+    assert_string_equal(v.v[28], "9");
+    for (int i = 0; i < AJ_AUDIT_INVOICE_NFIELDS; i++) assert_non_null(v.v[i]);
+    h.inv.n_versions = 0;
+    assert_int_equal(aj_audit_invoice_values(&h, "0.6.0", "inv:1", 9, &v, &text), AJ_E_OK);
+    assert_string_equal(v.v[13], "{}");
+    h.inv.due_date = 2932897;                /* 10000-01-01 */
+    assert_int_equal(aj_audit_invoice_values(&h, "0.6.0", "inv:1", 9, &v, &text), AJ_E_ARG);
+    h.inv.due_date = 0;
+    h.inv.period_start_ms = -62135596800001; /* 0000-12-31T23:59:59.999Z */
+    assert_int_equal(aj_audit_invoice_values(&h, "0.6.0", "inv:1", 9, &v, &text), AJ_E_ARG);
+    h.inv.period_start_ms = 0;
+    h.inv.status = AJ_INV__COUNT;
+    assert_int_equal(aj_audit_invoice_values(&h, "0.6.0", "inv:1", 9, &v, &text), AJ_E_ARG);
+    aj_bytes_free(&text);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sha256_vectors),
         cmocka_unit_test(test_canonical),
         cmocka_unit_test(test_chain),
         cmocka_unit_test(test_correction_values),
+        cmocka_unit_test(test_invoice_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
