@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# bench_audit_sink.sh - throughput of `ajuste audit sink` (rows/s into the corrections table)
+# beside the ceiling: a plain COPY of the same rows into a table without constraints, indexes or
+# triggers, measured in the same run against the same throwaway PostgreSQL (docs/performance.md,
+# "The audit sink").
+#
+# The workload: `ajuste gen` + `ajuste run` on the mock broker put the corrections of
+# BENCH_RECORDS usage records (BENCH_ERROR_RATE of them wrong) on a topic. Then, BENCH_RUNS
+# times: the sink stores the whole topic into a fresh database (Kafka read and Avro decode,
+# canonical form and SHA-256 chain, COPY into the batch table, INSERT ... ON CONFLICT DO NOTHING
+# into the constrained and indexed table, sink_offsets, commit every BENCH_BATCH_ROWS rows), and
+# the same rows, exported as COPY text, are COPY-ed by psql into an unconstrained table of the
+# same columns (\timing: the server's COPY and the transfer, not psql's start-up). Prints each
+# run and the median of each, and their ratio.
+#
+# Usage: benchmarks/bench_audit_sink.sh          (from a build: AJ_BIN, AJ_MOCKBROKER default to
+#        BUILD=/tmp/build benchmarks/bench_audit_sink.sh     $BUILD/cmd/ajuste, $BUILD/tests/...)
+# Settings: BUILD (default ./build), BENCH_RECORDS (400000), BENCH_ERROR_RATE (0.5),
+# BENCH_BATCH_ROWS (5000), BENCH_RUNS (3), BENCH_FSYNC (off, as the tests' clusters; on: fsync
+# and synchronous_commit on, full_page_writes on: a durable server).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+build=${BUILD:-$here/../build}
+AJ_BIN=${AJ_BIN:-$build/cmd/ajuste}
+AJ_MOCKBROKER=${AJ_MOCKBROKER:-$build/tests/aj_mockbroker}
+records=${BENCH_RECORDS:-400000}
+error_rate=${BENCH_ERROR_RATE:-0.5}
+batch=${BENCH_BATCH_ROWS:-5000}
+runs=${BENCH_RUNS:-3}
+fsync=${BENCH_FSYNC:-off}
+[ -x "$AJ_BIN" ] || { echo "bench_audit_sink: no ajuste at $AJ_BIN (set BUILD or AJ_BIN)" >&2; exit 2; }
+[ -x "$AJ_MOCKBROKER" ] || { echo "bench_audit_sink: no aj_mockbroker at $AJ_MOCKBROKER" >&2; exit 2; }
+work=$(mktemp -d)
+chmod 755 "$work"   # the COPY file is read by psql, as us; nothing else needs it
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+# shellcheck source=../tests/integration/pg_lib.sh
+. "$here/../tests/integration/pg_lib.sh"
+# shellcheck source=../tests/integration/mb_lib.sh
+. "$here/../tests/integration/mb_lib.sh"
+trap 'kill_broker; pg_stop; rm -rf "$work"' EXIT
+
+q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$1" -c "$2" </dev/null; }
+
+PG_SERVER_OPTS="-c shared_buffers=256MB -c max_wal_size=2GB -c checkpoint_timeout=30min ${PG_SERVER_OPTS:-}"
+if [ "$fsync" = on ]; then
+  PG_SERVER_OPTS="$PG_SERVER_OPTS -c fsync=on -c synchronous_commit=on -c full_page_writes=on"
+fi
+export PG_SERVER_OPTS
+MB_TIMEOUT=3600
+pg_start
+
+# ------------------------------------------------------------------------ the workload
+start_broker
+for t in cdr.usage:16 contract.events:1 ajuste.checkpoints:16 b.invoices:16 b.review:16 b.corrections:32 \
+  b.dead-letter:16; do
+  expect_ok "topic ${t%:*} ${t#*:}"
+done
+echo "workload: ajuste gen --records $records --error-rate $error_rate, ajuste run (mock broker)"
+"$AJ_BIN" gen --bootstrap-servers "$boot" --out "$work/gen" --accounts 2000 --records "$records" \
+  --error-rate "$error_rate" --seed 11 >"$work/gen.out" 2>&1 {mb_in}>&- {mb_out}<&- || fail "gen: $(cat "$work/gen.out")"
+cat >"$work/run.conf" <<CONF
+kafka.bootstrap.servers = $boot
+run.exit_at_end = true
+kafka.fetch.wait.max.ms = 10
+input.credit_topic =
+kafka.group.id = bench
+output.invoice_topic = b.invoices
+output.review_topic = b.review
+output.correction_topic = b.corrections
+output.dead_letter_topic = b.dead-letter
+CONF
+"$AJ_BIN" run --config "$work/run.conf" >"$work/run.out" 2>&1 {mb_in}>&- {mb_out}<&- || fail "run: $(tail -5 "$work/run.out")"
+
+cols="correction_id text, account text, cycle_id text, record_id text, record_kind text, service text,
+  reason text, hypothesis text, legacy_amount bigint, corrected_amount bigint, delta bigint, currency text,
+  contract_id text, contract_version integer, legacy_tariff_code text, rule_trace jsonb, disposition text,
+  invoice_id text, invoice_line text, late boolean, source_origin text, source_partition integer,
+  source_offset bigint, pipeline_version text, chain text, chain_seq bigint, prev_hash bytea, row_hash bytea"
+
+median() { LC_ALL=C sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+: >"$work/sink.rate"
+: >"$work/copy.rate"
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo), $(. /etc/os-release && echo "$PRETTY_NAME"), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "server: $(q ajuste_test 'SHOW server_version'), fsync=$(q ajuste_test 'SHOW fsync'), synchronous_commit=$(q ajuste_test 'SHOW synchronous_commit'), shared_buffers=$(q ajuste_test 'SHOW shared_buffers'), unix socket"
+for ((r = 1; r <= runs; r++)); do
+  db=bench$r
+  q ajuste_test "CREATE DATABASE $db" >/dev/null
+  "$AJ_BIN" audit migrate --db "dbname=$db" >/dev/null </dev/null {mb_in}>&- {mb_out}<&- || fail "migrate $db"
+  [ "$r" = 1 ] && q "$db" "CREATE ROLE sink LOGIN IN ROLE ajuste_writer" >/dev/null
+  "$AJ_BIN" audit sink --bootstrap-servers "$boot" --topic b.corrections --invoice-topic "" --review-topic "" \
+    --db "dbname=$db user=sink" --until-end --batch-rows "$batch" >"$work/sink$r.out" 2>&1 {mb_in}>&- {mb_out}<&- ||
+    fail "sink: $(cat "$work/sink$r.out")"
+  line=$(grep '^audit sink: [0-9]* rows inserted' "$work/sink$r.out")
+  rows=$(sed 's/^audit sink: \([0-9]*\) rows.*/\1/' <<<"$line")
+  ms=$(sed 's/.* in \([0-9]*\) ms.*/\1/' <<<"$line")
+  [ "$rows" -gt 0 ] || fail "the sink inserted nothing: $(cat "$work/sink$r.out")"
+  # The ceiling: the same rows (as the sink stored them) COPY-ed into a table without constraints.
+  if [ "$r" = 1 ]; then
+    psql -X -q -v ON_ERROR_STOP=1 -d "$db" -c "\\copy (SELECT * FROM corrections) TO '$work/rows.copy'" </dev/null
+  fi
+  q "$db" "CREATE TABLE plain ($cols)" >/dev/null
+  t=$(psql -X -q -v ON_ERROR_STOP=1 -d "$db" -c '\timing on' -c "\\copy plain FROM '$work/rows.copy'" </dev/null |
+    sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p')
+  [ -n "$t" ] || fail "psql printed no time for the COPY"
+  n_plain=$(q "$db" "SELECT count(*) FROM plain")
+  [ "$n_plain" -eq "$rows" ] || fail "COPY loaded $n_plain rows, the sink $rows"
+  sink_rate=$((rows * 1000 / ms))
+  copy_rate=$(awk -v n="$rows" -v t="$t" 'BEGIN {printf "%d", n * 1000 / t}')
+  echo "$sink_rate" >>"$work/sink.rate"
+  echo "$copy_rate" >>"$work/copy.rate"
+  printf 'run %d: sink %d rows in %d ms = %d rows/s; plain COPY %d rows in %.0f ms = %d rows/s; %d%%\n' "$r" "$rows" \
+    "$ms" "$sink_rate" "$rows" "$t" "$copy_rate" $((sink_rate * 100 / copy_rate))
+  q ajuste_test "DROP DATABASE $db" >/dev/null
+done
+s=$(median <"$work/sink.rate")
+c=$(median <"$work/copy.rate")
+echo "median of $runs: sink $s rows/s, plain COPY $c rows/s: the sink at $((s * 100 / c))% of the ceiling (batch $batch rows, fsync $fsync)"
+expect_ok "quit"
+stop_broker
