@@ -23,6 +23,7 @@ typedef struct sink_table {
     const char *name;
     aj_schema_id schema;           /* of the messages */
     const char *batch_ddl;
+    const char *copy_direct;       /* COPY straight into the table (the fast path) */
     const char *copy;              /* COPY into the batch table */
     const char *insert_batch;      /* INSERT ... SELECT * FROM the batch table ON CONFLICT DO NOTHING */
     const char *insert_row;        /* INSERT ... VALUES ($1...) ON CONFLICT DO NOTHING */
@@ -50,6 +51,7 @@ static const sink_table sink_tables[AJ_AUDIT_TABLE__COUNT] = {
         "legacy_tariff_code text, rule_trace jsonb, disposition text, invoice_id text, invoice_line text, late "
         "boolean, source_origin text, source_partition integer, source_offset bigint, pipeline_version text, chain "
         "text, chain_seq bigint, prev_hash bytea, row_hash bytea) ON COMMIT DELETE ROWS",
+        "COPY corrections (" SINK_CORRECTION_COLUMNS ") FROM STDIN",
         "COPY aj_sink_corrections FROM STDIN",
         "INSERT INTO corrections (" SINK_CORRECTION_COLUMNS ") SELECT * FROM aj_sink_corrections ON CONFLICT DO NOTHING",
         "INSERT INTO corrections (" SINK_CORRECTION_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
@@ -66,6 +68,7 @@ static const sink_table sink_tables[AJ_AUDIT_TABLE__COUNT] = {
         "flagged_overcharge bigint, flagged_undercharge bigint, tax_total bigint, credit_total bigint, amount_due "
         "bigint, pipeline_version text, chain text, chain_seq bigint, prev_hash bytea, row_hash bytea) "
         "ON COMMIT DELETE ROWS",
+        "COPY invoice_headers (" SINK_INVOICE_COLUMNS ") FROM STDIN",
         "COPY aj_sink_invoice_headers FROM STDIN",
         "INSERT INTO invoice_headers (" SINK_INVOICE_COLUMNS ") SELECT * FROM aj_sink_invoice_headers "
         "ON CONFLICT DO NOTHING",
@@ -123,6 +126,8 @@ typedef struct sink_source {
 typedef struct sink {
     const aj_audit_sink_opts *o;
     PGconn *conn;
+    int copying;                       /* the open batch is being COPY-ed straight into its table */
+    int copy_failed;                   /* PQputCopyData refused: the COPY's result says why */
     sink_source src[AJ_AUDIT_SRC__COUNT];
     aj_bytes buf, canon, text;         /* COPY data; a row's canonical form; its JSON or versions */
     char *err;
@@ -343,12 +348,22 @@ static void sink_tentative_reset(sink_source *src) {
     }
 }
 
+/* Appends the COPY text line of cols (n of them) to b. AJ_E_NOMEM. */
+static aj_err copy_line(aj_bytes *b, const char *const *cols, int n) {
+    aj_err rc = AJ_E_OK;
+    for (int k = 0; k < n && rc == AJ_E_OK; k++) {
+        /* (the hashes' "\x" is escaped like any backslash: bytea input sees "\x") */
+        if ((rc = copy_put(b, cols[k], strlen(cols[k]))) == AJ_E_OK)
+            b->data[b->len++] = k + 1 < n ? '\t' : '\n';   /* copy_put reserved it */
+    }
+    return rc;
+}
+
 /* Chains the rows not skipped (tentatively) and writes them as COPY text lines into s->buf. */
 static aj_err sink_chain_rows(sink *s, sink_source *src, size_t *n_new) {
     aj_audit_values v;
     char hex[2][2 * AJ_AUDIT_HASH_LEN + 3];
     const char *cols[SINK_MAX_COLUMNS];
-    int n_cols = sink_tables[src->table].n_columns;
     aj_err rc = AJ_E_OK;
     *n_new = 0;
     s->buf.len = 0;
@@ -359,17 +374,76 @@ static aj_err sink_chain_rows(sink *s, sink_source *src, size_t *n_new) {
         if ((rc = sink_row_hash(s, src, r, &v, hex, cols)) != AJ_E_OK) return rc;
         sink_advance(src, r);
         (*n_new)++;
-        for (int k = 0; k < n_cols && rc == AJ_E_OK; k++) {
-            /* (the hashes' "\x" is escaped like any backslash: bytea input sees "\x") */
-            if ((rc = copy_put(&s->buf, cols[k], strlen(cols[k]))) == AJ_E_OK)
-                s->buf.data[s->buf.len++] = k + 1 < n_cols ? '\t' : '\n';   /* copy_put reserved it */
-        }
-        if (rc != AJ_E_OK) {
+        if (copy_line(&s->buf, cols, sink_tables[src->table].n_columns) != AJ_E_OK) {
             snprintf(s->err, s->errlen, "out of memory");
             return AJ_E_FATAL;
         }
     }
     return AJ_E_OK;
+}
+
+/* Sends s->buf on the open COPY (unless it failed already: its result will say why). */
+static void stream_send(sink *s) {
+    if (!s->copy_failed && s->buf.len && PQputCopyData(s->conn, (const char *)s->buf.data, (int)s->buf.len) != 1)
+        s->copy_failed = 1;
+    s->buf.len = 0;
+}
+
+/* The fast path: each row, as it is read, chained and sent on a COPY straight into its table,
+ * in the batch's transaction (begun at its first row), so PostgreSQL stores rows while the
+ * next ones are read and hashed. A key already in the log makes the COPY fail (23505) and
+ * sink_flush takes the batch again by the slow path. */
+static aj_err stream_row(sink *s, sink_source *src, sink_row *r) {
+    aj_audit_values v;
+    char hex[2][2 * AJ_AUDIT_HASH_LEN + 3];
+    const char *cols[SINK_MAX_COLUMNS];
+    aj_err rc;
+    if (!s->copying) {
+        const sink_table *t = &sink_tables[src->table];
+        if ((rc = sink_exec(s, "BEGIN", NULL, "BEGIN", 0, NULL, PGRES_COMMAND_OK, NULL)) != AJ_E_OK ||
+            (rc = sink_exec(s, "SAVEPOINT", NULL, "SAVEPOINT batch", 0, NULL, PGRES_COMMAND_OK, NULL)) != AJ_E_OK ||
+            (rc = sink_exec(s, "starting COPY into", t->name, t->copy_direct, 0, NULL, PGRES_COPY_IN, NULL)) != AJ_E_OK)
+            return rc;
+        s->copying = 1, s->copy_failed = 0;
+        s->buf.len = 0;
+        sink_tentative_reset(src);
+    }
+    if ((rc = sink_row_hash(s, src, r, &v, hex, cols)) != AJ_E_OK) return rc;
+    sink_advance(src, r);
+    if (copy_line(&s->buf, cols, sink_tables[src->table].n_columns) != AJ_E_OK) {
+        snprintf(s->err, s->errlen, "out of memory");
+        return AJ_E_FATAL;
+    }
+    if (s->buf.len >= 65536) stream_send(s);
+    return AJ_E_OK;
+}
+
+/* Ends the open COPY: AJ_E_OK with *got rows stored; otherwise the error (err set), *dup set
+ * when it is a unique violation (23505: a key in the log already, or twice in the batch). */
+static aj_err stream_end(sink *s, sink_source *src, size_t *got, int *dup) {
+    const sink_table *t = &sink_tables[src->table];
+    PGresult *res;
+    aj_err rc = AJ_E_OK;
+    int seen = 0;
+    *got = 0, *dup = 0;
+    stream_send(s);
+    s->copying = 0;
+    if (PQputCopyEnd(s->conn, NULL) != 1) s->copy_failed = 1;
+    while ((res = PQgetResult(s->conn))) {
+        if (!seen) {
+            seen = 1;
+            if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+                *got = (size_t)strtoull(PQcmdTuples(res), NULL, 10);
+            } else {
+                const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+                *dup = state && strcmp(state, "23505") == 0;
+                rc = sink_pg_error(s, res, "COPY into", t->name);
+            }
+        }
+        PQclear(res);
+    }
+    if (!seen) rc = sink_pg_error(s, NULL, "COPY into", t->name);
+    return rc;
 }
 
 /* The slow path, for a batch some of whose keys are in the log already (a replay): the rows one
@@ -438,30 +512,43 @@ static aj_err sink_copy_insert(sink *s, sink_source *src, size_t *inserted) {
 static aj_err sink_flush(sink *s, sink_source *src) {
     aj_err rc;
     size_t n_new = 0, got = 0, dups = 0;
+    sink_row **byid = NULL;
+    int dup = 0;
     if (src->n == 0) return AJ_E_OK;
 
-    /* The same key twice in the batch: only its first message counts. */
-    sink_row **byid = malloc(src->n * sizeof(*byid));
-    if (!byid) {
-        snprintf(s->err, s->errlen, "out of memory");
-        return AJ_E_FATAL;
-    }
-    for (size_t i = 0; i < src->n; i++) byid[i] = &src->rows[i], src->rows[i].skip = 0;
-    qsort(byid, src->n, sizeof(*byid), src->table == AJ_AUDIT_CORRECTIONS ? row_cmp_correction : row_cmp_invoice);
-    for (size_t i = 1; i < src->n; i++)
-        if (row_key_cmp(byid[i], byid[i - 1], src->table) == 0) byid[i]->skip = 1, dups++;
-
-    if ((rc = sink_exec(s, "BEGIN", NULL, "BEGIN", 0, NULL, PGRES_COMMAND_OK, NULL)) != AJ_E_OK) goto end;
-    if ((rc = sink_exec(s, "SAVEPOINT", NULL, "SAVEPOINT batch", 0, NULL, PGRES_COMMAND_OK, NULL)) != AJ_E_OK) goto end;
-    if ((rc = sink_chain_rows(s, src, &n_new)) != AJ_E_OK) goto end;
-    if ((rc = sink_copy_insert(s, src, &got)) != AJ_E_OK) goto end;
-    if (got != n_new) {
-        /* Some keys are in the log already (a replay): redo the batch row by row, so that the
-         * chains run over the rows inserted only. */
-        if ((rc = sink_exec(s, "ROLLBACK TO SAVEPOINT", NULL, "ROLLBACK TO SAVEPOINT batch", 0, NULL,
-                            PGRES_COMMAND_OK, NULL)) != AJ_E_OK ||
-            (rc = sink_insert_rows(s, src, &n_new, &dups)) != AJ_E_OK)
+    if ((rc = stream_end(s, src, &got, &dup)) == AJ_E_OK) {
+        n_new = got;
+        if (got != src->n) {
+            snprintf(s->err, s->errlen, "COPY into %s stored %zu rows of %zu", sink_tables[src->table].name, got, src->n);
+            rc = AJ_E_FATAL;
             goto end;
+        }
+    } else if (!dup) {
+        goto end;
+    } else {
+        /* The slow path. The same key twice in the batch: only its first message counts. */
+        if ((rc = sink_exec(s, "ROLLBACK TO SAVEPOINT", NULL, "ROLLBACK TO SAVEPOINT batch", 0, NULL,
+                            PGRES_COMMAND_OK, NULL)) != AJ_E_OK)
+            goto end;
+        if (!(byid = malloc(src->n * sizeof(*byid)))) {
+            snprintf(s->err, s->errlen, "out of memory");
+            rc = AJ_E_FATAL;
+            goto end;
+        }
+        for (size_t i = 0; i < src->n; i++) byid[i] = &src->rows[i], src->rows[i].skip = 0;
+        qsort(byid, src->n, sizeof(*byid), src->table == AJ_AUDIT_CORRECTIONS ? row_cmp_correction : row_cmp_invoice);
+        for (size_t i = 1; i < src->n; i++)
+            if (row_key_cmp(byid[i], byid[i - 1], src->table) == 0) byid[i]->skip = 1, dups++;
+        if ((rc = sink_chain_rows(s, src, &n_new)) != AJ_E_OK) goto end;
+        if ((rc = sink_copy_insert(s, src, &got)) != AJ_E_OK) goto end;
+        if (got != n_new) {
+            /* Some keys are in the log already (a replay): redo the batch row by row, so that
+             * the chains run over the rows inserted only. */
+            if ((rc = sink_exec(s, "ROLLBACK TO SAVEPOINT", NULL, "ROLLBACK TO SAVEPOINT batch", 0, NULL,
+                                PGRES_COMMAND_OK, NULL)) != AJ_E_OK ||
+                (rc = sink_insert_rows(s, src, &n_new, &dups)) != AJ_E_OK)
+                goto end;
+        }
     }
     /* The positions, in the same transaction. */
     for (int p = 0; p < src->n_parts; p++) {
@@ -570,9 +657,11 @@ static aj_err sink_on_message(void *opaque, const aj_message *msg) {
     }
     r->partition = p;
     r->offset = msg->pos.offset;
+    r->skip = 0;
     if (src->parts[p].from < 0) src->parts[p].from = r->offset;
     src->parts[p].last = r->offset;
     src->n++;
+    if ((rc = stream_row(s, src, r)) != AJ_E_OK) return rc;
     return src->n >= (size_t)s->o->batch_rows ? sink_flush(s, src) : AJ_E_OK;
 }
 
@@ -617,6 +706,7 @@ aj_err aj_audit_sink_run(const aj_audit_sink_opts *o, volatile int *stop, aj_aud
     for (int first = 1; !(stop && *stop);) {
         if (!s.conn) {
             s.conn = aj_pg_connect(o->conninfo, first ? o->wait_ms : 0, &rc, err, errlen);
+            s.copying = 0;
             if (s.conn) rc = sink_resume(&s);
             first = 0;
         } else {

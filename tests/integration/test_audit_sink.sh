@@ -211,7 +211,7 @@ echo "   re-run and replay from scratch offsets: 0 rows added, the chains unchan
 
 # ------------------------------------------------------------------------ c: kill -9
 "$AJ_BIN" audit sink --bootstrap-servers "$boot" --topic sink.corrections --invoice-topic sink.invoices \
-  --review-topic sink.review --db "dbname=crash user=sink" --until-end --batch-rows 5 >"$work/c1.out" 2>&1 {mb_in}>&- {mb_out}<&- &
+  --review-topic sink.review --db "dbname=crash user=sink" --until-end --batch-rows 1 >"$work/c1.out" 2>&1 {mb_in}>&- {mb_out}<&- &
 sink_pid=$!
 for ((i = 0; i < 3000; i++)); do
   t=$(q crash "SELECT count(*) FROM sink_offsets")
@@ -226,7 +226,7 @@ k=$(q crash "SELECT count(*) FROM corrections")
 [ "$k" -lt "$n" ] || fail "the killed sink had stored everything already"
 # Again, killed while it stores the invoice headers (after the corrections, in its order).
 "$AJ_BIN" audit sink --bootstrap-servers "$boot" --topic sink.corrections --invoice-topic sink.invoices \
-  --review-topic sink.review --db "dbname=crash user=sink" --until-end --batch-rows 5 >"$work/c3.out" 2>&1 {mb_in}>&- {mb_out}<&- &
+  --review-topic sink.review --db "dbname=crash user=sink" --until-end --batch-rows 1 >"$work/c3.out" 2>&1 {mb_in}>&- {mb_out}<&- &
 sink_pid=$!
 for ((i = 0; i < 6000; i++)); do
   t=$(q crash "SELECT count(*) FROM sink_offsets WHERE input_topic = 'sink.invoices'")
@@ -253,7 +253,7 @@ echo "   stored; restarted: the same $n corrections, $nh headers and chains as w
 q ajuste_test "CREATE DATABASE pgdown" >/dev/null
 "$AJ_BIN" audit migrate --db "dbname=pgdown" >/dev/null </dev/null {mb_in}>&- {mb_out}<&- || fail "migrate pgdown failed"
 "$AJ_BIN" audit sink --bootstrap-servers "$boot" --topic sink.corrections --invoice-topic sink.invoices \
-  --review-topic sink.review --db "dbname=pgdown user=sink" --until-end --batch-rows 5 --retry-for 120 >"$work/e.out" 2>&1 {mb_in}>&- {mb_out}<&- &
+  --review-topic sink.review --db "dbname=pgdown user=sink" --until-end --batch-rows 1 --retry-for 120 >"$work/e.out" 2>&1 {mb_in}>&- {mb_out}<&- &
 sink_pid=$!
 for ((i = 0; i < 3000; i++)); do
   t=$(q pgdown "SELECT count(*) FROM sink_offsets")
