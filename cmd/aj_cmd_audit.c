@@ -302,17 +302,18 @@ static int audit_sink(int argc, char **argv) {
     int64_t t0 = mono_ms();
     aj_err arc = aj_audit_sink_run(&o, &sink_stop, st, err, sizeof(err));
     int64_t ms = mono_ms() - t0;
-    int64_t total = 0;
+    int64_t total = 0, db_us = 0;
     for (int i = 0; i < AJ_AUDIT_SRC__COUNT; i++) {
         if (!o.topics[i] || !o.topics[i][0]) continue;
         printf("audit sink: topic %s (%d partitions) into %s: read %" PRId64 ", inserted %" PRId64
                ", duplicates skipped %" PRId64 ", %" PRId64 " transactions\n",
                o.topics[i], st[i].partitions, i == AJ_AUDIT_SRC_CORRECTIONS ? "corrections" : "invoice_headers",
                st[i].read, st[i].inserted, st[i].duplicates, st[i].transactions);
-        total += st[i].inserted;
+        total += st[i].inserted, db_us += st[i].db_us;
     }
-    printf("audit sink: %" PRId64 " rows inserted in %" PRId64 " ms (%" PRId64 " rows/s), %" PRId64 " retries\n",
-           total, ms, ms > 0 ? total * 1000 / ms : 0, st[0].retries);
+    printf("audit sink: %" PRId64 " rows inserted in %" PRId64 " ms (%" PRId64 " rows/s; %" PRId64
+           " ms of it sending to PostgreSQL and waiting for it), %" PRId64 " retries\n",
+           total, ms, ms > 0 ? total * 1000 / ms : 0, db_us / 1000, st[0].retries);
     fflush(stdout);
     if (arc != AJ_E_OK) {
         fprintf(stderr, "ajuste audit sink: %s\n", err);

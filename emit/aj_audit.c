@@ -139,7 +139,10 @@ static aj_err put_raw(aj_bytes *out, const char *s, size_t len) {
 /* A JSON string: quotes, backslashes and control characters escaped; other bytes as they are. */
 static aj_err put_json_string(aj_bytes *out, const char *s) {
     aj_err rc = put_raw(out, "\"", 1);
-    for (; rc == AJ_E_OK && *s; s++) {
+    size_t plain = 0;
+    while (s[plain] && s[plain] != '"' && s[plain] != '\\' && (unsigned char)s[plain] >= 0x20) plain++;
+    if (rc == AJ_E_OK && plain) rc = put_raw(out, s, plain);   /* most strings: nothing to escape */
+    for (s += plain; rc == AJ_E_OK && *s; s++) {
         unsigned char ch = (unsigned char)*s;
         char esc[8];
         if (ch == '"' || ch == '\\') {

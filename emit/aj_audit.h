@@ -132,6 +132,7 @@ typedef struct aj_audit_sink_stats {
     int64_t duplicates;     /* keys already in the log (or twice in a batch): skipped */
     int64_t transactions;   /* committed */
     int64_t retries;        /* the whole sink's failures given up and re-read (the same in each source) */
+    int64_t db_us;          /* time spent sending rows to PostgreSQL and waiting for it (COPY, commits) */
     int partitions;
 } aj_audit_sink_stats;
 

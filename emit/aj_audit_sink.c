@@ -139,6 +139,12 @@ const char *aj_audit_source_name(aj_audit_source src) {
     return (unsigned)src < AJ_AUDIT_SRC__COUNT ? names[src] : "?";
 }
 
+static int64_t now_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static void now_sleep(int64_t ms) {
     struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
@@ -261,11 +267,15 @@ static int row_cmp_invoice(const void *a, const void *b) {
     return c ? c : (*x < *y ? -1 : *x > *y);
 }
 
-/* COPY text format: backslash, tab, newline and carriage return escaped. */
-static aj_err copy_put(aj_bytes *b, const char *s, size_t len) {
+/* Appends s in COPY text format (backslash, tab, newline and carriage return escaped) to b,
+ * and reserves one byte more (the separator). AJ_E_NOMEM. */
+static aj_err copy_put(aj_bytes *b, const char *s) {
+    size_t plain = strcspn(s, "\\\t\n\r"), len = plain + strlen(s + plain);
     aj_err rc = aj_bytes_reserve(b, 2 * len + 1);
     if (rc != AJ_E_OK) return rc;
-    for (size_t i = 0; i < len; i++) {
+    memcpy(b->data + b->len, s, plain);   /* most values: all of it */
+    b->len += plain;
+    for (size_t i = plain; i < len; i++) {
         char ch = s[i];
         if (ch == '\\' || ch == '\t' || ch == '\n' || ch == '\r') {
             b->data[b->len++] = '\\';
@@ -353,7 +363,7 @@ static aj_err copy_line(aj_bytes *b, const char *const *cols, int n) {
     aj_err rc = AJ_E_OK;
     for (int k = 0; k < n && rc == AJ_E_OK; k++) {
         /* (the hashes' "\x" is escaped like any backslash: bytea input sees "\x") */
-        if ((rc = copy_put(b, cols[k], strlen(cols[k]))) == AJ_E_OK)
+        if ((rc = copy_put(b, cols[k])) == AJ_E_OK)
             b->data[b->len++] = k + 1 < n ? '\t' : '\n';   /* copy_put reserved it */
     }
     return rc;
@@ -383,10 +393,12 @@ static aj_err sink_chain_rows(sink *s, sink_source *src, size_t *n_new) {
 }
 
 /* Sends s->buf on the open COPY (unless it failed already: its result will say why). */
-static void stream_send(sink *s) {
+static void stream_send(sink *s, sink_source *src) {
+    int64_t t0 = now_us();
     if (!s->copy_failed && s->buf.len && PQputCopyData(s->conn, (const char *)s->buf.data, (int)s->buf.len) != 1)
         s->copy_failed = 1;
     s->buf.len = 0;
+    src->st->db_us += now_us() - t0;
 }
 
 /* The fast path: each row, as it is read, chained and sent on a COPY straight into its table,
@@ -400,11 +412,13 @@ static aj_err stream_row(sink *s, sink_source *src, sink_row *r) {
     aj_err rc;
     if (!s->copying) {
         const sink_table *t = &sink_tables[src->table];
+        int64_t t0 = now_us();
         if ((rc = sink_exec(s, "BEGIN", NULL, "BEGIN", 0, NULL, PGRES_COMMAND_OK, NULL)) != AJ_E_OK ||
             (rc = sink_exec(s, "SAVEPOINT", NULL, "SAVEPOINT batch", 0, NULL, PGRES_COMMAND_OK, NULL)) != AJ_E_OK ||
             (rc = sink_exec(s, "starting COPY into", t->name, t->copy_direct, 0, NULL, PGRES_COPY_IN, NULL)) != AJ_E_OK)
             return rc;
         s->copying = 1, s->copy_failed = 0;
+        src->st->db_us += now_us() - t0;
         s->buf.len = 0;
         sink_tentative_reset(src);
     }
@@ -414,7 +428,7 @@ static aj_err stream_row(sink *s, sink_source *src, sink_row *r) {
         snprintf(s->err, s->errlen, "out of memory");
         return AJ_E_FATAL;
     }
-    if (s->buf.len >= 65536) stream_send(s);
+    if (s->buf.len >= 65536) stream_send(s, src);
     return AJ_E_OK;
 }
 
@@ -426,7 +440,7 @@ static aj_err stream_end(sink *s, sink_source *src, size_t *got, int *dup) {
     aj_err rc = AJ_E_OK;
     int seen = 0;
     *got = 0, *dup = 0;
-    stream_send(s);
+    stream_send(s, src);
     s->copying = 0;
     if (PQputCopyEnd(s->conn, NULL) != 1) s->copy_failed = 1;
     while ((res = PQgetResult(s->conn))) {
@@ -507,9 +521,52 @@ static aj_err sink_copy_insert(sink *s, sink_source *src, size_t *inserted) {
     return rc;
 }
 
+/* Appends "," (unless first) and x in decimal to b. AJ_E_NOMEM. */
+static aj_err put_int(aj_bytes *b, int64_t x) {
+    aj_err rc = aj_bytes_reserve(b, 24);
+    if (rc == AJ_E_OK) b->len += (size_t)sprintf((char *)b->data + b->len, "%s%" PRId64, b->len > 1 ? "," : "", x);
+    return rc;
+}
+
+/* INSERTs the sink_offsets rows of the open batch, one per partition it read: [from, next),
+ * the chain head after it, the rows inserted. The columns go as arrays (s->buf, s->canon and
+ * s->text are free while no row is being chained). */
+static aj_err sink_offsets_insert(sink *s, sink_source *src) {
+    aj_bytes arr[6] = {{0}};
+    aj_err rc = AJ_E_OK;
+    for (int k = 0; k < 6 && rc == AJ_E_OK; k++)
+        if ((rc = aj_bytes_reserve(&arr[k], 2)) == AJ_E_OK) arr[k].data[arr[k].len++] = '{';
+    for (int p = 0; p < src->n_parts && rc == AJ_E_OK; p++) {
+        sink_part *pt = &src->parts[p];
+        char head[2 * AJ_AUDIT_HASH_LEN + 3];
+        if (pt->from < 0) continue;
+        hash_hex(head, pt->t_head);
+        if ((rc = put_int(&arr[0], p)) == AJ_E_OK && (rc = put_int(&arr[1], pt->from)) == AJ_E_OK &&
+            (rc = put_int(&arr[2], pt->last + 1)) == AJ_E_OK && (rc = put_int(&arr[3], pt->t_seq)) == AJ_E_OK &&
+            (rc = put_int(&arr[5], pt->t_rows)) == AJ_E_OK && (rc = aj_bytes_reserve(&arr[4], 2 * AJ_AUDIT_HASH_LEN + 2)) == AJ_E_OK)
+            arr[4].len += (size_t)sprintf((char *)arr[4].data + arr[4].len, "%s%s", arr[4].len > 1 ? "," : "", head + 2);
+    }
+    for (int k = 0; k < 6 && rc == AJ_E_OK; k++)
+        if ((rc = aj_bytes_reserve(&arr[k], 2)) == AJ_E_OK) arr[k].data[arr[k].len++] = '}', arr[k].data[arr[k].len] = 0;
+    if (rc != AJ_E_OK) {
+        snprintf(s->err, s->errlen, "out of memory");
+        rc = AJ_E_FATAL;
+    } else {
+        const char *params[] = {src->topic, (char *)arr[0].data, (char *)arr[1].data, (char *)arr[2].data,
+                                (char *)arr[3].data, (char *)arr[4].data, (char *)arr[5].data};
+        rc = sink_exec(s, "INSERT into sink_offsets", NULL,
+                       "INSERT INTO sink_offsets (input_topic, input_partition, from_offset, next_offset, chain_seq, "
+                       "chain_head, rows_inserted) SELECT $1, p, f, n, q, decode(h, 'hex'), r FROM unnest($2::integer[], "
+                       "$3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::bigint[]) AS u(p, f, n, q, h, r)",
+                       7, params, PGRES_COMMAND_OK, NULL);
+    }
+    for (int k = 0; k < 6; k++) aj_bytes_free(&arr[k]);
+    return rc;
+}
+
 /* One transaction: the batch's rows of src and its sink_offsets rows. AJ_E_OK (committed, the
  * batch emptied), AJ_E_RETRY, AJ_E_FATAL, with err. */
-static aj_err sink_flush(sink *s, sink_source *src) {
+static aj_err sink_flush_batch(sink *s, sink_source *src) {
     aj_err rc;
     size_t n_new = 0, got = 0, dups = 0;
     sink_row **byid = NULL;
@@ -550,24 +607,8 @@ static aj_err sink_flush(sink *s, sink_source *src) {
                 goto end;
         }
     }
-    /* The positions, in the same transaction. */
-    for (int p = 0; p < src->n_parts; p++) {
-        sink_part *pt = &src->parts[p];
-        if (pt->from < 0) continue;
-        char part[16], from[24], next[24], seq[24], head[2 * AJ_AUDIT_HASH_LEN + 3], nrows[24];
-        snprintf(part, sizeof(part), "%d", p);
-        snprintf(from, sizeof(from), "%" PRId64, pt->from);
-        snprintf(next, sizeof(next), "%" PRId64, pt->last + 1);
-        snprintf(seq, sizeof(seq), "%" PRId64, pt->t_seq);
-        snprintf(nrows, sizeof(nrows), "%" PRId64, pt->t_rows);
-        hash_hex(head, pt->t_head);
-        const char *params[] = {src->topic, part, from, next, seq, head, nrows};
-        if ((rc = sink_exec(s, "INSERT into sink_offsets", NULL,
-                            "INSERT INTO sink_offsets (input_topic, input_partition, from_offset, next_offset, "
-                            "chain_seq, chain_head, rows_inserted) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                            7, params, PGRES_COMMAND_OK, NULL)) != AJ_E_OK)
-            goto end;
-    }
+    /* The positions, in the same transaction: one row per partition read, in one statement. */
+    if ((rc = sink_offsets_insert(s, src)) != AJ_E_OK) goto end;
     if ((rc = sink_exec(s, "COMMIT", NULL, "COMMIT", 0, NULL, PGRES_COMMAND_OK, NULL)) != AJ_E_OK) goto end;
     for (int p = 0; p < src->n_parts; p++) {
         sink_part *pt = &src->parts[p];
@@ -584,6 +625,14 @@ end:
         PQclear(r);
     }
     free(byid);
+    return rc;
+}
+
+/* sink_flush_batch, its time counted as time spent on PostgreSQL. */
+static aj_err sink_flush(sink *s, sink_source *src) {
+    int64_t t0 = now_us();
+    aj_err rc = sink_flush_batch(s, src);
+    src->st->db_us += now_us() - t0;
     return rc;
 }
 
