@@ -10,8 +10,15 @@
 # canonical form and SHA-256 chain, COPY into the batch table, INSERT ... ON CONFLICT DO NOTHING
 # into the constrained and indexed table, sink_offsets, commit every BENCH_BATCH_ROWS rows), and
 # the same rows, exported as COPY text, are COPY-ed by psql into an unconstrained table of the
-# same columns (\timing: the server's COPY and the transfer, not psql's start-up). Prints each
-# run and the median of each, and their ratio.
+# same columns (the ceiling the issue names: no key, no check, no index), and into a table with
+# the corrections table's keys, checks and indexes but no trigger (LIKE corrections INCLUDING
+# ALL: what the log's schema itself costs, with no hashing and no idempotency). psql's \timing
+# measures the server's COPY and the transfer, not psql's start-up. Prints each run, the
+# median of each, and the ratios. The sink reads the topic with kafka.fetch.wait.max.ms = 10,
+# as the tests do: the mock broker holds an empty fetch for the whole wait (500 ms by default).
+# Since the machine is shared, each run also reports CPU seconds, which load moves far less than
+# wall time: the sink's own (user + system, Kafka client threads included) and its server
+# backend's, against the COPYs' backends' (read from /proc/PID/stat).
 #
 # Usage: benchmarks/bench_audit_sink.sh          (from a build: AJ_BIN, AJ_MOCKBROKER default to
 #        BUILD=/tmp/build benchmarks/bench_audit_sink.sh     $BUILD/cmd/ajuste, $BUILD/tests/...)
@@ -82,9 +89,29 @@ cols="correction_id text, account text, cycle_id text, record_id text, record_ki
   invoice_id text, invoice_line text, late boolean, source_origin text, source_partition integer,
   source_offset bigint, pipeline_version text, chain text, chain_seq bigint, prev_hash bytea, row_hash bytea"
 
+printf 'kafka.bootstrap.servers = %s\nkafka.fetch.wait.max.ms = 10\n' "$boot" >"$work/sink.conf"
+tck=$(getconf CLK_TCK)
+# copy_cpu DB TABLE FILE: psql COPYs FILE into TABLE; prints "WALL_MS BACKEND_CPU_MS".
+copy_cpu() {
+  psql -X -q -At -v ON_ERROR_STOP=1 -d "$1" <<SQL
+SELECT pg_backend_pid() AS pid \gset
+\setenv BPID :pid
+\! awk '{print "cpu0", \$14 + \$15}' /proc/\$BPID/stat
+\timing on
+\copy $2 FROM '$3'
+\timing off
+\! awk '{print "cpu1", \$14 + \$15}' /proc/\$BPID/stat
+SQL
+}
+copy_run() {
+  local out
+  out=$(copy_cpu "$@" </dev/null) || fail "COPY into $2: $out"
+  awk -v tck="$tck" '/^cpu0/ {c0 = $2} /^cpu1/ {c1 = $2} /^Time:/ {t = $2} END {printf "%d %d\n", t, (c1 - c0) * 1000 / tck}' <<<"$out"
+}
 median() { LC_ALL=C sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 : >"$work/sink.rate"
 : >"$work/copy.rate"
+: >"$work/full.rate"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo), $(. /etc/os-release && echo "$PRETTY_NAME"), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "server: $(q ajuste_test 'SHOW server_version'), fsync=$(q ajuste_test 'SHOW fsync'), synchronous_commit=$(q ajuste_test 'SHOW synchronous_commit'), shared_buffers=$(q ajuste_test 'SHOW shared_buffers'), unix socket"
 for ((r = 1; r <= runs; r++)); do
@@ -92,9 +119,20 @@ for ((r = 1; r <= runs; r++)); do
   q ajuste_test "CREATE DATABASE $db" >/dev/null
   "$AJ_BIN" audit migrate --db "dbname=$db" >/dev/null </dev/null {mb_in}>&- {mb_out}<&- || fail "migrate $db"
   [ "$r" = 1 ] && q "$db" "CREATE ROLE sink LOGIN IN ROLE ajuste_writer" >/dev/null
-  "$AJ_BIN" audit sink --bootstrap-servers "$boot" --topic b.corrections --invoice-topic "" --review-topic "" \
-    --db "dbname=$db user=sink" --until-end --batch-rows "$batch" >"$work/sink$r.out" 2>&1 {mb_in}>&- {mb_out}<&- ||
-    fail "sink: $(cat "$work/sink$r.out")"
+  /usr/bin/time -f '%U %S' -o "$work/sink$r.time" "$AJ_BIN" audit sink --config "$work/sink.conf" --topic b.corrections \
+    --invoice-topic "" --review-topic "" --db "dbname=$db user=sink application_name=bench_sink" --until-end \
+    --batch-rows "$batch" >"$work/sink$r.out" 2>&1 {mb_in}>&- {mb_out}<&- &
+  sink_pid=$!
+  # Its backend's CPU, sampled until the backend exits (the last sample: within 20 ms of its end).
+  bpid="" bcpu=0
+  while kill -0 "$sink_pid" 2>/dev/null; do
+    [ -n "$bpid" ] || bpid=$(q "$db" "SELECT pid FROM pg_stat_activity WHERE application_name = 'bench_sink'")
+    [ -n "$bpid" ] && [ -r "/proc/$bpid/stat" ] && bcpu=$(awk '{print $14 + $15}' "/proc/$bpid/stat" 2>/dev/null || echo "$bcpu")
+    sleep 0.02
+  done
+  wait "$sink_pid" || fail "sink: $(cat "$work/sink$r.out")"
+  [ -n "$bpid" ] || fail "the sink's backend was never seen"
+  sink_cpu=$(awk -v tck="$tck" -v b="$bcpu" '{printf "%d %d\n", ($1 + $2) * 1000, b * 1000 / tck}' "$work/sink$r.time")
   line=$(grep '^audit sink: [0-9]* rows inserted' "$work/sink$r.out")
   rows=$(sed 's/^audit sink: \([0-9]*\) rows.*/\1/' <<<"$line")
   ms=$(sed 's/.* in \([0-9]*\) ms.*/\1/' <<<"$line")
@@ -104,21 +142,37 @@ for ((r = 1; r <= runs; r++)); do
     psql -X -q -v ON_ERROR_STOP=1 -d "$db" -c "\\copy (SELECT * FROM corrections) TO '$work/rows.copy'" </dev/null
   fi
   q "$db" "CREATE TABLE plain ($cols)" >/dev/null
-  t=$(psql -X -q -v ON_ERROR_STOP=1 -d "$db" -c '\timing on' -c "\\copy plain FROM '$work/rows.copy'" </dev/null |
-    sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p')
-  [ -n "$t" ] || fail "psql printed no time for the COPY"
+  read -r t plain_cpu < <(copy_run "$db" plain "$work/rows.copy")
   n_plain=$(q "$db" "SELECT count(*) FROM plain")
   [ "$n_plain" -eq "$rows" ] || fail "COPY loaded $n_plain rows, the sink $rows"
+  q "$db" "CREATE TABLE constrained (LIKE corrections INCLUDING ALL)" >/dev/null
+  read -r tf full_cpu < <(copy_run "$db" constrained "$work/rows.copy")
   sink_rate=$((rows * 1000 / ms))
-  copy_rate=$(awk -v n="$rows" -v t="$t" 'BEGIN {printf "%d", n * 1000 / t}')
+  copy_rate=$((rows * 1000 / t))
+  full_rate=$((rows * 1000 / tf))
   echo "$sink_rate" >>"$work/sink.rate"
   echo "$copy_rate" >>"$work/copy.rate"
-  printf 'run %d: sink %d rows in %d ms = %d rows/s; plain COPY %d rows in %.0f ms = %d rows/s; %d%%\n' "$r" "$rows" \
-    "$ms" "$sink_rate" "$rows" "$t" "$copy_rate" $((sink_rate * 100 / copy_rate))
+  echo "$full_rate" >>"$work/full.rate"
+  read -r client_ms backend_ms <<<"$sink_cpu"
+  echo "$(((client_ms + backend_ms) * 100 / plain_cpu)) $(((client_ms + backend_ms) * 100 / full_cpu)) $((backend_ms * 100 / full_cpu))" >>"$work/cpu.ratio"
+  db_ms=$(sed -n 's/.* \([0-9]*\) ms of it sending to PostgreSQL.*/\1/p' <<<"$line")
+  printf 'run %d: %d rows. wall: sink %d ms = %d rows/s (%s ms on PostgreSQL); plain COPY %d ms = %d rows/s;' "$r" \
+    "$rows" "$ms" "$sink_rate" "$db_ms" "$t" "$copy_rate"
+  printf ' constrained COPY %d ms = %d rows/s; sink/plain %d%%, sink/constrained %d%%\n' "$tf" "$full_rate" \
+    $((sink_rate * 100 / copy_rate)) $((sink_rate * 100 / full_rate))
+  printf '       CPU: sink %d ms + its backend %d ms; plain COPY backend %d ms; constrained COPY backend %d ms\n' \
+    "$client_ms" "$backend_ms" "$plain_cpu" "$full_cpu"
   q ajuste_test "DROP DATABASE $db" >/dev/null
 done
 s=$(median <"$work/sink.rate")
 c=$(median <"$work/copy.rate")
-echo "median of $runs: sink $s rows/s, plain COPY $c rows/s: the sink at $((s * 100 / c))% of the ceiling (batch $batch rows, fsync $fsync)"
+f=$(median <"$work/full.rate")
+echo "median of $runs: sink $s rows/s, plain COPY $c rows/s, constrained COPY $f rows/s: the sink at $((s * 100 / c))% of"
+echo "the plain COPY (the issue's ceiling), at $((s * 100 / f))% of the constrained one (batch $batch rows, fsync $fsync)"
+a=$(cut -d' ' -f1 "$work/cpu.ratio" | median)
+b=$(cut -d' ' -f2 "$work/cpu.ratio" | median)
+c=$(cut -d' ' -f3 "$work/cpu.ratio" | median)
+echo "CPU per row (medians): the sink and its backend together use $a% of the plain COPY's backend CPU, $b% of the"
+echo "constrained COPY's; the sink's backend alone $c% of the constrained COPY's"
 expect_ok "quit"
 stop_broker
