@@ -49,6 +49,35 @@ sink() {
     --invoice-topic sink.invoices --review-topic sink.review --db "dbname=$db user=sink" "$@" {mb_in}>&- {mb_out}<&-
 }
 
+# sink_bg DB OUT [FLAGS...]: the same in the background (sets sink_pid), in 1-row transactions.
+sink_bg() {
+  local db=$1 out=$2
+  shift 2
+  "$AJ_BIN" audit sink --bootstrap-servers "$boot" --topic sink.corrections --invoice-topic sink.invoices \
+    --review-topic sink.review --db "dbname=$db user=sink" --until-end --batch-rows 1 "$@" >"$out" 2>&1 \
+    {mb_in}>&- {mb_out}<&- &
+  sink_pid=$!
+}
+
+# wait_batches DB N [WHERE]: until the running sink has committed N batches (sink_offsets rows,
+# of WHERE), or has ended.
+wait_batches() {
+  local i t
+  for ((i = 0; i < 6000; i++)); do
+    t=$(q "$1" "SELECT count(*) FROM sink_offsets ${3:-}")
+    [ "$t" -ge "$2" ] && return 0
+    kill -0 "$sink_pid" 2>/dev/null || return 0
+    sleep 0.01
+  done
+}
+
+# kill_sink WHEN: kill -9 the running sink; fails when it had finished already.
+kill_sink() {
+  kill -9 "$sink_pid" 2>/dev/null || fail "the sink finished before it could be killed $1 (more --records)"
+  wait "$sink_pid" 2>/dev/null || true
+  sink_pid=""
+}
+
 # ------------------------------------------------------------------------ the database
 pg_start
 for db in ajuste_test replay crash; do
@@ -210,33 +239,33 @@ h0=$(q ajuste_test "$hsql")
 echo "   re-run and replay from scratch offsets: 0 rows added, the chains unchanged and independent of batch size"
 
 # ------------------------------------------------------------------------ c: kill -9
-"$AJ_BIN" audit sink --bootstrap-servers "$boot" --topic sink.corrections --invoice-topic sink.invoices \
-  --review-topic sink.review --db "dbname=crash user=sink" --until-end --batch-rows 1 >"$work/c1.out" 2>&1 {mb_in}>&- {mb_out}<&- &
-sink_pid=$!
-for ((i = 0; i < 3000; i++)); do
-  t=$(q crash "SELECT count(*) FROM sink_offsets")
-  [ "$t" -ge 3 ] && break
-  kill -0 "$sink_pid" 2>/dev/null || break
-  sleep 0.01
-done
-kill -9 "$sink_pid" 2>/dev/null || fail "the sink finished before it could be killed (more --records)"
-wait "$sink_pid" 2>/dev/null || true
-sink_pid=""
+sink_bg crash "$work/c1.out"
+wait_batches crash 3
+kill_sink "among the corrections"
 k=$(q crash "SELECT count(*) FROM corrections")
 [ "$k" -lt "$n" ] || fail "the killed sink had stored everything already"
-# Again, killed while it stores the invoice headers (after the corrections, in its order).
-"$AJ_BIN" audit sink --bootstrap-servers "$boot" --topic sink.corrections --invoice-topic sink.invoices \
-  --review-topic sink.review --db "dbname=crash user=sink" --until-end --batch-rows 1 >"$work/c3.out" 2>&1 {mb_in}>&- {mb_out}<&- &
-sink_pid=$!
+# Again, killed while it stores the invoice headers (after the corrections, in its order), in the
+# middle of a COPY: another session holds, uncommitted, the key of the 20th header of
+# sink.invoices:0, so the sink stores what comes before it and then waits on that row's lock.
+hold_row=$(q ajuste_test "COPY (SELECT * FROM invoice_headers WHERE chain = 'sink.invoices:0' AND chain_seq = 20) TO STDOUT")
+[ -n "$hold_row" ] || fail "no 20th header in sink.invoices:0"
+mkfifo "$work/hold"
+psql -X -q -v ON_ERROR_STOP=1 -d crash <"$work/hold" >"$work/hold.out" 2>&1 {mb_in}>&- {mb_out}<&- &
+hold_pid=$!
+exec {hold}>"$work/hold"
+printf 'BEGIN;\nCOPY invoice_headers FROM STDIN;\n%s\n\\.\n' "$hold_row" >&"$hold"
+sink_bg crash "$work/c3.out"
 for ((i = 0; i < 6000; i++)); do
-  t=$(q crash "SELECT count(*) FROM sink_offsets WHERE input_topic = 'sink.invoices'")
-  [ "$t" -ge 3 ] && break
+  w=$(q crash "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'ajuste' AND wait_event_type = 'Lock'")
+  [ "$w" -eq 1 ] && break
   kill -0 "$sink_pid" 2>/dev/null || break
   sleep 0.01
 done
-kill -9 "$sink_pid" 2>/dev/null || fail "the sink finished before it could be killed among the invoices"
-wait "$sink_pid" 2>/dev/null || true
-sink_pid=""
+[ "$w" -eq 1 ] || fail "the sink never waited on the held invoice header: $(cat "$work/c3.out" "$work/hold.out")"
+kill_sink "among the invoices"
+printf 'ROLLBACK;\n' >&"$hold"
+exec {hold}>&-
+wait "$hold_pid" || fail "the session holding a header failed: $(cat "$work/hold.out")"
 kh=$(q crash "SELECT count(*) FROM invoice_headers")
 [ "$kh" -gt 0 ] && [ "$kh" -lt "$nh" ] || fail "killed among the invoices with $kh of $nh headers stored"
 sink crash --until-end --batch-rows 7 >"$work/c2.out" 2>&1 || fail "restart exited $?: $(cat "$work/c2.out")"
@@ -252,15 +281,8 @@ echo "   stored; restarted: the same $n corrections, $nh headers and chains as w
 # ------------------------------------------------------------------------ e: PostgreSQL down
 q ajuste_test "CREATE DATABASE pgdown" >/dev/null
 "$AJ_BIN" audit migrate --db "dbname=pgdown" >/dev/null </dev/null {mb_in}>&- {mb_out}<&- || fail "migrate pgdown failed"
-"$AJ_BIN" audit sink --bootstrap-servers "$boot" --topic sink.corrections --invoice-topic sink.invoices \
-  --review-topic sink.review --db "dbname=pgdown user=sink" --until-end --batch-rows 1 --retry-for 120 >"$work/e.out" 2>&1 {mb_in}>&- {mb_out}<&- &
-sink_pid=$!
-for ((i = 0; i < 3000; i++)); do
-  t=$(q pgdown "SELECT count(*) FROM sink_offsets")
-  [ "$t" -ge 3 ] && break
-  kill -0 "$sink_pid" 2>/dev/null || break
-  sleep 0.01
-done
+sink_bg pgdown "$work/e.out" --retry-for 120
+wait_batches pgdown 3
 kill -0 "$sink_pid" 2>/dev/null || fail "the sink finished before PostgreSQL could be stopped (more --records)"
 pg_server_stop immediate
 sleep 2   # down for a while: the sink backs off and retries
