@@ -139,10 +139,11 @@ typedef struct aj_audit_sink_stats {
 /*
  * Stores each source topic in its table (corrections; invoice_headers for the invoice and
  * review topics, which may carry only ISSUED or RELEASED, and HELD, invoices), each topic in
- * transactions of its own: per transaction at most batch_rows rows,
- * COPY into a temporary table, INSERT ... SELECT ... ON CONFLICT DO NOTHING (a replayed id is skipped),
- * the chains continued over the rows inserted only, and one sink_offsets row per partition
- * read, all committed together. Resumes every partition from its last sink_offsets row (never
+ * transactions of its own of at most batch_rows rows: the rows COPY-ed straight into the table
+ * as they are read (a key already there fails the COPY with 23505: the batch is then taken again
+ * through a temporary table and INSERT ... ON CONFLICT DO NOTHING, row by row if need be, the
+ * key skipped), the chains continued over the rows inserted only, and one sink_offsets row per
+ * partition read, all committed together. Resumes every partition from its last sink_offsets row (never
  * from Kafka group offsets). A transient failure (aj_pg_classify, a lost connection) drops the
  * transaction, reconnects with a backoff for up to retry_ms, and re-reads from sink_offsets.
  * *stop set (a signal) ends it after the current transaction. Returns AJ_E_OK (until_end: all
