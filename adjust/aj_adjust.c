@@ -390,11 +390,12 @@ static void aj_rlog_set(aj_bytes *log, size_t at, aj_money expected, int32_t ver
 /* Appends ev, rated at expected with version (in force or the nearest) on line; occurrence: its
  * id's count in the cycle; extra: usage 1 when a duplicate, recurring the line's charge count,
  * one-time the earlier charges of its code for its line. */
-static aj_err aj_rlog_add(aj_acc *acc, const aj_event *ev, aj_money expected, int32_t version, int in_force,
+static aj_err aj_rlog_add(const aj_adjust *adj, aj_acc *acc, const aj_event *ev, aj_money expected, int32_t version, int in_force,
                           uint32_t line, uint32_t occurrence, uint32_t extra) {
     aj_bytes *b = &acc->rlog;
     size_t at = b->len;
     aj_err rc;
+    if (!adj->policy.rerate) return AJ_E_OK;
 #define AJ_LPUT(expr)                              \
     do {                                           \
         if ((rc = (expr)) != AJ_E_OK) goto fail;   \
@@ -740,7 +741,7 @@ static aj_err aj_adjust_usage(aj_adjust *adj, const aj_event *ev, char *detail, 
     uint32_t line;
     if ((rc = aj_finish_record(adj, u->account, acc, k, AJ_LINE_USAGE, u->service, zone, u->quantity, u->legacy_charge,
                                charge.amount, cp, &line)) ||
-        (rc = aj_rlog_add(acc, ev, charge.amount, k->version, in_force, line, id_count,
+        (rc = aj_rlog_add(adj, acc, ev, charge.amount, k->version, in_force, line, id_count,
                           zero == AJ_REASON_DUPLICATE_USAGE)))
         return rc;
     if (zero == AJ_REASON__COUNT && (rc = aj_memo_lines(acc, &charge.trace))) return rc;
@@ -854,7 +855,7 @@ static aj_err aj_adjust_recurring(aj_adjust *adj, const aj_event *ev, char *deta
     uint32_t line;
     if ((rc = aj_finish_record(adj, r->account, acc, k, AJ_LINE_RECURRING, r->service, r->line_id, 1, r->legacy_amount,
                                charge.amount, cp, &line)) ||
-        (rc = aj_rlog_add(acc, ev, charge.amount, k->version, in_force, line, id_count, times)))
+        (rc = aj_rlog_add(adj, acc, ev, charge.amount, k->version, in_force, line, id_count, times)))
         return rc;
     aj_contract_store_mark_rated(adj->store, r->account, ts);
     adj->stats.recurring++;
@@ -960,7 +961,7 @@ static aj_err aj_adjust_one_time(aj_adjust *adj, const aj_event *ev, char *detai
     uint32_t line;
     if ((rc = aj_finish_record(adj, o->account, acc, k, AJ_LINE_ONE_TIME, AJ_SERVICE__COUNT, o->charge_code,
                                o->quantity, o->legacy_amount, charge.amount, cp, &line)) ||
-        (rc = aj_rlog_add(acc, ev, charge.amount, k->version, in_force, line, id_count, code_count)))
+        (rc = aj_rlog_add(adj, acc, ev, charge.amount, k->version, in_force, line, id_count, code_count)))
         return rc;
     aj_contract_store_mark_rated(adj->store, o->account, o->charged_ms);
     adj->stats.one_time++;

@@ -1216,6 +1216,23 @@ static void test_backdated_termination_open_cycle(void **state) {
     assert_int_equal(inv->legacy_total - inv->overcharge_removed + inv->undercharge_added, inv->corrected_total);
 }
 
+/* policy.rerate_amendments = false: no log, so the amendment only applies from its arrival. */
+static void test_backdated_amendment_rerate_off(void **state) {
+    fx *f = *state;
+    aj_policy p;
+    aj_policy_default(&p);
+    p.rerate = 0;
+    aj_adjust_set_policy(f->adj, &p);
+    october_invoiced(f);
+    aj_contract *v2 = fx_contract(2, OCT15, INT64_MAX, 100000);
+    fx_no_lines(v2);
+    put(f, v2);
+    assert_int_equal(aj_contract_store_backdated(f->store), 1);
+    expect_none(f, in_cycle(fx_usage("n1", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 80000, NOV05), "2026-11"));
+    assert_int_equal(f->n_cor, 0);
+    assert_int_equal(aj_adjust_get_stats(f->adj)->amended, 0);
+}
+
 /* An amendment that changes nothing the account was rated at (it starts after every record)
  * is not backdated; one that is, but keeps the prices, corrects nothing. */
 static void test_amendment_without_change(void **state) {
@@ -1475,6 +1492,7 @@ int main(void) {
         T(test_backdated_amendment_after_restore),
         T(test_backdated_termination_open_cycle),
         T(test_amendment_without_change),
+        T(test_backdated_amendment_rerate_off),
         cmocka_unit_test(test_review_release),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
