@@ -123,10 +123,19 @@ static int rep_width(const char *s) {
     return w;
 }
 
-static void rep_text_cell(FILE *out, const char *s, int width, int right) {
+/* s in a column of width, right-aligned or padded (not the last column: no trailing blanks). */
+static void rep_text_cell(FILE *out, const char *s, int width, int right, int last) {
     int pad = width - rep_width(s);
     if (right) fprintf(out, "%*s%s", pad > 0 ? pad : 0, "", s);
-    else fprintf(out, "%s%*s", s, pad > 0 ? pad : 0, "");
+    else fprintf(out, "%s%*s", s, pad > 0 && !last ? pad : 0, "");
+}
+
+/* The index of the last column of the text table. */
+static size_t rep_text_last(const aj_rep *r) {
+    size_t last = 0;
+    for (size_t c = 0; c < r->n_cols; c++)
+        if (rep_in_table(&r->cols[c])) last = c;
+    return last;
 }
 
 static void rep_text_rule(FILE *out, const int *w, const aj_rep *r, char ch) {
@@ -153,16 +162,17 @@ aj_err aj_rep_write_text(FILE *out, const aj_rep *r) {
             }
         }
 
+    const size_t last = rep_text_last(r);
     fprintf(out, "%s\n%s\n", r->title, r->subtitle ? r->subtitle : "");
     for (size_t s = 0; s < r->n_sections; s++) {
         const aj_rep_section *sec = &r->sections[s];
-        int first = 1, rule_done = 0;
+        int first = 1, rule_done = !sec->n_rows || sec->rows[0].total;
         fprintf(out, "\n%s\n", sec->title);
         fputs("  ", out);
         for (size_t c = 0; c < r->n_cols; c++) {
             if (!rep_in_table(&r->cols[c])) continue;
             if (!first) fputs("  ", out);
-            rep_text_cell(out, r->cols[c].title, w[c], r->cols[c].type != AJ_REP_TEXT);
+            rep_text_cell(out, r->cols[c].title, w[c], r->cols[c].type != AJ_REP_TEXT, c == last);
             first = 0;
         }
         fputc('\n', out);
@@ -176,7 +186,7 @@ aj_err aj_rep_write_text(FILE *out, const aj_rep *r) {
                 if (!rep_in_table(&r->cols[c])) continue;
                 if (!first) fputs("  ", out);
                 rep_text_cell(out, rep_human(&r->cols[c], row->cells[c], row->decimals, buf, sizeof(buf)), w[c],
-                              r->cols[c].type != AJ_REP_TEXT);
+                              r->cols[c].type != AJ_REP_TEXT, c == last);
                 first = 0;
             }
             fputc('\n', out);
@@ -244,7 +254,8 @@ static const char rep_css[] =
     "thead th{text-align:left;border-bottom:2px solid #1b1f24;font-size:12px;text-transform:uppercase;"
     "letter-spacing:.04em}\n"
     ".num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}\n"
-    "td.prose{font-size:12px;color:#3a414b;min-width:260px}\n"
+    "tr.prose td{font-size:12px;color:#3a414b;padding:0 8px 6px 28px}\n"
+    "tr:has(+tr.prose) td{border-bottom:0}\n"
     "tr.total td{font-weight:700;border-top:2px solid #1b1f24;background:#f5f6f8}\n"
     "figure{margin:18px 0}figcaption{font-weight:600;margin-bottom:4px}\n"
     "svg text{font:12px system-ui,Arial,sans-serif;fill:#1b1f24}\n"
@@ -297,22 +308,27 @@ static void rep_html_section(FILE *out, const aj_rep *r, const aj_rep_section *s
     fputs("<h2>", out);
     aj_render_html_text(out, sec->title);
     fputs("</h2>\n<table>\n<thead><tr>", out);
+    int ncols = 0;
     for (size_t c = 0; c < r->n_cols; c++) {
-        if (r->cols[c].where == AJ_REP_CSV) continue;
+        if (!rep_in_table(&r->cols[c])) continue;
         fprintf(out, "<th%s>", r->cols[c].type == AJ_REP_TEXT ? "" : " class=\"num\"");
         aj_render_html_text(out, r->cols[c].title);
         fputs("</th>", out);
+        ncols++;
     }
     fputs("</tr></thead>\n<tbody>\n", out);
     for (size_t i = 0; i < sec->n_rows; i++) {
         const aj_rep_row *row = &sec->rows[i];
+        int prose = 0;
         fputs(row->total ? "<tr class=\"total\">" : "<tr>", out);
         for (size_t c = 0; c < r->n_cols; c++) {
             const aj_rep_col *col = &r->cols[c];
-            if (col->where == AJ_REP_CSV) continue;
+            if (!rep_in_table(col)) {
+                prose |= col->where != AJ_REP_CSV && row->cells[c][0];
+                continue;
+            }
             fputs("<td", out);
             if (col->type != AJ_REP_TEXT) fputs(" class=\"num\"", out);
-            else if (col->where != AJ_REP_ALL) fputs(" class=\"prose\"", out);
             if (row->total == 2 && cur >= 0) {
                 fputs(" id=\"total-", out);
                 aj_render_html_text(out, row->cells[cur]);
@@ -328,6 +344,17 @@ static void rep_html_section(FILE *out, const aj_rep *r, const aj_rep_section *s
             fputs("</td>", out);
         }
         fputs("</tr>\n", out);
+        if (!prose) continue;
+        /* The sentences of the row, under it across the table (as in the text). */
+        fprintf(out, "<tr class=\"prose\"><td colspan=\"%d\">", ncols);
+        for (size_t c = 0, k = 0; c < r->n_cols; c++) {
+            const aj_rep_col *col = &r->cols[c];
+            if (rep_in_table(col) || col->where == AJ_REP_CSV || !row->cells[c][0]) continue;
+            fprintf(out, "%s<span class=\"%s\">", k++ ? "<br>" : "", col->key);
+            aj_render_html_text(out, row->cells[c]);
+            fputs("</span>", out);
+        }
+        fputs("</td></tr>\n", out);
     }
     fputs("</tbody>\n</table>\n", out);
 }

@@ -16,6 +16,7 @@
 #define REP_MAX_CURRENCIES 64
 #define REP_NOTE_LEN 1024
 #define REP_SENTENCE_LEN 1024
+#define REP_PRICE_DECIMALS 4   /* an average price is shown to 4 decimals at most */
 
 typedef enum rep_kind { REP_SHOW, REP_SUMMARY, REP_ROOTCAUSE } rep_kind;
 typedef enum rep_format { REP_TEXT, REP_CSV } rep_format;
@@ -400,8 +401,8 @@ static int rep_build_show(rep_ctx *x, aj_rep *r) {
     }
     if (sec && show_total(x, r, sec, "Invoice total", PQgetvalue(res, rows - 1, 7), &inv, 1) != 0) goto end;
     char title[128], note[REP_NOTE_LEN];
-    snprintf(title, sizeof(title), "All %d invoice%s of account %s in cycle %s, per currency", n_inv,
-             n_inv == 1 ? "" : "s", x->account, x->cycle);
+    snprintf(title, sizeof(title), "Totals of account %s in cycle %s (%d invoice%s), per currency", x->account,
+             x->cycle, n_inv, n_inv == 1 ? "" : "s");
     if (!(sec = aj_rep_section_add(r, title))) goto nomem;
     for (int k = 0; k < n_cur; k++) {
         if (show_total(x, r, sec, "Total", codes[k], &all[k], 2) != 0) goto end;
@@ -635,28 +636,32 @@ static int rootcause_row(rep_ctx *x, const PGresult *res, int i, const rep_sum *
     if (vmin == vmax) snprintf(versions, sizeof(versions), "contract version %" PRId64, vmin);
     else snprintf(versions, sizeof(versions), "contract versions %" PRId64 "-%" PRId64, vmin, vmax);
 
+    const char *desc = aj_reason_parse(reason, &rc_reason) == AJ_E_OK ? aj_reason_desc(rc_reason) : reason;
+    const char *give = vmin == vmax ? "gives" : "give";
+    char seen[REP_SENTENCE_LEN];
+    if (head_n == s->n) snprintf(seen, sizeof(seen), "every record: %s", head);
+    else if (2 * head_n >= s->n)
+        snprintf(seen, sizeof(seen), "most often: %s, %s of %s records", head, aj_render_int(head_n, b, sizeof(b)),
+                 aj_render_int(s->n, c, sizeof(c)));
+    else snprintf(seen, sizeof(seen), "e.g. %s", head);
+
     aj_money lp = 0, cp = 0;
     int priced = rep_is_price_reason(reason) && strcmp(PQgetvalue(res, i, RQ_USAGE), "t") == 0 && units == 1 &&
                  services == 1 && rep_int(x, res, i, RQ_UNIT, &unit) == 0 && rep_int(x, res, i, RQ_QTY, &qty) == 0 &&
                  unit > 0 && qty > 0 && aj_money_muldiv(s->legacy, unit, qty, AJ_ROUND_HALF_UP, &lp) == AJ_E_OK &&
-                 aj_money_muldiv(s->corrected, unit, qty, AJ_ROUND_HALF_UP, &cp) == AJ_E_OK;
+                 aj_money_muldiv(s->corrected, unit, qty, AJ_ROUND_HALF_UP, &cp) == AJ_E_OK &&
+                 aj_money_round(lp, REP_PRICE_DECIMALS, AJ_ROUND_HALF_UP, &lp) == AJ_E_OK &&
+                 aj_money_round(cp, REP_PRICE_DECIMALS, AJ_ROUND_HALF_UP, &cp) == AJ_E_OK;
     if (priced) {
         char u[48], p1[32], p2[32];
         const char *un = rep_unit(service, unit, u, sizeof(u));
-        n = (size_t)snprintf(prose, len, "%s charges on average %s/%s where %s gives %s/%s (%s", who,
-                             rep_price(lp, dec, p1, sizeof(p1)), un, versions, rep_price(cp, dec, p2, sizeof(p2)), un,
-                             head_n == s->n ? "every record: " : "most often: ");
-        n += (size_t)snprintf(prose + (n < len ? n : len), n < len ? len - n : 0, "%s", head);
-        if (head_n != s->n)
-            n += (size_t)snprintf(prose + (n < len ? n : len), n < len ? len - n : 0, ", %s of %s records",
-                                  aj_render_int(head_n, b, sizeof(b)), aj_render_int(s->n, c, sizeof(c)));
-        n += (size_t)snprintf(prose + (n < len ? n : len), n < len ? len - n : 0, ")");
+        n = (size_t)snprintf(prose, len, "%s charges on average %s/%s where %s %s %s/%s (%s)", who,
+                             rep_price(lp, dec, p1, sizeof(p1)), un, versions, give, rep_price(cp, dec, p2, sizeof(p2)),
+                             un, seen);
     } else if (head_n == s->n) {
         n = (size_t)snprintf(prose, len, "%s: %s (%s)", who, head, versions);
     } else {
-        const char *desc = aj_reason_parse(reason, &rc_reason) == AJ_E_OK ? aj_reason_desc(rc_reason) : reason;
-        n = (size_t)snprintf(prose, len, "%s: %s; most often %s (%s of %s records; %s)", who, desc, head,
-                             aj_render_int(head_n, b, sizeof(b)), aj_render_int(s->n, c, sizeof(c)), versions);
+        n = (size_t)snprintf(prose, len, "%s: %s (%s; %s)", who, desc, seen, versions);
     }
     n += (size_t)snprintf(prose + (n < len ? n : len), n < len ? len - n : 0, ": %s record%s",
                           aj_render_int(s->n, a, sizeof(a)), s->n == 1 ? "" : "s");
@@ -684,7 +689,8 @@ static int rep_build_rootcause(rep_ctx *x, aj_rep *r) {
     r->n_cols = RC__N;
     PGresult *res = rep_query(
         x, "grouping the cycle's corrections by legacy tariff code and reason",
-        "WITH c AS (SELECT *, regexp_replace(hypothesis, '\\s*[(;].*$', '') AS head FROM corrections" REP_WHERE "), "
+        "WITH c AS (SELECT *, regexp_replace(regexp_replace(hypothesis, '; -?[0-9.]+ (removed|added)$', ''), "
+        "' \\([^()]*\\)$', '') AS head FROM corrections" REP_WHERE "), "
         "h AS (SELECT currency, legacy_tariff_code, reason, head, count(*) AS n, row_number() OVER (PARTITION BY "
         "currency, legacy_tariff_code, reason ORDER BY count(*) DESC, head) AS rn FROM c GROUP BY 1, 2, 3, 4) "
         "SELECT c.currency, c.legacy_tariff_code, c.reason, " REP_SUM_SQL ", h.head, h.n, min(contract_version), "
@@ -859,6 +865,7 @@ static int rep_read(rep_ctx *x, const rep_args *a, aj_rep *r, aj_rep_col *summar
                               PGRES_COMMAND_OK);
     if (!res) return -1;
     PQclear(res);
+    res = NULL;
     int rc = rep_load_decimals(x) || rep_check_selection(x) ? -1 : 0;
     if (rc == 0) {
         if (a->kind == REP_SHOW) rc = rep_build_show(x, r);
