@@ -226,7 +226,7 @@ aj_err aj_rep_write_csv(FILE *out, const aj_rep *r) {
     for (size_t s = 0; s < r->n_sections; s++)
         for (size_t i = 0; i < r->sections[s].n_rows; i++) {
             const aj_rep_row *row = &r->sections[s].rows[i];
-            fputs(row->total ? "total" : "row", out);
+            fputs(row->total == 2 ? "total" : row->total ? "subtotal" : "row", out);
             for (size_t c = 0; c < r->n_cols; c++) {
                 if (r->cols[c].where == AJ_REP_HUMAN) continue;
                 fputc(',', out);
