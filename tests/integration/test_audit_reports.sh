@@ -347,6 +347,16 @@ same "the reason chart's bars and the log's counts" "$work/got.bars" "$work/want
 day_bar=$(grep -o "<title>$moved_day: [0-9,]* corrections" "$work/summary.dom" | head -1)
 [ "$day_bar" = "<title>$moved_day: $("$PY" -c "print('{:,}'.format($moved_n))") corrections" ] ||
   fail "the day chart shows '$day_bar' for $moved_day, want the $moved_n rows of the batches moved there"
+"$PY" - "$work/summary.dom" >"$work/got.days" <<'EOF' || fail "cannot read the day chart of the summary page"
+import re, sys
+dom = open(sys.argv[1]).read()
+fig = re.search(r'<figure id="chart-day">(.*?)</figure>', dom, re.S).group(1)
+for label, count in re.findall(r'<title>([0-9-]+): ([0-9,]+) corrections', fig):
+    print("%s\t%s" % (label, count.replace(",", "")))
+EOF
+today=$(q ajuste_test "SELECT to_char(max(committed_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD') FROM sink_offsets")
+printf '%s\t%s\n%s\t%s\n' "$moved_day" "$moved_n" "$today" "$((n - moved_n))" >"$work/want.days"
+same "the day chart's bars (every row on exactly one day)" "$work/got.days" "$work/want.days"
 echo "   HTML: 3 pages render without a console message; totals, $(wc -l <"$work/want.bars") reason bars and the" \
   "$moved_day bar ($moved_n rows) as in the log"
 
