@@ -103,8 +103,8 @@ aj_err aj_rep_bar_add(aj_rep_chart *c, const char *label, int64_t count, const c
 
 /* The writers. Text: aligned columns, amounts at the currency's decimals (rounded half up,
  * display only), prose under its row. CSV (RFC 4180): one header line, then every row of every
- * section; the first column, row_type, is "row", "subtotal" (total 1) or "total" (total 2); amounts exact in micro-units shown
- * as decimals with 6 places (-0.300000), never rounded. HTML: one standalone page (inline CSS
+ * section; the first column, row_type, is "row", "subtotal" (total 1) or "total" (total 2);
+ * amounts exact, the micro-units as decimals with 6 places (-0.300000), never rounded. HTML: one standalone page (inline CSS
  * and SVG, no script, nothing loaded from elsewhere) with the tables and the charts; the cells
  * of rows with total 2 carry the ids "total-<CURRENCY>-<key>". Each returns AJ_E_OK, or AJ_E_IO
  * when out reports a write error. */

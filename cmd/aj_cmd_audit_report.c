@@ -598,9 +598,10 @@ enum { RQ_CUR, RQ_TARIFF, RQ_REASON, RQ_SUMS, RQ_HEAD = RQ_SUMS + REP_SUM_NCOLS,
  * The sentence that explains a group (docs/audit.md "Reports"): what the legacy tariff code does
  * wrong, from the rows. For a price reason on usage of one service and one rate unit, the average
  * price charged against the contract's (legacy and corrected totals over the billed quantity, in
- * 128 bits, rounded half up); else the group's hypothesis when every row has the same one (up to
- * its details in parentheses or after ';'), or the reason's description with the most frequent
- * one. Then the records and the money: "...: 24 records, 317.62 BRL overcharged".
+ * 128 bits, rounded half up to 4 decimals); else the group's hypothesis when every row has the
+ * same one (without a trailing parenthesis or "; <amount> removed|added"), or the reason's
+ * description with the most frequent one ("most often" when it is at least half the rows, "e.g."
+ * otherwise). Then the records and the money: "...: 24 records, 317.62 BRL overcharged".
  */
 static int rootcause_row(rep_ctx *x, const PGresult *res, int i, const rep_sum *s, int rank, const char *total_cur,
                          const char **cells, char (*buf)[32], char *prose, size_t len) {
@@ -655,13 +656,13 @@ static int rootcause_row(rep_ctx *x, const PGresult *res, int i, const rep_sum *
     if (priced) {
         char u[48], p1[32], p2[32];
         const char *un = rep_unit(service, unit, u, sizeof(u));
-        n = (size_t)snprintf(prose, len, "%s charges on average %s/%s where %s %s %s/%s (%s)", who,
+        n = (size_t)snprintf(prose, len, "%s charges on average %s/%s where %s %s %s/%s; %s", who,
                              rep_price(lp, dec, p1, sizeof(p1)), un, versions, give, rep_price(cp, dec, p2, sizeof(p2)),
                              un, seen);
     } else if (head_n == s->n) {
         n = (size_t)snprintf(prose, len, "%s: %s (%s)", who, head, versions);
     } else {
-        n = (size_t)snprintf(prose, len, "%s: %s (%s; %s)", who, desc, seen, versions);
+        n = (size_t)snprintf(prose, len, "%s: %s; %s (%s)", who, desc, seen, versions);
     }
     n += (size_t)snprintf(prose + (n < len ? n : len), n < len ? len - n : 0, ": %s record%s",
                           aj_render_int(s->n, a, sizeof(a)), s->n == 1 ? "" : "s");
@@ -760,9 +761,8 @@ static void rep_usage(FILE *out, rep_kind k) {
         "The corrections of billing cycle C grouped by legacy tariff code and reason, ranked within\n"
         "each currency by the money wrong (overcharges plus undercharges), each with a hypothesis that\n"
         "explains it so the carrier can fix the legacy configuration, e.g.\n"
-        "  tariff code VOZ_LOCAL_T2 charges on average 0.45/min where contract version 1 gives\n"
-        "  0.135/min (most often: rated as zone INTL_A instead of LOCAL, 20 of 24 records): 24 records,\n"
-        "  317.62 BRL overcharged\n"
+        "  tariff code VOZ_LOCAL_T2 charges on average 2.1442/min where contract versions 1-2 give\n"
+        "  0.1146/min; e.g. rated as zone INTL_A instead of LOCAL: 24 records, 317.62 BRL overcharged\n"
         "For a price reason (STALE_CONTRACT_VERSION, RATE_MISMATCH, WRONG_ZONE, WRONG_TIME_BAND,\n"
         "TIER_NOT_APPLIED) on usage of one service and rate unit, the average price charged and the\n"
         "contract's (the legacy and corrected totals over the billed quantity); otherwise the rows'\n"
@@ -775,10 +775,10 @@ static void rep_usage(FILE *out, rep_kind k) {
 static void export_usage(FILE *out) {
     fputs("Usage: ajuste audit export show|summary|rootcause [that report's options] [--format csv|text]\n"
           "                          [--html FILE]\n\n"
-          "The same reports as ajuste audit show, summary and rootcause, written as CSV by default (RFC\n"
-          "4180, a header line, row_type row, subtotal or total first, exact amounts with 6 decimals), or as a\n"
-          "standalone HTML page with --html FILE. ajuste audit export REPORT ... is REPORT ... --format\n"
-          "csv; ajuste audit export REPORT --help lists the report's options.\n\n"
+          "The same reports as ajuste audit show, summary and rootcause, written as CSV by default\n"
+          "(RFC 4180, a header line, row_type row, subtotal or total first, exact amounts with 6\n"
+          "decimals), or as a standalone HTML page with --html FILE. ajuste audit export REPORT ... is\n"
+          "REPORT ... --format csv; ajuste audit export REPORT --help lists the report's options.\n\n"
           "Examples:\n"
           "  ajuste audit export summary --cycle 2026-10 --by reason > summary.csv\n"
           "  ajuste audit export rootcause --cycle 2026-10 --html rootcause.html\n"
