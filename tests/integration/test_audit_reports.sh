@@ -33,6 +33,8 @@ fail() {
 . "$here/pg_lib.sh"
 # shellcheck source=mb_lib.sh
 . "$here/mb_lib.sh"
+# shellcheck source=run_lib.sh
+. "$here/run_lib.sh"
 cleanup() {
   kill_broker
   pg_stop
@@ -98,25 +100,7 @@ pg_start
 q ajuste_test "CREATE ROLE sink LOGIN IN ROLE ajuste_writer; CREATE ROLE ana LOGIN IN ROLE ajuste_auditor" >/dev/null
 
 start_broker
-for t in cdr.usage:4 contract.events:1 ajuste.checkpoints:4 rep.invoices:4 rep.review:4 rep.corrections:4 \
-  rep.dead-letter:4; do
-  expect_ok "topic ${t%:*} ${t#*:}"
-done
-timeout 300 "$AJ_BIN" gen --bootstrap-servers "$boot" --out "$work/gen" --accounts 200 --records 20000 --seed 11 \
-  >"$work/gen.out" 2>&1 {mb_in}>&- {mb_out}<&- || fail "ajuste gen failed: $(cat "$work/gen.out")"
-cat >"$work/run.conf" <<CONF
-kafka.bootstrap.servers = $boot
-run.exit_at_end = true
-kafka.fetch.wait.max.ms = 10
-input.credit_topic =
-kafka.group.id = reports-test
-output.invoice_topic = rep.invoices
-output.review_topic = rep.review
-output.correction_topic = rep.corrections
-output.dead_letter_topic = rep.dead-letter
-CONF
-timeout 300 "$AJ_BIN" run --config "$work/run.conf" >"$work/run.out" 2>&1 {mb_in}>&- {mb_out}<&- ||
-  fail "ajuste run failed: $(tail -5 "$work/run.out")"
+run_pipeline rep 11 20000
 timeout 300 "$AJ_BIN" audit sink --bootstrap-servers "$boot" --topic rep.corrections --db "dbname=ajuste_test user=sink" \
   --until-end --batch-rows 300 >"$work/sink.out" 2>&1 {mb_in}>&- {mb_out}<&- || fail "sink failed: $(cat "$work/sink.out")"
 # The invoices of the same run (issued and held), one line per invoice: "invoice HEX-of-the-message".
@@ -334,26 +318,21 @@ done
 got=$(cell "$work/show.dom" "total-$cur-delta")
 want=$(fmt "$(q ajuste_test "SELECT sum(delta) FROM corrections WHERE account = '$acc_many' AND cycle_id = '$cycle'")" 2)
 [ "$got" = "$want" ] || fail "the show page's total delta is '$got', want $want"
-# The charts: a bar per reason with its count; the moved day with the moved rows.
+# The charts: a bar per reason with its count; every row on one day, the moved ones on theirs.
+# bars DOM FIGURE_ID: "label<TAB>count" of each bar of that chart (from the bars' <title>s).
+bars() {
+  "$PY" - "$1" "$2" <<'EOF' || fail "cannot read the chart $2 of $1"
+import re, sys
+dom = open(sys.argv[1]).read()
+fig = re.search(r'<figure id="%s">(.*?)</figure>' % sys.argv[2], dom, re.S).group(1)
+for label, count in re.findall(r'<title>([^<:]+): ([0-9,]+) corrections', fig):
+    print("%s\t%s" % (label, count.replace(",", "")))
+EOF
+}
 q ajuste_test "SELECT reason, count(*) FROM corrections WHERE cycle_id = '$cycle' GROUP BY 1" >"$work/want.bars"
-"$PY" - "$work/summary.dom" >"$work/got.bars" <<'EOF' || fail "cannot read the charts of the summary page"
-import re, sys
-dom = open(sys.argv[1]).read()
-fig = re.search(r'<figure id="chart-reason">(.*?)</figure>', dom, re.S).group(1)
-for label, count in re.findall(r'<title>([A-Z_]+): ([0-9,]+) corrections', fig):
-    print("%s\t%s" % (label, count.replace(",", "")))
-EOF
+bars "$work/summary.dom" chart-reason >"$work/got.bars"
 same "the reason chart's bars and the log's counts" "$work/got.bars" "$work/want.bars"
-day_bar=$(grep -o "<title>$moved_day: [0-9,]* corrections" "$work/summary.dom" | head -1)
-[ "$day_bar" = "<title>$moved_day: $("$PY" -c "print('{:,}'.format($moved_n))") corrections" ] ||
-  fail "the day chart shows '$day_bar' for $moved_day, want the $moved_n rows of the batches moved there"
-"$PY" - "$work/summary.dom" >"$work/got.days" <<'EOF' || fail "cannot read the day chart of the summary page"
-import re, sys
-dom = open(sys.argv[1]).read()
-fig = re.search(r'<figure id="chart-day">(.*?)</figure>', dom, re.S).group(1)
-for label, count in re.findall(r'<title>([0-9-]+): ([0-9,]+) corrections', fig):
-    print("%s\t%s" % (label, count.replace(",", "")))
-EOF
+bars "$work/summary.dom" chart-day >"$work/got.days"
 today=$(q ajuste_test "SELECT to_char(max(committed_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD') FROM sink_offsets")
 printf '%s\t%s\n%s\t%s\n' "$moved_day" "$moved_n" "$today" "$((n - moved_n))" >"$work/want.days"
 same "the day chart's bars (every row on exactly one day)" "$work/got.days" "$work/want.days"
