@@ -24,11 +24,7 @@ work=$(mktemp -d)
 PY=/usr/bin/python3   # Debian's, where python3-avro lives
 cycle=2026-10
 
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-
+# fail MESSAGE: pg_lib.sh's.
 # shellcheck source=pg_lib.sh
 . "$here/pg_lib.sh"
 # shellcheck source=mb_lib.sh
