@@ -345,6 +345,10 @@ static rep_sum *rep_cur_total(rep_ctx *x, char (*codes)[8], rep_sum *sums, int *
     return &sums[(*n)++];
 }
 
+/* The query's columns are show_cols' without SH_DETAILS: column c is cell c below SH_DETAILS, cell
+ * c + 1 from it on. */
+#define SQ_INVOICE (SH_INVOICE - 1)
+
 static int rep_build_show(rep_ctx *x, aj_rep *r) {
     const char *p[2] = {x->cycle, x->account};
     PGresult *res = rep_query(x, "reading the account's corrections",
@@ -353,7 +357,7 @@ static int rep_build_show(rep_ctx *x, aj_rep *r) {
                               "service, contract_id, contract_version, legacy_tariff_code, "
                               "coalesce(rule_trace->>'zone', ''), source_origin, source_partition, source_offset, "
                               "late::text FROM corrections" REP_WHERE
-                              "ORDER BY invoice_id, invoice_line, correction_id",
+                              "ORDER BY invoice_id, currency, invoice_line, correction_id",
                               2, p, PGRES_TUPLES_OK);
     if (!res) return -1;
     char codes[REP_MAX_CURRENCIES][8];
@@ -365,13 +369,13 @@ static int rep_build_show(rep_ctx *x, aj_rep *r) {
     r->n_cols = SH__N;
 
     for (int i = 0; i < rows; i++) {
-        const char *cells[SH__N], *invoice = PQgetvalue(res, i, 9), *cur = PQgetvalue(res, i, 7);
+        const char *cells[SH__N], *invoice = PQgetvalue(res, i, SQ_INVOICE), *cur = PQgetvalue(res, i, SH_CUR);
         char details[REP_NOTE_LEN], title[256];
         for (int c = 0; c < SH_DETAILS; c++) cells[c] = PQgetvalue(res, i, c);
         for (int c = SH_INVOICE; c < SH__N; c++) cells[c] = PQgetvalue(res, i, c - 1);
         const char *zone = cells[SH_ZONE], *tariff = cells[SH_TARIFF], *service = cells[SH_SERVICE];
         snprintf(details, sizeof(details),
-                 "record %s (%s%s%s)%s; contract %s version %s; legacy tariff code %s%s%s; from %s partition %s "
+                 "record %s (%s%s%s%s); contract %s version %s; legacy tariff code %s%s%s; from %s partition %s "
                  "offset %s",
                  cells[SH_RECORD], cells[SH_KIND], *service ? ", " : "", service,
                  strcmp(cells[SH_LATE], "true") == 0 ? ", late" : "", cells[SH_CONTRACT], cells[SH_VERSION],
@@ -379,8 +383,10 @@ static int rep_build_show(rep_ctx *x, aj_rep *r) {
                  cells[SH_OFFSET]);
         cells[SH_DETAILS] = details;
 
-        if (!sec || strcmp(invoice, PQgetvalue(res, i - 1, 9)) != 0) {
-            if (sec && show_total(x, r, sec, "Invoice total", PQgetvalue(res, i - 1, 7), &inv, 1) != 0) goto end;
+        /* A section per invoice and currency: an invoice has one currency, and even a log where
+         * it had two would never add them. */
+        if (!sec || strcmp(invoice, PQgetvalue(res, i - 1, SQ_INVOICE)) != 0 || strcmp(cur, PQgetvalue(res, i - 1, SH_CUR)) != 0) {
+            if (sec && show_total(x, r, sec, "Invoice total", PQgetvalue(res, i - 1, SH_CUR), &inv, 1) != 0) goto end;
             snprintf(title, sizeof(title), "Invoice %s (%s)", invoice, cur);
             if (!(sec = aj_rep_section_add(r, title))) goto nomem;
             memset(&inv, 0, sizeof(inv));
@@ -388,8 +394,8 @@ static int rep_build_show(rep_ctx *x, aj_rep *r) {
         }
         rep_sum one = {.n = 1};
         const char *disp = cells[SH_DISP];
-        if (rep_int(x, res, i, 4, &one.legacy) || rep_int(x, res, i, 5, &one.corrected) ||
-            rep_int(x, res, i, 6, &one.net))
+        if (rep_int(x, res, i, SH_LEGACY, &one.legacy) || rep_int(x, res, i, SH_CORRECTED, &one.corrected) ||
+            rep_int(x, res, i, SH_DELTA, &one.net))
             goto end;
         one.applied = strcmp(disp, "APPLY") == 0, one.flagged = strcmp(disp, "FLAG") == 0;
         one.held = strcmp(disp, "HOLD") == 0;
@@ -399,7 +405,7 @@ static int rep_build_show(rep_ctx *x, aj_rep *r) {
         if (!t || rep_sum_add(x, &inv, &one) || rep_sum_add(x, t, &one)) goto end;
         if (!aj_rep_row_add(r, sec, cells, 0, rep_decimals(x, cur))) goto nomem;
     }
-    if (sec && show_total(x, r, sec, "Invoice total", PQgetvalue(res, rows - 1, 7), &inv, 1) != 0) goto end;
+    if (sec && show_total(x, r, sec, "Invoice total", PQgetvalue(res, rows - 1, SH_CUR), &inv, 1) != 0) goto end;
     char title[128], note[REP_NOTE_LEN];
     snprintf(title, sizeof(title), "Totals of account %s in cycle %s (%d invoice%s), per currency", x->account,
              x->cycle, n_inv, n_inv == 1 ? "" : "s");
