@@ -395,7 +395,20 @@ for c in 2026-09 2026-10; do
   cut -f1,2,6,7,8 "$work/want.mixed" >"$work/want.mixedrc"
   same "mixed log, cycle $c rootcause: one total per currency" "$work/got.mixed" "$work/want.mixedrc"
 done
+# The currency's decimals come from the log's invoice headers when it has them (a contract that
+# bills BRL at 3), else from ISO 4217 (JPY 0).
+q mixed "INSERT INTO invoice_headers (invoice_id, status, account, cycle_id, revision, status_reason, period_start,
+           period_end, issue_date, due_date, currency, currency_decimals, contract_id, contract_versions, line_count,
+           correction_count, legacy_total, corrected_total, adjustment_total, overcharge_removed, undercharge_added,
+           flagged_overcharge, flagged_undercharge, tax_total, credit_total, amount_due, pipeline_version, chain,
+           chain_seq, prev_hash, row_hash)
+         VALUES ('INV-X-2026-10-r1', 'ISSUED', 'X', '2026-10', 1, '', '2026-10-01', '2026-11-01', '2026-11-01',
+           '2026-11-30', 'BRL', 3, 'CT-X', '{1}', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 'test', 'x:0', 1,
+           decode(repeat('00', 32), 'hex'), decode(repeat('00', 32), 'hex'))" >/dev/null
 aud mixed summary --cycle 2026-10 >"$work/mixed.txt" || fail "mixed summary (text) exited $?"
+IFS=$'\t' read -r _ _ _ _ _ bover _ _ _ < <(grep '^BRL' "$work/want.mixed")
+grep -E '^  Total +BRL ' "$work/mixed.txt" | tr -s ' ' | grep -qF -e " $(fmt "$bover" 3) " ||
+  fail "the BRL total is not shown at the invoice headers' 3 decimals ($(fmt "$bover" 3)): $(grep -E 'Total +BRL' "$work/mixed.txt")"
 IFS=$'\t' read -r _ _ _ _ _ jover _ jnet _ < <(grep '^JPY' "$work/want.mixed")
 grep -E '^  Total +JPY ' "$work/mixed.txt" | tr -s ' ' | grep -qF -e "$(fmt "$jover" 0) " ||
   fail "the JPY total is not shown at 0 decimals ($(fmt "$jover" 0)): $(grep -E 'Total +JPY' "$work/mixed.txt")"
@@ -408,6 +421,7 @@ aud mixed rootcause --cycle 2026-08 >/dev/null 2>"$work/err"
 rc=$?
 set -e
 [ "$rc" -eq 1 ] && grep -q "2026-09 (.*), 2026-10 (" "$work/err" || fail "unknown cycle in the mixed log: $(cat "$work/err")"
-echo "   two currencies, two cycles: one total per currency, JPY at 0 decimals (net $(fmt "$jnet" 0) JPY)"
+echo "   two currencies, two cycles: one total per currency, JPY at 0 decimals (net $(fmt "$jnet" 0) JPY), BRL at" \
+  "the 3 of its invoice headers"
 
 echo "test_audit_reports: ok"
