@@ -99,6 +99,7 @@ typedef struct aj_acc {
     aj_counters counters;   /* allowances, free units, discount caps used */
     aj_seen seen;           /* record ids, call fingerprints and charged lines */
     aj_bytes rlog;          /* the records rated, to rate again after a backdated amendment */
+    const char *rlog_origin; /* the origin of its first entry (adj->origins): others name theirs only when it differs */
     uint32_t amendments;    /* re-ratings that changed a charge (numbers their corrections) */
 } aj_acc;
 
@@ -144,6 +145,7 @@ static void aj_acc_release_state(aj_acc *acc) {
     aj_counters_free(&acc->counters);
     aj_seen_free(&acc->seen);
     aj_bytes_free(&acc->rlog);
+    acc->rlog_origin = NULL;
 }
 
 static void aj_acc_free(void *p) {
@@ -362,13 +364,15 @@ static aj_err aj_put_str(aj_bytes *b, const char *s) {
 /*
  * Clause "Backdated amendments": every record an account-cycle accepts is logged with what it
  * was rated at, so that a contract version arriving later for a period already rated can rate
- * it again. An entry: 16 bytes (the expected amount, int64; the contract version, int32; the
- * line of the open cycle's lineset, uint32; little-endian), then in Avro binary: kind, in
- * force, record id, tariff code, legacy amount, occurrence, position (origin, partition,
- * offset) and the kind's own fields (aj_rlog_add). The log lives as long as the cycle's state:
- * open, then invoiced until the account's next invoice.
+ * it again. An entry: 12 bytes (the expected amount, int64; the contract version, int32;
+ * little-endian, rewritten in place by a re-rating), then in Avro binary: kind, in force, the
+ * line of the open cycle's lineset, record id, tariff code, legacy amount, occurrence, position
+ * (origin, "" when the first entry's; partition, offset), and what rating the kind needs
+ * (aj_rlog_add; a usage record's subscriber, calling number and roaming flag are not kept:
+ * rating does not read them). The log lives as long as the cycle's state: open, then invoiced
+ * until the account's next invoice.
  */
-#define AJ_RLOG_HEAD 16
+#define AJ_RLOG_HEAD 12
 
 static void aj_le_put(uint8_t *p, uint64_t v, int n) {
     for (int i = 0; i < n; i++) p[i] = (uint8_t)(v >> (8 * i));
@@ -381,16 +385,30 @@ static uint64_t aj_le_get(const uint8_t *p, int n) {
 }
 
 /* Sets the head of the entry at `at`. */
-static void aj_rlog_set(aj_bytes *log, size_t at, aj_money expected, int32_t version, uint32_t line) {
+static void aj_rlog_set(aj_bytes *log, size_t at, aj_money expected, int32_t version) {
     aj_le_put(log->data + at, (uint64_t)expected, 8);
     aj_le_put(log->data + at + 8, (uint64_t)(uint32_t)version, 4);
-    aj_le_put(log->data + at + 12, line, 4);
+}
+
+/* The adjuster's copy of origin (positions of re-rated records point there). */
+static aj_err aj_origin_intern(aj_adjust *adj, const char *origin, const char **out) {
+    size_t len = strlen(origin);
+    char *o = aj_map_get(adj->origins, origin, len);
+    if (!o) {
+        if (!(o = strdup(origin))) return AJ_E_NOMEM;
+        if (aj_map_put(adj->origins, o, len, o, NULL) != AJ_E_OK) {
+            free(o);
+            return AJ_E_NOMEM;
+        }
+    }
+    *out = o;
+    return AJ_E_OK;
 }
 
 /* Appends ev, rated at expected with version (in force or the nearest) on line; occurrence: its
  * id's count in the cycle; extra: usage 1 when a duplicate, recurring the line's charge count,
  * one-time the earlier charges of its code for its line. */
-static aj_err aj_rlog_add(const aj_adjust *adj, aj_acc *acc, const aj_event *ev, aj_money expected, int32_t version, int in_force,
+static aj_err aj_rlog_add(aj_adjust *adj, aj_acc *acc, const aj_event *ev, aj_money expected, int32_t version, int in_force,
                           uint32_t line, uint32_t occurrence, uint32_t extra) {
     aj_bytes *b = &acc->rlog;
     size_t at = b->len;
@@ -400,9 +418,11 @@ static aj_err aj_rlog_add(const aj_adjust *adj, aj_acc *acc, const aj_event *ev,
     do {                                           \
         if ((rc = (expr)) != AJ_E_OK) goto fail;   \
     } while (0)
+    const char *origin = ev->pos.origin ? ev->pos.origin : "";
+    if (at == 0) AJ_LPUT(aj_origin_intern(adj, origin, &acc->rlog_origin));
     AJ_LPUT(aj_bytes_reserve(b, AJ_RLOG_HEAD));
     b->len += AJ_RLOG_HEAD;
-    aj_rlog_set(b, at, expected, version, line);
+    aj_rlog_set(b, at, expected, version);
     const char *rid, *tariff;
     aj_money legacy;
     switch (ev->kind) {
@@ -417,23 +437,21 @@ static aj_err aj_rlog_add(const aj_adjust *adj, aj_acc *acc, const aj_event *ev,
     }
     AJ_LPUT(aj_avro_put_long(b, ev->kind));
     AJ_LPUT(aj_avro_put_bool(b, in_force));
+    AJ_LPUT(aj_avro_put_long(b, line));
     AJ_LPUT(aj_put_str(b, rid));
     AJ_LPUT(aj_put_str(b, tariff));
     AJ_LPUT(aj_avro_put_long(b, legacy));
     AJ_LPUT(aj_avro_put_long(b, occurrence));
-    AJ_LPUT(aj_put_str(b, ev->pos.origin ? ev->pos.origin : ""));
+    AJ_LPUT(aj_put_str(b, at == 0 || strcmp(origin, acc->rlog_origin) != 0 ? origin : ""));
     AJ_LPUT(aj_avro_put_long(b, ev->pos.partition));
     AJ_LPUT(aj_avro_put_long(b, ev->pos.offset));
     AJ_LPUT(aj_avro_put_long(b, extra));
     if (ev->kind == AJ_EVENT_USAGE) {
         const aj_usage *u = &ev->u.usage;
-        AJ_LPUT(aj_put_str(b, u->subscriber));
         AJ_LPUT(aj_avro_put_long(b, u->service));
         AJ_LPUT(aj_avro_put_long(b, u->start_ms));
         AJ_LPUT(aj_avro_put_long(b, u->quantity));
-        AJ_LPUT(aj_put_str(b, u->origin));
         AJ_LPUT(aj_put_str(b, u->destination));
-        AJ_LPUT(aj_avro_put_bool(b, u->roaming));
     } else if (ev->kind == AJ_EVENT_RECURRING) {
         const aj_recurring *r = &ev->u.recurring;
         AJ_LPUT(aj_put_str(b, r->line_id));
@@ -481,8 +499,7 @@ static aj_err aj_rlog_str(aj_avro_in *in, char *dst, size_t size) {
 /* Reads the entry at `at` of acc's log (of account) into e. */
 static aj_err aj_rlog_get(const aj_acc *acc, const char *account, size_t at, aj_rentry *e) {
     const aj_bytes *b = &acc->rlog;
-    int64_t kind, legacy, occurrence, part, offset, extra, v1, v2, v3;
-    int flag;
+    int64_t kind, line, legacy, occurrence, part, offset, extra, v1, v2, v3;
     char rid[AJ_ID_LEN + 1], tariff[AJ_KEY_LEN + 1];
     aj_err rc;
 
@@ -491,7 +508,6 @@ static aj_err aj_rlog_get(const aj_acc *acc, const char *account, size_t at, aj_
     e->at = at;
     e->expected = (aj_money)aj_le_get(b->data + at, 8);
     e->version = (int32_t)(uint32_t)aj_le_get(b->data + at + 8, 4);
-    e->line = (uint32_t)aj_le_get(b->data + at + 12, 4);
     aj_avro_in in = {b->data + at + AJ_RLOG_HEAD, b->data + b->len};
 #define AJ_LGET(expr)                        \
     do {                                     \
@@ -499,11 +515,15 @@ static aj_err aj_rlog_get(const aj_acc *acc, const char *account, size_t at, aj_
     } while (0)
     AJ_LGET(aj_avro_get_long(&in, &kind));
     AJ_LGET(aj_avro_get_bool(&in, &e->in_force));
+    AJ_LGET(aj_avro_get_long(&in, &line));
+    if (line < 0 || line > UINT32_MAX) return AJ_E_BAD_LENGTH;
+    e->line = (uint32_t)line;
     AJ_LGET(aj_rlog_str(&in, rid, sizeof(rid)));
     AJ_LGET(aj_rlog_str(&in, tariff, sizeof(tariff)));
     AJ_LGET(aj_avro_get_long(&in, &legacy));
     AJ_LGET(aj_avro_get_long(&in, &occurrence));
     AJ_LGET(aj_rlog_str(&in, e->origin, sizeof(e->origin)));
+    if (!e->origin[0] && acc->rlog_origin) snprintf(e->origin, sizeof(e->origin), "%s", acc->rlog_origin);
     AJ_LGET(aj_avro_get_long(&in, &part));
     AJ_LGET(aj_avro_get_long(&in, &offset));
     AJ_LGET(aj_avro_get_long(&in, &extra));
@@ -516,15 +536,11 @@ static aj_err aj_rlog_get(const aj_acc *acc, const char *account, size_t at, aj_
     switch (e->ev.kind) {
     case AJ_EVENT_USAGE: {
         aj_usage *u = &e->ev.u.usage;
-        AJ_LGET(aj_rlog_str(&in, u->subscriber, sizeof(u->subscriber)));
         AJ_LGET(aj_avro_get_long(&in, &v1));
         AJ_LGET(aj_avro_get_long(&in, &u->start_ms));
         AJ_LGET(aj_avro_get_long(&in, &u->quantity));
-        AJ_LGET(aj_rlog_str(&in, u->origin, sizeof(u->origin)));
         AJ_LGET(aj_rlog_str(&in, u->destination, sizeof(u->destination)));
-        AJ_LGET(aj_avro_get_bool(&in, &flag));
         u->service = (aj_service)v1;
-        u->roaming = flag != 0;
         u->legacy_charge = legacy;
         memcpy(u->record_id, rid, sizeof(rid));
         memcpy(u->tariff_code, tariff, sizeof(tariff));
@@ -1258,16 +1274,7 @@ static aj_err aj_rerate_correct(aj_adjust *adj, const char *account, aj_acc *acc
 
     aj_correction_common(&c, ev, rid, e->occurrence, k);
     /* The correction's position outlives the entry read back: it points to the origin kept. */
-    size_t olen = strlen(e->origin);
-    char *origin = aj_map_get(adj->origins, e->origin, olen);
-    if (!origin) {
-        if (!(origin = strdup(e->origin))) return AJ_E_NOMEM;
-        if (aj_map_put(adj->origins, origin, olen, origin, NULL) != AJ_E_OK) {
-            free(origin);
-            return AJ_E_NOMEM;
-        }
-    }
-    c.source.origin = origin;
+    if ((rc = aj_origin_intern(adj, e->origin, &c.source.origin))) return rc;
     /* Clause "Correction ids": the record's id, then the re-rating that changed it. */
     size_t n = strlen(c.correction_id);
     snprintf(c.correction_id + n, sizeof(c.correction_id) - n, "/A%u", acc->amendments);
@@ -1345,7 +1352,7 @@ static aj_err aj_rerate_cycle(aj_adjust *adj, const char *account, aj_acc *acc) 
             }
             if ((rc = aj_rerate_correct(adj, account, acc, &e, plan, &charge))) goto out;
         }
-        aj_rlog_set(&acc->rlog, at, charge.amount, aj_plan_contract(plan)->version, e.line);
+        aj_rlog_set(&acc->rlog, at, charge.amount, aj_plan_contract(plan)->version);
         /* in force is an Avro bool right after the kind (one byte): a version that starts or
          * ends being in force changes it. */
         acc->rlog.data[at + AJ_RLOG_HEAD + 1] = (uint8_t)(in_force != 0);
@@ -1729,6 +1736,8 @@ static aj_err aj_load_cycle(aj_adjust *adj, aj_avro_in *in, int64_t version) {
         acc->rlog.len = len;
         /* Every entry must read back, and lines must exist while the cycle is open. */
         aj_rentry e;
+        AJ_PUT(aj_rlog_get(acc, account, 0, &e));
+        AJ_PUT(aj_origin_intern(adj, e.origin, &acc->rlog_origin));
         for (size_t at = 0; at < len; at = e.next) {
             AJ_PUT(aj_rlog_get(acc, account, at, &e));
             if (acc->state == AJ_ACC_OPEN && e.line >= acc->ls.n) return AJ_E_BAD_LENGTH;
