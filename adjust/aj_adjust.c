@@ -1426,7 +1426,7 @@ aj_err aj_adjust_amendments(aj_adjust *adj) {
     aj_map_each(adj->cycles, aj_rerate_collect, &l);
     if ((rc = l.rc)) goto out;
     /* In key order, so that the corrections come out in the same order whatever the map's. */
-    qsort(l.v, l.n, sizeof(*l.v), aj_rerate_item_cmp);
+    if (l.n) qsort(l.v, l.n, sizeof(*l.v), aj_rerate_item_cmp);
     for (size_t i = 0; i < l.n; i++) {
         int due;
         if ((rc = aj_rerate_due(adj, l.v[i].key, l.v[i].acc, &due))) goto out;
