@@ -8,6 +8,7 @@
 #include "aj_adjust_int.h"
 #include "aj_bytes.h"
 #include "aj_map.h"
+#include "aj_tz.h"
 
 /* A set of 64-bit fingerprints with a count each (open addressing; 0 is never a key). Record
  * ids, calls and lines are told apart by a tag hashed in front (docs/rating.md,
@@ -97,6 +98,9 @@ typedef struct aj_acc {
     aj_acc_state state;
     aj_counters counters;   /* allowances, free units, discount caps used */
     aj_seen seen;           /* record ids, call fingerprints and charged lines */
+    aj_bytes rlog;          /* the records rated, to rate again after a backdated amendment */
+    const char *rlog_origin; /* the origin of its first entry (adj->origins): others name theirs only when it differs */
+    uint32_t amendments;    /* re-ratings that changed a charge (numbers their corrections) */
 } aj_acc;
 
 /* What waits for an account's next invoice. */
@@ -128,6 +132,9 @@ struct aj_adjust {
     aj_map *accounts;    /* account -> aj_account */
     size_t open;
     aj_adjust_stats stats;
+    size_t amended_seen; /* backdated versions of the store looked at (aj_contract_store_amended) */
+    int check_all;       /* a restored state: look at every logged cycle once */
+    aj_map *origins;     /* origin -> itself: the positions of re-rated records point here */
 };
 
 static void aj_acc_release_state(aj_acc *acc) {
@@ -137,6 +144,8 @@ static void aj_acc_release_state(aj_acc *acc) {
     aj_lineset_free(&acc->ls);
     aj_counters_free(&acc->counters);
     aj_seen_free(&acc->seen);
+    aj_bytes_free(&acc->rlog);
+    acc->rlog_origin = NULL;
 }
 
 static void aj_acc_free(void *p) {
@@ -189,7 +198,8 @@ aj_adjust *aj_adjust_create(aj_contract_store *store, const aj_adjust_out *out) 
     adj->out = *out;
     aj_policy_default(&adj->policy);
     adj->own_book = 1;
-    if (!(adj->book = aj_credit_book_create()) || !(adj->cycles = aj_map_create()) || !(adj->accounts = aj_map_create())) {
+    if (!(adj->book = aj_credit_book_create()) || !(adj->cycles = aj_map_create()) || !(adj->accounts = aj_map_create()) ||
+        !(adj->origins = aj_map_create())) {
         aj_adjust_destroy(adj);
         return NULL;
     }
@@ -204,6 +214,7 @@ void aj_adjust_destroy(aj_adjust *adj) {
     if (!adj) return;
     if (adj->cycles) aj_map_destroy(adj->cycles, aj_acc_free);
     if (adj->accounts) aj_map_destroy(adj->accounts, aj_account_free);
+    if (adj->origins) aj_map_destroy(adj->origins, free);
     if (adj->own_book) aj_credit_book_destroy(adj->book);
     free(adj);
 }
@@ -341,6 +352,238 @@ static aj_err aj_begin_record(aj_adjust *adj, const char *account, const char *c
                  "built since: beyond the delay period", cycle, account, (*acc)->invoice_id);
         return AJ_E_LATE_USAGE;
     }
+    return AJ_E_OK;
+}
+
+static aj_err aj_put_str(aj_bytes *b, const char *s) {
+    return aj_avro_put_string(b, s, strlen(s));
+}
+
+/* ---------------------------------------------------------------- the log of rated records */
+
+/*
+ * Clause "Backdated amendments": every record an account-cycle accepts is logged with what it
+ * was rated at, so that a contract version arriving later for a period already rated can rate
+ * it again. An entry: 12 bytes (the expected amount, int64; the contract version, int32;
+ * little-endian, rewritten in place by a re-rating), then in Avro binary: kind, in force, the
+ * line of the open cycle's lineset, record id, tariff code, legacy amount, occurrence, position
+ * (origin, "" when the first entry's; partition, offset), and what rating the kind needs
+ * (aj_rlog_add; a usage record's subscriber, calling number and roaming flag are not kept:
+ * rating does not read them). The log lives as long as the cycle's state: open, then invoiced
+ * until the account's next invoice.
+ */
+#define AJ_RLOG_HEAD 12
+
+static void aj_le_put(uint8_t *p, uint64_t v, int n) {
+    for (int i = 0; i < n; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t aj_le_get(const uint8_t *p, int n) {
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++) v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+/* Sets the head of the entry at `at`. */
+static void aj_rlog_set(aj_bytes *log, size_t at, aj_money expected, int32_t version) {
+    aj_le_put(log->data + at, (uint64_t)expected, 8);
+    aj_le_put(log->data + at + 8, (uint64_t)(uint32_t)version, 4);
+}
+
+/* The adjuster's copy of origin (positions of re-rated records point there). */
+static aj_err aj_origin_intern(aj_adjust *adj, const char *origin, const char **out) {
+    size_t len = strlen(origin);
+    char *o = aj_map_get(adj->origins, origin, len);
+    if (!o) {
+        if (!(o = strdup(origin))) return AJ_E_NOMEM;
+        if (aj_map_put(adj->origins, o, len, o, NULL) != AJ_E_OK) {
+            free(o);
+            return AJ_E_NOMEM;
+        }
+    }
+    *out = o;
+    return AJ_E_OK;
+}
+
+/* Appends ev, rated at expected with version (in force or the nearest) on line; occurrence: its
+ * id's count in the cycle; extra: usage 1 when a duplicate, recurring the line's charge count,
+ * one-time the earlier charges of its code for its line. */
+static aj_err aj_rlog_add(aj_adjust *adj, aj_acc *acc, const aj_event *ev, aj_money expected, int32_t version, int in_force,
+                          uint32_t line, uint32_t occurrence, uint32_t extra) {
+    aj_bytes *b = &acc->rlog;
+    size_t at = b->len;
+    aj_err rc;
+    if (!adj->policy.rerate) return AJ_E_OK;
+#define AJ_LPUT(expr)                              \
+    do {                                           \
+        if ((rc = (expr)) != AJ_E_OK) goto fail;   \
+    } while (0)
+    const char *origin = ev->pos.origin ? ev->pos.origin : "";
+    if (at == 0) AJ_LPUT(aj_origin_intern(adj, origin, &acc->rlog_origin));
+    AJ_LPUT(aj_bytes_reserve(b, AJ_RLOG_HEAD));
+    b->len += AJ_RLOG_HEAD;
+    aj_rlog_set(b, at, expected, version);
+    const char *rid, *tariff;
+    aj_money legacy;
+    switch (ev->kind) {
+    case AJ_EVENT_USAGE: rid = ev->u.usage.record_id, tariff = ev->u.usage.tariff_code, legacy = ev->u.usage.legacy_charge; break;
+    case AJ_EVENT_RECURRING:
+        rid = ev->u.recurring.record_id, tariff = ev->u.recurring.tariff_code, legacy = ev->u.recurring.legacy_amount;
+        break;
+    case AJ_EVENT_ONE_TIME:
+        rid = ev->u.one_time.record_id, tariff = ev->u.one_time.tariff_code, legacy = ev->u.one_time.legacy_amount;
+        break;
+    default: rc = AJ_E_ARG; goto fail;
+    }
+    AJ_LPUT(aj_avro_put_long(b, ev->kind));
+    AJ_LPUT(aj_avro_put_bool(b, in_force));
+    AJ_LPUT(aj_avro_put_long(b, line));
+    AJ_LPUT(aj_put_str(b, rid));
+    AJ_LPUT(aj_put_str(b, tariff));
+    AJ_LPUT(aj_avro_put_long(b, legacy));
+    AJ_LPUT(aj_avro_put_long(b, occurrence));
+    AJ_LPUT(aj_put_str(b, at == 0 || strcmp(origin, acc->rlog_origin) != 0 ? origin : ""));
+    AJ_LPUT(aj_avro_put_long(b, ev->pos.partition));
+    AJ_LPUT(aj_avro_put_long(b, ev->pos.offset));
+    AJ_LPUT(aj_avro_put_long(b, extra));
+    if (ev->kind == AJ_EVENT_USAGE) {
+        const aj_usage *u = &ev->u.usage;
+        AJ_LPUT(aj_avro_put_long(b, u->service));
+        AJ_LPUT(aj_avro_put_long(b, u->start_ms));
+        AJ_LPUT(aj_avro_put_long(b, u->quantity));
+        AJ_LPUT(aj_put_str(b, u->destination));
+    } else if (ev->kind == AJ_EVENT_RECURRING) {
+        const aj_recurring *r = &ev->u.recurring;
+        AJ_LPUT(aj_put_str(b, r->line_id));
+        AJ_LPUT(aj_avro_put_long(b, r->service));
+        AJ_LPUT(aj_avro_put_long(b, r->period_start_ms));
+        AJ_LPUT(aj_avro_put_long(b, r->period_end_ms));
+    } else {
+        const aj_one_time *o = &ev->u.one_time;
+        AJ_LPUT(aj_put_str(b, o->subscriber));
+        AJ_LPUT(aj_put_str(b, o->charge_code));
+        AJ_LPUT(aj_avro_put_long(b, o->charged_ms));
+        AJ_LPUT(aj_avro_put_long(b, o->quantity));
+    }
+    return AJ_E_OK;
+fail:
+    b->len = at;   /* no half entry */
+    return rc;
+#undef AJ_LPUT
+}
+
+/* One entry of a log, read back. */
+typedef struct aj_rentry {
+    size_t at, next;      /* where it starts, where the next one does */
+    aj_money expected;
+    int32_t version;
+    uint32_t line;
+    int in_force;
+    uint32_t occurrence, extra;
+    char origin[AJ_ID_LEN + 1];
+    aj_event ev;          /* pos.origin points to origin */
+} aj_rentry;
+
+/* Copies an Avro string of at most size - 1 bytes into dst. */
+static aj_err aj_rlog_str(aj_avro_in *in, char *dst, size_t size) {
+    const char *p;
+    size_t n;
+    aj_err rc;
+    if ((rc = aj_avro_get_string(in, &p, &n))) return rc;
+    if (n >= size) return AJ_E_BAD_LENGTH;
+    memcpy(dst, p, n);
+    dst[n] = '\0';
+    return AJ_E_OK;
+}
+
+/* Reads the entry at `at` of acc's log (of account) into e. */
+static aj_err aj_rlog_get(const aj_acc *acc, const char *account, size_t at, aj_rentry *e) {
+    const aj_bytes *b = &acc->rlog;
+    int64_t kind, line, legacy, occurrence, part, offset, extra, v1, v2, v3;
+    char rid[AJ_ID_LEN + 1], tariff[AJ_KEY_LEN + 1];
+    aj_err rc;
+
+    if (b->len - at < AJ_RLOG_HEAD) return AJ_E_TRUNCATED;
+    memset(e, 0, sizeof(*e));
+    e->at = at;
+    e->expected = (aj_money)aj_le_get(b->data + at, 8);
+    e->version = (int32_t)(uint32_t)aj_le_get(b->data + at + 8, 4);
+    aj_avro_in in = {b->data + at + AJ_RLOG_HEAD, b->data + b->len};
+#define AJ_LGET(expr)                        \
+    do {                                     \
+        if ((rc = (expr)) != AJ_E_OK) return rc; \
+    } while (0)
+    AJ_LGET(aj_avro_get_long(&in, &kind));
+    AJ_LGET(aj_avro_get_bool(&in, &e->in_force));
+    AJ_LGET(aj_avro_get_long(&in, &line));
+    if (line < 0 || line > UINT32_MAX) return AJ_E_BAD_LENGTH;
+    e->line = (uint32_t)line;
+    AJ_LGET(aj_rlog_str(&in, rid, sizeof(rid)));
+    AJ_LGET(aj_rlog_str(&in, tariff, sizeof(tariff)));
+    AJ_LGET(aj_avro_get_long(&in, &legacy));
+    AJ_LGET(aj_avro_get_long(&in, &occurrence));
+    AJ_LGET(aj_rlog_str(&in, e->origin, sizeof(e->origin)));
+    if (!e->origin[0] && acc->rlog_origin) snprintf(e->origin, sizeof(e->origin), "%s", acc->rlog_origin);
+    AJ_LGET(aj_avro_get_long(&in, &part));
+    AJ_LGET(aj_avro_get_long(&in, &offset));
+    AJ_LGET(aj_avro_get_long(&in, &extra));
+    e->occurrence = (uint32_t)occurrence;
+    e->extra = (uint32_t)extra;
+    e->ev.kind = (aj_event_kind)kind;
+    e->ev.pos.origin = e->origin;
+    e->ev.pos.partition = (int32_t)part;
+    e->ev.pos.offset = offset;
+    switch (e->ev.kind) {
+    case AJ_EVENT_USAGE: {
+        aj_usage *u = &e->ev.u.usage;
+        AJ_LGET(aj_avro_get_long(&in, &v1));
+        AJ_LGET(aj_avro_get_long(&in, &u->start_ms));
+        AJ_LGET(aj_avro_get_long(&in, &u->quantity));
+        AJ_LGET(aj_rlog_str(&in, u->destination, sizeof(u->destination)));
+        u->service = (aj_service)v1;
+        u->legacy_charge = legacy;
+        memcpy(u->record_id, rid, sizeof(rid));
+        memcpy(u->tariff_code, tariff, sizeof(tariff));
+        snprintf(u->account, sizeof(u->account), "%s", account);
+        memcpy(u->cycle_id, acc->cycle_id, sizeof(u->cycle_id));
+        memcpy(u->currency, acc->currency, sizeof(u->currency));
+        break;
+    }
+    case AJ_EVENT_RECURRING: {
+        aj_recurring *r = &e->ev.u.recurring;
+        AJ_LGET(aj_rlog_str(&in, r->line_id, sizeof(r->line_id)));
+        AJ_LGET(aj_avro_get_long(&in, &v1));
+        AJ_LGET(aj_avro_get_long(&in, &r->period_start_ms));
+        AJ_LGET(aj_avro_get_long(&in, &r->period_end_ms));
+        r->service = (aj_service)v1;
+        r->legacy_amount = legacy;
+        memcpy(r->record_id, rid, sizeof(rid));
+        memcpy(r->tariff_code, tariff, sizeof(tariff));
+        snprintf(r->account, sizeof(r->account), "%s", account);
+        memcpy(r->cycle_id, acc->cycle_id, sizeof(r->cycle_id));
+        memcpy(r->currency, acc->currency, sizeof(r->currency));
+        break;
+    }
+    case AJ_EVENT_ONE_TIME: {
+        aj_one_time *o = &e->ev.u.one_time;
+        AJ_LGET(aj_rlog_str(&in, o->subscriber, sizeof(o->subscriber)));
+        AJ_LGET(aj_rlog_str(&in, o->charge_code, sizeof(o->charge_code)));
+        AJ_LGET(aj_avro_get_long(&in, &v2));
+        AJ_LGET(aj_avro_get_long(&in, &v3));
+        o->charged_ms = v2;
+        o->quantity = v3;
+        o->legacy_amount = legacy;
+        memcpy(o->record_id, rid, sizeof(rid));
+        memcpy(o->tariff_code, tariff, sizeof(tariff));
+        snprintf(o->account, sizeof(o->account), "%s", account);
+        memcpy(o->cycle_id, acc->cycle_id, sizeof(o->cycle_id));
+        memcpy(o->currency, acc->currency, sizeof(o->currency));
+        break;
+    }
+    default: return AJ_E_BAD_ENUM;
+    }
+#undef AJ_LGET
+    e->next = (size_t)(in.p - b->data);
     return AJ_E_OK;
 }
 
@@ -511,8 +754,11 @@ static aj_err aj_adjust_usage(aj_adjust *adj, const aj_event *ev, char *detail, 
         size_t z = aj_plan_zone_of(plan, u->service, u->destination, prefix);
         zone = z < aj_plan_zone_count(plan) ? aj_plan_zone_name(plan, z) : "";
     }
+    uint32_t line;
     if ((rc = aj_finish_record(adj, u->account, acc, k, AJ_LINE_USAGE, u->service, zone, u->quantity, u->legacy_charge,
-                               charge.amount, cp, NULL)))
+                               charge.amount, cp, &line)) ||
+        (rc = aj_rlog_add(adj, acc, ev, charge.amount, k->version, in_force, line, id_count,
+                          zero == AJ_REASON_DUPLICATE_USAGE)))
         return rc;
     if (zero == AJ_REASON__COUNT && (rc = aj_memo_lines(acc, &charge.trace))) return rc;
     adj->stats.usage++;
@@ -622,9 +868,12 @@ static aj_err aj_adjust_recurring(aj_adjust *adj, const aj_event *ev, char *deta
         memcpy(c.hypothesis, hyp, sizeof(c.hypothesis));
         cp = &c;
     }
+    uint32_t line;
     if ((rc = aj_finish_record(adj, r->account, acc, k, AJ_LINE_RECURRING, r->service, r->line_id, 1, r->legacy_amount,
-                               charge.amount, cp, NULL)))
+                               charge.amount, cp, &line)) ||
+        (rc = aj_rlog_add(adj, acc, ev, charge.amount, k->version, in_force, line, id_count, times)))
         return rc;
+    aj_contract_store_mark_rated(adj->store, r->account, ts);
     adj->stats.recurring++;
     return AJ_E_OK;
 }
@@ -725,9 +974,12 @@ static aj_err aj_adjust_one_time(aj_adjust *adj, const aj_event *ev, char *detai
         memcpy(c.hypothesis, hyp, sizeof(c.hypothesis));
         cp = &c;
     }
+    uint32_t line;
     if ((rc = aj_finish_record(adj, o->account, acc, k, AJ_LINE_ONE_TIME, AJ_SERVICE__COUNT, o->charge_code,
-                               o->quantity, o->legacy_amount, charge.amount, cp, NULL)))
+                               o->quantity, o->legacy_amount, charge.amount, cp, &line)) ||
+        (rc = aj_rlog_add(adj, acc, ev, charge.amount, k->version, in_force, line, id_count, code_count)))
         return rc;
+    aj_contract_store_mark_rated(adj->store, o->account, o->charged_ms);
     adj->stats.one_time++;
     return AJ_E_OK;
 }
@@ -911,8 +1163,292 @@ static aj_err aj_adjust_credit(aj_adjust *adj, const aj_event *ev, char *detail,
     return AJ_E_OK;
 }
 
+/* ------------------------------------------------------------------ backdated amendments */
+
+/* ms as "2026-10-15T00:00Z". */
+static void aj_utc_minute(int64_t ms, char *buf, size_t len) {
+    int64_t min = ms >= 0 ? ms / 60000 : -((-ms + 59999) / 60000);
+    int64_t days = min >= 0 ? min / 1440 : -((-min + 1439) / 1440);
+    int64_t m = min - days * 1440;
+    int32_t y;
+    int mo, d;
+    aj_civil_from_days(days, &y, &mo, &d);
+    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02dZ", (int)y, mo, d, (int)(m / 60), (int)(m % 60));
+}
+
+/* The plan a logged record would be rated with now (in force, or the nearest: *in_force 0),
+ * as aj_begin_record and aj_adjust_recurring choose it; NULL when the account has none. */
+static const aj_plan *aj_rerate_plan(const aj_adjust *adj, const aj_event *ev, int *in_force) {
+    const char *account = aj_event_account(ev);
+    int64_t ts;
+    switch (ev->kind) {
+    case AJ_EVENT_USAGE: ts = ev->u.usage.start_ms; break;
+    case AJ_EVENT_ONE_TIME: ts = ev->u.one_time.charged_ms; break;
+    default:
+        aj_plan_for_period(adj, account, ev->u.recurring.period_start_ms, ev->u.recurring.period_end_ms, &ts);
+        break;
+    }
+    const aj_plan *plan = aj_contract_store_find(adj->store, account, ts, NULL);
+    *in_force = plan != NULL;
+    return plan ? plan : aj_contract_store_nearest(adj->store, account, ts);
+}
+
+/* Whether some record of the log would now be rated with another version than it was. */
+static aj_err aj_rerate_due(const aj_adjust *adj, const char *account, const aj_acc *acc, int *due) {
+    aj_rentry e;
+    aj_err rc;
+    *due = 0;
+    for (size_t at = 0; at < acc->rlog.len; at = e.next) {
+        int in_force;
+        if ((rc = aj_rlog_get(acc, account, at, &e))) return rc;
+        const aj_plan *plan = aj_rerate_plan(adj, &e.ev, &in_force);
+        if (plan && (aj_plan_contract(plan)->version != e.version || in_force != e.in_force)) {
+            *due = 1;
+            return AJ_E_OK;
+        }
+    }
+    return AJ_E_OK;
+}
+
+/* Rates a logged record again with plan: *ok 0 when it cannot be (no rate for its zone in the
+ * new version, an amount that overflows, another currency): it then keeps its charge. */
+static aj_err aj_rerate_record(const aj_plan *plan, int in_force, const aj_rentry *e, aj_counters *counters,
+                               aj_charge *charge, int *ok) {
+    const aj_contract *k = aj_plan_contract(plan);
+    char hyp[sizeof(((aj_correction *)0)->hypothesis)];
+    aj_err rc = AJ_E_OK;
+    *ok = 0;
+    memset(charge, 0, sizeof(*charge));
+    switch (e->ev.kind) {
+    case AJ_EVENT_USAGE: {
+        const aj_usage *u = &e->ev.u.usage;
+        if (u->currency[0] && strcmp(u->currency, k->currency) != 0) return AJ_E_OK;
+        if (e->extra || !in_force || k->status == AJ_CONTRACT_TERMINATED) {
+            charge->trace.quantity = u->quantity;
+            charge->trace.contract_version = k->version;
+            break;
+        }
+        rc = aj_rating_rate_usage(plan, u, counters, NULL, charge);
+        if (rc == AJ_E_NO_RATE || rc == AJ_E_OVERFLOW) return AJ_E_OK;
+        if (rc || (rc = aj_charge_commit(charge, counters))) return rc;
+        break;
+    }
+    case AJ_EVENT_RECURRING:
+        if (e->ev.u.recurring.currency[0] && strcmp(e->ev.u.recurring.currency, k->currency) != 0) return AJ_E_OK;
+        if (aj_rate_recurring(plan, in_force, &e->ev.u.recurring, e->extra, charge, hyp, sizeof(hyp)) ==
+            AJ_REASON__COUNT)
+            return AJ_E_OK;
+        break;
+    case AJ_EVENT_ONE_TIME:
+        if (e->ev.u.one_time.currency[0] && strcmp(e->ev.u.one_time.currency, k->currency) != 0) return AJ_E_OK;
+        if (aj_rate_one_time(plan, in_force, &e->ev.u.one_time, e->occurrence, e->extra, charge, hyp, sizeof(hyp),
+                             &rc) == AJ_REASON__COUNT)
+            return rc == AJ_E_OVERFLOW ? AJ_E_OK : rc;
+        break;
+    default: return AJ_E_BAD_ENUM;
+    }
+    *ok = 1;
+    return AJ_E_OK;
+}
+
+/* The CONTRACT_AMENDED correction of a record whose charge changed from e->expected to
+ * charge->amount: on the record's line while its cycle is open, on the LATE_ line of the
+ * account's next invoice naming the emitted one once it is invoiced. */
+static aj_err aj_rerate_correct(aj_adjust *adj, const char *account, aj_acc *acc, const aj_rentry *e,
+                                const aj_plan *plan, const aj_charge *charge) {
+    const aj_contract *k = aj_plan_contract(plan);
+    const aj_event *ev = &e->ev;
+    aj_correction c;
+    aj_lineset *ls = &acc->ls;
+    uint32_t idx = e->line;
+    aj_err rc;
+    const char *rid = ev->kind == AJ_EVENT_USAGE       ? ev->u.usage.record_id
+                      : ev->kind == AJ_EVENT_RECURRING ? ev->u.recurring.record_id
+                                                       : ev->u.one_time.record_id;
+    const char *tariff = ev->kind == AJ_EVENT_USAGE       ? ev->u.usage.tariff_code
+                         : ev->kind == AJ_EVENT_RECURRING ? ev->u.recurring.tariff_code
+                                                          : ev->u.one_time.tariff_code;
+    aj_service service = ev->kind == AJ_EVENT_USAGE       ? ev->u.usage.service
+                         : ev->kind == AJ_EVENT_RECURRING ? ev->u.recurring.service
+                                                          : AJ_SERVICE__COUNT;
+
+    aj_correction_common(&c, ev, rid, e->occurrence, k);
+    /* The correction's position outlives the entry read back: it points to the origin kept. */
+    if ((rc = aj_origin_intern(adj, e->origin, &c.source.origin))) return rc;
+    /* Clause "Correction ids": the record's id, then the re-rating that changed it. */
+    size_t n = strlen(c.correction_id);
+    snprintf(c.correction_id + n, sizeof(c.correction_id) - n, "/A%u", acc->amendments);
+    snprintf(c.account, sizeof(c.account), "%s", account);
+    memcpy(c.cycle_id, acc->cycle_id, sizeof(c.cycle_id));
+    snprintf(c.tariff_code, sizeof(c.tariff_code), "%s", tariff);
+    c.kind = ev->kind == AJ_EVENT_USAGE ? AJ_KIND_USAGE : ev->kind == AJ_EVENT_RECURRING ? AJ_KIND_RECURRING
+                                                                                          : AJ_KIND_ONE_TIME;
+    c.service = service;
+    c.legacy_amount = e->expected;
+    c.corrected_amount = charge->amount;
+    if ((rc = aj_money_sub(charge->amount, e->expected, &c.delta))) return rc;
+    c.trace = charge->trace;
+    c.trace.contract_version = k->version;
+    c.reason = AJ_REASON_CONTRACT_AMENDED;
+    char was[32], now[32], from[32];
+    aj_money_format(e->expected, 6, was, sizeof(was));
+    aj_money_format(charge->amount, 6, now, sizeof(now));
+    aj_utc_minute(k->effective_from, from, sizeof(from));
+    snprintf(c.hypothesis, sizeof(c.hypothesis),
+             "contract %s v%d%s, effective from %s, arrived after this record was rated with v%d: %s becomes %s",
+             k->contract_id, k->version, k->status == AJ_CONTRACT_TERMINATED ? " (terminated)" : "", from, e->version,
+             was, now);
+    c.disposition = aj_policy_of(&adj->policy, c.reason, c.delta);
+    c.late = acc->state == AJ_ACC_CLOSED;
+    if (c.late) {
+        aj_account *a;
+        if ((rc = aj_account_get(adj, account, &a))) return rc;
+        ls = &a->late;
+        aj_line_kind kind = ev->kind == AJ_EVENT_USAGE       ? AJ_LINE_LATE_USAGE
+                            : ev->kind == AJ_EVENT_RECURRING ? AJ_LINE_LATE_RECURRING
+                                                             : AJ_LINE_LATE_ONE_TIME;
+        if ((rc = aj_lineset_line(ls, kind, service, "", acc->invoice_id, &idx))) return rc;
+        snprintf(c.invoice_id, sizeof(c.invoice_id), "%s", acc->invoice_id);
+    } else {
+        if (idx >= ls->n) return AJ_E_BAD_LENGTH;   /* a log that does not match its lines */
+        aj_invoice_id(c.invoice_id, sizeof(c.invoice_id), account, acc->cycle_id, 1);
+    }
+    const char *line_id = aj_lineset_line_id(ls, idx);
+    snprintf(c.invoice_line, sizeof(c.invoice_line), "%s", line_id);
+    if ((rc = aj_lineset_add(ls, idx, 0, 0, 0, c.delta)) ||
+        (rc = aj_lineset_adjust(ls, idx, c.reason, c.disposition, 1, c.delta)) || (rc = aj_record_stats(adj, &c)))
+        return rc;
+    adj->stats.amended++;
+    return adj->out.correction(adj->out.opaque, &c);
+}
+
+/*
+ * Clause "Backdated amendments": rates every logged record of the cycle again, in the order it
+ * came, with fresh allowances, as if the contract as it is now had been known all along. Each
+ * record whose charge changes gets a CONTRACT_AMENDED correction of the difference; the cycle
+ * keeps the new allowances and the log the new charges.
+ */
+static aj_err aj_rerate_cycle(aj_adjust *adj, const char *account, aj_acc *acc) {
+    aj_counters counters = {0};
+    aj_rentry e;
+    aj_charge charge;
+    int bumped = 0;
+    aj_err rc = AJ_E_OK;
+
+    for (size_t at = 0; at < acc->rlog.len; at = e.next) {
+        int in_force, ok;
+        if ((rc = aj_rlog_get(acc, account, at, &e))) goto out;
+        const aj_plan *plan = aj_rerate_plan(adj, &e.ev, &in_force);
+        if (!plan) continue;
+        if ((rc = aj_rerate_record(plan, in_force, &e, &counters, &charge, &ok))) goto out;
+        if (!ok) {
+            adj->stats.amend_kept++;
+            continue;
+        }
+        if (charge.amount != e.expected) {
+            if (!bumped) {
+                acc->amendments++;
+                bumped = 1;
+            }
+            if ((rc = aj_rerate_correct(adj, account, acc, &e, plan, &charge))) goto out;
+        }
+        aj_rlog_set(&acc->rlog, at, charge.amount, aj_plan_contract(plan)->version);
+        /* in force is an Avro bool right after the kind (one byte): a version that starts or
+         * ends being in force changes it. */
+        acc->rlog.data[at + AJ_RLOG_HEAD + 1] = (uint8_t)(in_force != 0);
+    }
+    aj_counters_free(&acc->counters);
+    acc->counters = counters;
+    return AJ_E_OK;
+out:
+    aj_counters_free(&counters);
+    return rc;
+}
+
+/* A cycle to look at, with its key ("account\0cycle"). */
+typedef struct aj_rerate_item {
+    const char *key;
+    size_t klen;
+    aj_acc *acc;
+} aj_rerate_item;
+
+typedef struct aj_rerate_list {
+    aj_rerate_item *v;
+    size_t n, cap;
+    const char **accounts;   /* sorted; NULL: every account */
+    size_t n_accounts;
+    aj_err rc;
+} aj_rerate_list;
+
+static int aj_strcmp_p(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int aj_rerate_item_cmp(const void *a, const void *b) {
+    const aj_rerate_item *x = a, *y = b;
+    size_t n = x->klen < y->klen ? x->klen : y->klen;
+    int c = memcmp(x->key, y->key, n);
+    return c ? c : (x->klen > y->klen) - (x->klen < y->klen);
+}
+
+static int aj_rerate_collect(void *opaque, const void *key, size_t klen, void *value) {
+    aj_rerate_list *l = opaque;
+    aj_acc *acc = value;
+    const char *account = key;
+    if (acc->state == AJ_ACC_RELEASED || acc->rlog.len == 0) return 0;
+    if (l->accounts && !bsearch(&account, l->accounts, l->n_accounts, sizeof(*l->accounts), aj_strcmp_p)) return 0;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        aj_rerate_item *grown = realloc(l->v, cap * sizeof(*grown));
+        if (!grown) {
+            l->rc = AJ_E_NOMEM;
+            return 1;
+        }
+        l->v = grown;
+        l->cap = cap;
+    }
+    l->v[l->n++] = (aj_rerate_item){key, klen, acc};
+    return 0;
+}
+
+aj_err aj_adjust_amendments(aj_adjust *adj) {
+    size_t total = aj_contract_store_amended_count(adj->store);
+    aj_rerate_list l = {0};
+    aj_err rc = AJ_E_OK;
+
+    if (!adj->check_all && adj->amended_seen == total) return AJ_E_OK;
+    if (!adj->check_all) {
+        l.n_accounts = total - adj->amended_seen;
+        if (!(l.accounts = malloc(l.n_accounts * sizeof(*l.accounts)))) return AJ_E_NOMEM;
+        aj_contract_store_amended(adj->store, adj->amended_seen, l.accounts, l.n_accounts);
+        qsort(l.accounts, l.n_accounts, sizeof(*l.accounts), aj_strcmp_p);
+    }
+    aj_map_each(adj->cycles, aj_rerate_collect, &l);
+    if ((rc = l.rc)) goto out;
+    /* In key order, so that the corrections come out in the same order whatever the map's. */
+    if (l.n) qsort(l.v, l.n, sizeof(*l.v), aj_rerate_item_cmp);
+    for (size_t i = 0; i < l.n; i++) {
+        int due;
+        if ((rc = aj_rerate_due(adj, l.v[i].key, l.v[i].acc, &due))) goto out;
+        if (due && (rc = aj_rerate_cycle(adj, l.v[i].key, l.v[i].acc))) goto out;
+    }
+    adj->amended_seen = total;
+    adj->check_all = 0;
+out:
+    free(l.v);
+    free((void *)l.accounts);
+    return rc;
+}
+
 aj_err aj_adjust_event(aj_adjust *adj, const aj_event *ev, char *detail, size_t detlen) {
     if (detlen) detail[0] = '\0';
+    /* Clause "Backdated amendments": a version that arrived since is applied before the event. */
+    aj_err rc = aj_adjust_amendments(adj);
+    if (rc) {
+        /* Not the event's fault: never a reason to dead-letter it. */
+        snprintf(detail, detlen, "re-rating after a backdated contract amendment: %s", aj_err_str(rc));
+        return aj_err_is_reject(rc) ? AJ_E_FATAL : rc;
+    }
     switch (ev->kind) {
     case AJ_EVENT_USAGE:
         return aj_adjust_usage(adj, ev, detail, detlen);
@@ -936,21 +1472,17 @@ aj_err aj_adjust_event(aj_adjust *adj, const aj_event *ev, char *detail, size_t 
  * dispute ids, the kept cycle). Avro binary primitives; version 1:
  *   "AJST" 1
  *   n_cycles, then per cycle: account, cycle, currency, contract, invoice id, state, lineset,
- *                             versions, counters, seen
+ *                             versions, counters, seen; since version 2: amendments, log (bytes)
  *   n_accounts, then per account: account, late lineset, applied seen, kept cycle ("" none)
  * Statistics and the policy are not state: they belong to the process.
  */
 #define AJ_STATE_MAGIC "AJST"
-#define AJ_STATE_VERSION 1
+#define AJ_STATE_VERSION 2   /* 2: the log of rated records (1 is still read, with no log) */
 
 #define AJ_PUT(expr)                        \
     do {                                    \
         if ((rc = (expr)) != AJ_E_OK) return rc; \
     } while (0)
-
-static aj_err aj_put_str(aj_bytes *b, const char *s) {
-    return aj_avro_put_string(b, s, strlen(s));
-}
 
 static aj_err aj_save_lineset(aj_bytes *b, const aj_lineset *ls) {
     aj_err rc;
@@ -1027,6 +1559,8 @@ static int aj_save_cycle(void *opaque, const void *key, size_t klen, void *value
         AJ_SPUT(aj_avro_put_long(b, acc->counters.v[i].used));
     }
     AJ_SPUT(aj_save_seen(b, &acc->seen));
+    AJ_SPUT(aj_avro_put_long(b, acc->amendments));
+    AJ_SPUT(aj_avro_put_string(b, (const char *)acc->rlog.data, acc->rlog.len));
     return 0;
 fail:
     x->rc = rc;
@@ -1157,7 +1691,7 @@ static aj_err aj_load_seen(aj_avro_in *in, aj_seen *s) {
     return AJ_E_OK;
 }
 
-static aj_err aj_load_cycle(aj_adjust *adj, aj_avro_in *in) {
+static aj_err aj_load_cycle(aj_adjust *adj, aj_avro_in *in, int64_t version) {
     char account[AJ_KEY_LEN + 1], cycle[AJ_CYCLE_LEN + 1];
     size_t n;
     int64_t v;
@@ -1189,7 +1723,28 @@ static aj_err aj_load_cycle(aj_adjust *adj, aj_avro_in *in) {
         AJ_PUT(aj_avro_get_long(in, &used));
         AJ_PUT(aj_counters_add(&acc->counters, (aj_counter_kind)kind, name, used));
     }
-    return aj_load_seen(in, &acc->seen);
+    AJ_PUT(aj_load_seen(in, &acc->seen));
+    if (version < 2) return AJ_E_OK;
+    const char *log;
+    size_t len;
+    AJ_PUT(aj_get_int(in, 0, UINT32_MAX, &v));
+    acc->amendments = (uint32_t)v;
+    AJ_PUT(aj_avro_get_string(in, &log, &len));
+    if (len) {
+        AJ_PUT(aj_bytes_reserve(&acc->rlog, len));
+        memcpy(acc->rlog.data, log, len);
+        acc->rlog.len = len;
+        /* Every entry must read back, and lines must exist while the cycle is open. */
+        aj_rentry e;
+        AJ_PUT(aj_rlog_get(acc, account, 0, &e));
+        AJ_PUT(aj_origin_intern(adj, e.origin, &acc->rlog_origin));
+        for (size_t at = 0; at < len; at = e.next) {
+            AJ_PUT(aj_rlog_get(acc, account, at, &e));
+            if (acc->state == AJ_ACC_OPEN && e.line >= acc->ls.n) return AJ_E_BAD_LENGTH;
+        }
+        adj->check_all = 1;
+    }
+    return AJ_E_OK;
 }
 
 static aj_err aj_load_account(aj_adjust *adj, aj_avro_in *in) {
@@ -1218,9 +1773,9 @@ aj_err aj_adjust_load(aj_adjust *adj, const void *data, size_t len) {
     if (len < 4 || memcmp(data, AJ_STATE_MAGIC, 4) != 0) return AJ_E_BAD_MAGIC;
     in.p += 4;
     AJ_PUT(aj_avro_get_long(&in, &version));
-    if (version != AJ_STATE_VERSION) return AJ_E_UNKNOWN_SCHEMA;
+    if (version < 1 || version > AJ_STATE_VERSION) return AJ_E_UNKNOWN_SCHEMA;
     AJ_PUT(aj_get_count(&in, &n));
-    for (size_t i = 0; i < n; i++) AJ_PUT(aj_load_cycle(adj, &in));
+    for (size_t i = 0; i < n; i++) AJ_PUT(aj_load_cycle(adj, &in, version));
     AJ_PUT(aj_get_count(&in, &n));
     for (size_t i = 0; i < n; i++) AJ_PUT(aj_load_account(adj, &in));
     return in.p == in.end ? AJ_E_OK : AJ_E_TRAILING_BYTES;

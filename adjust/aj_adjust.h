@@ -38,6 +38,8 @@ typedef struct aj_adjust_stats {
     int64_t credits;
     int64_t duplicate_credits;
     int64_t credits_applied;  /* credits put on an invoice (by this adjuster) */
+    int64_t amended;          /* CONTRACT_AMENDED corrections: records re-rated to another charge */
+    int64_t amend_kept;       /* records a re-rating could not rate (no rate in the new version...) */
 } aj_adjust_stats;
 
 typedef struct aj_adjust aj_adjust;
@@ -94,6 +96,18 @@ void aj_adjust_set_policy(aj_adjust *adj, const aj_policy *policy);
  * Other errors (OVERFLOW, NOMEM, the out callbacks') are returned as is.
  */
 aj_err aj_adjust_event(aj_adjust *adj, const aj_event *ev, char *detail, size_t detlen);
+
+/*
+ * Clause "Backdated amendments" (docs/rating.md): the records of the open and last invoiced
+ * cycles of every account that received a backdated contract version since the last call
+ * (aj_contract_store_amended; after aj_adjust_load, of every account) are rated again, in the
+ * order they came, with the contract store as it is now. Each record whose charge changes gets
+ * a CONTRACT_AMENDED correction of the difference: on its own line while the cycle is open, on
+ * the LATE_ line of the account's next invoice naming the emitted one once it is invoiced
+ * (emitted invoices are never changed). aj_adjust_event calls it first; a daemon may call it
+ * after reading new contract versions. AJ_E_NOMEM, AJ_E_OVERFLOW, the out callbacks' errors.
+ */
+aj_err aj_adjust_amendments(aj_adjust *adj);
 
 /*
  * Explains why a usage record's legacy charge differs from `expected` (rated under `plan`

@@ -44,6 +44,15 @@ static void bench_die(const char *what) {
     exit(1);
 }
 
+/* The correction policy of the configuration (AJUSTE_POLICY_* variables), as `ajuste run` sets it. */
+static void bench_policy(const aj_config *cfg, aj_pipeline *pl) {
+    aj_policy policy;
+    char err[256];
+    if (!pl) bench_die("no pipeline");
+    if (aj_policy_from_config(cfg, &policy, err, sizeof(err))) bench_die(err);
+    aj_pipeline_set_policy(pl, &policy);
+}
+
 static void bench_add(bench_list *l, aj_schema_id id, const char *key, const void *datum, size_t len) {
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 4096;
@@ -322,6 +331,7 @@ static void bench_kafka(const bench *b) {
     aj_sink *sink = aj_kafka_sink_create(&cfg, &rc, err, sizeof(err));
     if (!store || !sink) bench_die(err);
     aj_pipeline *pl = aj_pipeline_create(store, sink);
+    bench_policy(&cfg, pl);
     int64_t read = 0, rejected = 0;
     if (!pl || aj_kafka_read_contracts(&cfg, cfg.contract_topic, 30000, aj_pipeline_add_contract, pl, &read, &rejected,
                                        err, sizeof(err)))
@@ -1218,6 +1228,7 @@ static void ck_round(const bench *b, const ck_opts *o, int on, ck_meter *m, ck_r
     m->inner = sink;
     m->prefix_len = (size_t)snprintf(m->prefix, sizeof(m->prefix), "%s/%s/", CK_GROUP, cfg.usage_topic);
     aj_pipeline *pl = aj_pipeline_create(store, &m->base);
+    bench_policy(&cfg, pl);
     int64_t read = 0, rejected = 0;
     aj_kafka_follower *contracts = aj_kafka_follower_create(&cfg, cfg.contract_topic, 60000, &rc, err, sizeof(err));
     if (!pl || !contracts || aj_kafka_sync_contracts(contracts, cfg.contract_topic, 60000, aj_pipeline_add_contract, pl,

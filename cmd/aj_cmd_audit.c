@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "aj_audit.h"
+#include "aj_audit_report.h"
 #include "aj_cmd.h"
 #include "aj_config.h"
 #include "aj_pg.h"
@@ -22,8 +23,11 @@ static void audit_usage(FILE *out) {
             "  migrate   create or bring up to date the log's tables, roles and privileges\n"
             "  sink      store the corrections and the invoice headers in the log, exactly once,\n"
             "            hash-chained\n"
-            "  verify    recompute every hash chain; check an anchor file of chain heads\n\n"
-            "Not built yet: show, summary and export.\n\n"
+            "  verify    recompute every hash chain; check an anchor file of chain heads\n"
+            "  show      every correction of an account's invoices for a cycle\n"
+            "  summary   a cycle's corrections counted and summed by reason, tariff code, service or zone\n"
+            "  rootcause a cycle's corrections by legacy tariff code and reason, ranked, with a hypothesis\n"
+            "  export    show, summary or rootcause as CSV, or as an HTML page with charts (--html)\n\n"
             "Every command connects with a libpq connection string or URI (--db), or with the PG*\n"
             "environment variables (PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD...).\n\n"
             "Exit codes: 0 success, 1 the database could not be reached or refused, 2 bad command line.\n");
@@ -413,6 +417,12 @@ static int audit_verify(int argc, char **argv) {
     return AJ_EXIT_OK;
 }
 
+/* show, summary, rootcause, export: cmd/aj_cmd_audit_report.c, connecting as the others do. */
+static int audit_report(int argc, char **argv) {
+    static const aj_audit_report_hooks hooks = {audit_open, audit_parse_wait};
+    return aj_audit_report_cmd(argc, argv, &hooks);
+}
+
 int aj_cmd_audit(int argc, char **argv) {
     static const struct {
         const char *name;
@@ -421,6 +431,10 @@ int aj_cmd_audit(int argc, char **argv) {
         {"migrate", audit_migrate},
         {"sink", audit_sink},
         {"verify", audit_verify},
+        {"show", audit_report},
+        {"summary", audit_report},
+        {"rootcause", audit_report},
+        {"export", audit_report},
     };
     if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
         audit_usage(argc < 2 ? stderr : stdout);

@@ -145,6 +145,8 @@ static void aj_pipeline_retire(aj_pipeline *p, const aj_adjust *adj) {
     r->late_records += s->late_records;
     r->held += s->held;
     r->credits_applied += s->credits_applied;
+    r->amended += s->amended;
+    r->amend_kept += s->amend_kept;
 }
 
 aj_err aj_pipeline_save_partition(const aj_pipeline *p, int32_t partition, aj_bytes *out) {

@@ -96,6 +96,14 @@ static const char *rnd_int(int64_t v, char *buf, size_t len) {
     return rnd_group(raw, buf, len);
 }
 
+const char *aj_render_amount(aj_money m, int decimals, int sign, char *buf, size_t len) {
+    return rnd_money(m, decimals < 0 ? 0 : decimals > 6 ? 6 : decimals, sign, buf, len);
+}
+
+const char *aj_render_int(int64_t v, char *buf, size_t len) {
+    return rnd_int(v, buf, len);
+}
+
 static int64_t rnd_floor_div(int64_t a, int64_t b) {
     int64_t q = a / b;
     return (a % b < 0) ? q - 1 : q;
@@ -590,6 +598,10 @@ static void rnd_html_put(FILE *out, rnd_str s) {
 
 static void rnd_html_text(FILE *out, const char *s) {
     rnd_html_put(out, rnd_cstr(s));
+}
+
+void aj_render_html_text(FILE *out, const char *s) {
+    rnd_html_text(out, s);
 }
 
 static const char rnd_css[] =

@@ -23,4 +23,21 @@ void aj_invoice_print_text(FILE *out, const aj_invoice *inv);
  */
 aj_err aj_invoice_write_html(FILE *out, const aj_invoice *inv);
 
+/* The buffer aj_render_amount and aj_render_int need: an int64 at 6 decimals, separators, a sign. */
+#define AJ_RENDER_AMOUNT_LEN 48
+
+/*
+ * m (micro-units) at `decimals` (clamped to 0..6), rounded half up (display only), with ','
+ * between groups of three integer digits and, when sign is set, a '+' on positive amounts:
+ * -46620000 at 2 is "-46.62". Exact integers only, never a float. Returns buf
+ * (AJ_RENDER_AMOUNT_LEN bytes).
+ */
+const char *aj_render_amount(aj_money m, int decimals, int sign, char *buf, size_t len);
+
+/* v with ',' between groups of three digits ("12,345"). Returns buf (AJ_RENDER_AMOUNT_LEN bytes). */
+const char *aj_render_int(int64_t v, char *buf, size_t len);
+
+/* Writes s HTML-escaped, for text and attribute values; control characters become spaces. */
+void aj_render_html_text(FILE *out, const char *s);
+
 #endif /* AJ_RENDER_H */

@@ -81,6 +81,10 @@ static const aj_cfg_entry aj_config_table[] = {
     {"materiality.percent", AJ_CFG_STR, "0",
      "Hold an invoice when its adjustment exceeds this percentage of its legacy total; 0: no limit.",
      AJ_CFG_OFF(materiality_percent), aj_check_percent},
+    {"policy.rerate_amendments", AJ_CFG_BOOL, "true",
+     "Rate the records of the open and last invoiced cycles again when a backdated contract version "
+     "arrives (CONTRACT_AMENDED corrections, docs/rating.md); false saves the log this needs, about "
+     "130 bytes of memory and checkpoint per record of those cycles.", AJ_CFG_OFF(policy_rerate), NULL},
     {"checkpoint.topic", AJ_CFG_STR, "ajuste.checkpoints",
      "Compacted topic of the per-partition checkpoints (state + input position) that restarts and "
      "rebalances resume from (docs/reliability.md).", AJ_CFG_OFF(checkpoint_topic), NULL},

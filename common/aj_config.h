@@ -34,6 +34,7 @@ typedef struct aj_config {
     int64_t commit_interval_records;
     int64_t commit_interval_ms;
     int64_t exit_at_end;
+    int64_t policy_rerate;
     char *log_level;
     aj_kv *kafka;          /* pass-through librdkafka properties, in the order set */
     size_t kafka_count;

@@ -16,6 +16,7 @@ void aj_policy_default(aj_policy *p) {
     aj_policy_set_all(p, AJ_SIDE_OVERCHARGE, AJ_DISP_APPLY);
     /* Charging more than the legacy chain billed can need customer notice: advisory. */
     aj_policy_set_all(p, AJ_SIDE_UNDERCHARGE, AJ_DISP_FLAG);
+    p->rerate = 1;
 }
 
 static const char *aj_trim(char *s) {
@@ -127,6 +128,7 @@ aj_err aj_policy_from_config(const aj_config *cfg, aj_policy *p, char *err, size
     }
     aj_policy_set_all(p, AJ_SIDE_OVERCHARGE, over);
     aj_policy_set_all(p, AJ_SIDE_UNDERCHARGE, under);
+    p->rerate = cfg->policy_rerate != 0;
     if ((rc = aj_policy_parse_rules(p, cfg->policy_rules, err, errlen))) return rc;
     if (aj_money_parse(cfg->materiality_amount, &p->materiality_amount) || p->materiality_amount < 0) {
         snprintf(err, errlen, "materiality.amount '%s' is not a non-negative amount", cfg->materiality_amount);

@@ -17,9 +17,11 @@ typedef struct aj_policy {
     aj_disposition disposition[AJ_REASON__COUNT][2];
     aj_money materiality_amount;   /* hold an invoice whose gross adjustment exceeds it; 0: off */
     int64_t materiality_ppm;       /* ... or exceeds this share of its legacy total; 0: off */
+    int rerate;                    /* re-rate after backdated amendments (docs/rating.md); default 1 */
 } aj_policy;
 
-/* APPLY every overcharge, FLAG every undercharge, no materiality threshold. */
+/* APPLY every overcharge, FLAG every undercharge, no materiality threshold, re-rate after
+ * backdated amendments. */
 void aj_policy_default(aj_policy *p);
 
 /* The disposition of a correction of reason r with this delta. */

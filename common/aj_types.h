@@ -353,7 +353,8 @@ void aj_contract_free(aj_contract *c);
     X(TAX_MISMATCH, "legacy tax differs from the contract's tax on the legacy base")              \
     X(OTC_NOT_IN_CONTRACT, "one-time charge the contract does not have")                         \
     X(OTC_PRICE_MISMATCH, "one-time charge differs from the contract's price")                   \
-    X(OTC_DUPLICATE, "one-time charge billed twice (same record id, or same code and line in the cycle)")
+    X(OTC_DUPLICATE, "one-time charge billed twice (same record id, or same code and line in the cycle)") \
+    X(CONTRACT_AMENDED, "a backdated contract amendment changes a charge already rated")
 
 typedef enum aj_reason {
 #define AJ_REASON_ENUM(name, desc) AJ_REASON_##name,

@@ -29,8 +29,9 @@ void aj_contract_store_destroy(aj_contract_store *store);   /* NULL-safe */
  *
  * Clause "Backdated amendments": a version whose effective_from is earlier than the latest
  * record start the account has had rated (aj_contract_store_mark_rated) is counted as
- * backdated. It applies to every record rated after it arrives; records already rated are not
- * rated again.
+ * backdated. It applies to every record rated after it arrives; the adjusters re-rate the
+ * records already rated of the account's open and last invoiced cycles (adjust/, clause
+ * "Backdated amendments"), reading the accounts from aj_contract_store_amended.
  */
 aj_err aj_contract_store_put(aj_contract_store *store, aj_contract *c, char *detail, size_t detlen);
 
@@ -39,6 +40,11 @@ void aj_contract_store_mark_rated(aj_contract_store *store, const char *account,
 
 /* Versions counted as backdated so far. */
 int64_t aj_contract_store_backdated(const aj_contract_store *store);
+
+/* The accounts of the backdated versions, one per version in arrival order: how many there are,
+ * and up to max of them from index `from` into accounts (borrowed from the store). */
+size_t aj_contract_store_amended_count(const aj_contract_store *store);
+size_t aj_contract_store_amended(const aj_contract_store *store, size_t from, const char **accounts, size_t max);
 
 /*
  * The version in force for account at ts_ms: among versions with

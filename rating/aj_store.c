@@ -21,6 +21,8 @@ struct aj_contract_store {
     size_t n_versions;
     size_t bytes;
     int64_t backdated;
+    char **amended;     /* the account of each backdated version, in arrival order */
+    size_t n_amended, cap_amended;
 };
 
 static void aj_versions_free(void *p) {
@@ -56,7 +58,24 @@ void aj_contract_store_destroy(aj_contract_store *store) {
     aj_map_destroy(store->accounts, aj_versions_free);
     aj_map_destroy(store->zones, aj_tz_free_value);
     aj_map_destroy(store->dests, aj_trie_free_value);
+    for (size_t i = 0; i < store->n_amended; i++) free(store->amended[i]);
+    free(store->amended);
     free(store);
+}
+
+/* Clause "Backdated amendments": notes the account, for the adjusters to re-rate. */
+static aj_err aj_store_note_amended(aj_contract_store *store, const char *account) {
+    if (store->n_amended == store->cap_amended) {
+        size_t cap = store->cap_amended ? store->cap_amended * 2 : 8;
+        char **grown = realloc(store->amended, cap * sizeof(*grown));
+        if (!grown) return AJ_E_NOMEM;
+        store->amended = grown;
+        store->cap_amended = cap;
+    }
+    if (!(store->amended[store->n_amended] = strdup(account))) return AJ_E_NOMEM;
+    store->n_amended++;
+    store->backdated++;
+    return AJ_E_OK;
 }
 
 /* The loaded time zone `name`, loading it on first use. */
@@ -128,7 +147,7 @@ aj_err aj_contract_store_put(aj_contract_store *store, aj_contract *c, char *det
         }
     }
     /* Clause "Backdated amendments". */
-    if (plan->c->effective_from <= vs->rated_until) store->backdated++;
+    if (plan->c->effective_from <= vs->rated_until && aj_store_note_amended(store, account)) goto nomem;
     for (i = 0; i < vs->n && vs->v[i]->c->version < plan->c->version; i++)
         ;
     if (i < vs->n && vs->v[i]->c->version == plan->c->version) {
@@ -165,6 +184,16 @@ void aj_contract_store_mark_rated(aj_contract_store *store, const char *account,
 
 int64_t aj_contract_store_backdated(const aj_contract_store *store) {
     return store->backdated;
+}
+
+size_t aj_contract_store_amended(const aj_contract_store *store, size_t from, const char **accounts, size_t max) {
+    size_t n = 0;
+    for (size_t i = from; i < store->n_amended && n < max; i++) accounts[n++] = store->amended[i];
+    return n;
+}
+
+size_t aj_contract_store_amended_count(const aj_contract_store *store) {
+    return store->n_amended;
 }
 
 const aj_plan *aj_contract_store_find(const aj_contract_store *store, const char *account, int64_t ts_ms,

@@ -28,6 +28,8 @@ fail() {
 . "$here/pg_lib.sh"
 # shellcheck source=mb_lib.sh
 . "$here/mb_lib.sh"
+# shellcheck source=run_lib.sh
+. "$here/run_lib.sh"
 cleanup() {
   if [ -n "$sink_pid" ]; then kill -9 "$sink_pid" 2>/dev/null || true; wait "$sink_pid" 2>/dev/null || true; fi
   kill_broker
@@ -88,26 +90,7 @@ q ajuste_test "CREATE ROLE sink LOGIN IN ROLE ajuste_writer" >/dev/null
 
 # ------------------------------------------------------------------------ the corrections
 start_broker
-for t in cdr.usage:4 contract.events:1 ajuste.checkpoints:4 sink.invoices:4 sink.review:4 sink.corrections:4 \
-  sink.dead-letter:4; do
-  expect_ok "topic ${t%:*} ${t#*:}"
-done
-timeout 300 "$AJ_BIN" gen --bootstrap-servers "$boot" --out "$work/gen" --accounts 200 --records "$records" \
-  --seed 7 >"$work/gen.out" 2>&1 {mb_in}>&- {mb_out}<&- || fail "ajuste gen failed: $(cat "$work/gen.out")"
-cat >"$work/run.conf" <<CONF
-kafka.bootstrap.servers = $boot
-run.exit_at_end = true
-kafka.fetch.wait.max.ms = 10
-input.credit_topic =
-kafka.group.id = sink-test
-output.invoice_topic = sink.invoices
-output.review_topic = sink.review
-output.correction_topic = sink.corrections
-output.dead_letter_topic = sink.dead-letter
-materiality.percent = 20
-CONF
-timeout 300 "$AJ_BIN" run --config "$work/run.conf" >"$work/run.out" 2>&1 {mb_in}>&- {mb_out}<&- ||
-  fail "ajuste run failed: $(tail -5 "$work/run.out")"
+run_pipeline sink 7 "$records" "materiality.percent = 20"   # some invoices held for review
 timeout 300 "$AJ_OUTDUMP" --bootstrap-servers "$boot" --topic correction=sink.corrections --out "$work/dump.txt" \
   --summary "$work/dump.sum" 2>"$work/dump.err" {mb_in}>&- {mb_out}<&- || fail "aj_outdump failed: $(cat "$work/dump.err")"
 cut -d' ' -f2 "$work/dump.txt" | LC_ALL=C sort >"$work/topic.ids"

@@ -24,6 +24,7 @@
 #define NOV05 1793890800000LL
 #define NOV10 (NOV05 + 5 * 86400000LL)
 #define HOUR 3600000LL
+#define DAY (24 * HOUR)
 #define NATIONAL_NR "+552133334444"
 
 /* The right charge of 37 s to NATIONAL_NR under fx_contract(120000): 42 s x 0.12/min + 0.01. */
@@ -438,25 +439,29 @@ static void test_review_late_and_credits(void **state) {
 /* The right charge of 37 s to NATIONAL_NR at 0.06/min (version 2): 42 s x 0.06/min + 0.01. */
 #define RIGHT_V2 52000
 
-/* Hands on the Kafka source's messages; at the first one (m1), publishes version 2 of ACC9's
- * contract, in force from NOV05 + 30 min, before m2 and m3. */
+/* Hands on the Kafka source's messages; when message number fire_at (1: the first) is read,
+ * publishes version 2 of the account's contract, in force from `from` at `price` per minute. */
 typedef struct amend_src {
     aj_source base;
     aj_source *inner;
     int fired;
+    int read, fire_at;
+    const char *account;
+    int64_t from;
+    int64_t price;
 } amend_src;
 
 static aj_err amend_next(aj_source *s, aj_message *m, int timeout_ms) {
     amend_src *a = (amend_src *)s;
     aj_err rc = aj_source_next(a->inner, m, timeout_ms);
-    if (rc == AJ_E_OK && !a->fired) {
-        aj_contract *c = fx_contract(2, NOV05 + HOUR / 2, INT64_MAX, 60000);
+    if (rc == AJ_E_OK && !a->fired && ++a->read == a->fire_at) {
+        aj_contract *c = fx_contract(2, a->from, INT64_MAX, a->price);
         aj_bytes b = {0};
         free(c->account);
-        c->account = fx_dup("ACC9");
+        c->account = fx_dup(a->account);
         fx_no_lines(c);
         assert_int_equal(aj_encode_contract(K.enc, c, &b), AJ_E_OK);
-        produce_datum(K.cfg.contract_topic, "ACC9", AJ_SCHEMA_CONTRACT, &b);
+        produce_datum(K.cfg.contract_topic, a->account, AJ_SCHEMA_CONTRACT, &b);
         flush_all();
         aj_bytes_free(&b);
         aj_contract_free(c);
@@ -472,44 +477,40 @@ static void amend_destroy(aj_source *s) {
 }
 static const aj_source_ops amend_ops = {amend_next, amend_commit, amend_destroy};
 
-/*
- * The daemon's wiring (checkpoints, the contract follower): version 2 of ACC9's contract is
- * published after m1 is read; from the next commit the records are rated against it. m2 was
- * billed at version 2's price: no correction. m3 was billed at version 1's: a correction naming
- * version 2. Without following the contract topic, m2 would be corrected and m3 not.
- */
-static void test_amendment_while_running(void **state) {
-    char err[512];
-    aj_err rc;
-    (void)state;
-    const char *sets[][2] = {{"input.usage_topic", "amend.usage"},          {"input.contract_topic", "amend.contracts"},
-                             {"output.invoice_topic", "amend.invoices"},    {"output.correction_topic", "amend.corrections"},
-                             {"output.dead_letter_topic", "amend.dead"},    {"output.review_topic", "amend.review"},
-                             {"checkpoint.topic", "amend.checkpoints"},     {"kafka.group.id", "amend"},
-                             {"materiality.percent", "0"}};
-    for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++)
-        assert_int_equal(aj_config_set(&K.cfg, sets[i][0], sets[i][1], err, sizeof(err)), AJ_E_OK);
-    const char *topics[] = {"amend.usage", "amend.contracts", "amend.invoices", "amend.corrections",
-                            "amend.dead", "amend.review", "amend.checkpoints"};
-    for (size_t i = 0; i < sizeof(topics) / sizeof(topics[0]); i++) rd_kafka_mock_topic_create(K.mc, topics[i], 1, 1);
+/* Points the configuration at topics "<pfx>.usage", "<pfx>.contracts"... (created, one
+ * partition each) and group pfx, and publishes version 1 of account's contract (no lines, in
+ * force from 300 days before October to `to`, 0.12/min). */
+static void amend_prepare(const char *pfx, const char *account, int64_t to) {
+    static const char *keys[][2] = {{"input.usage_topic", "usage"},          {"input.contract_topic", "contracts"},
+                                    {"output.invoice_topic", "invoices"},    {"output.correction_topic", "corrections"},
+                                    {"output.dead_letter_topic", "dead"},    {"output.review_topic", "review"},
+                                    {"checkpoint.topic", "checkpoints"}};
+    char err[512], topic[64];
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        snprintf(topic, sizeof(topic), "%s.%s", pfx, keys[i][1]);
+        rd_kafka_mock_topic_create(K.mc, topic, 1, 1);
+        assert_int_equal(aj_config_set(&K.cfg, keys[i][0], topic, err, sizeof(err)), AJ_E_OK);
+    }
+    assert_int_equal(aj_config_set(&K.cfg, "kafka.group.id", pfx, err, sizeof(err)), AJ_E_OK);
+    assert_int_equal(aj_config_set(&K.cfg, "materiality.percent", "0", err, sizeof(err)), AJ_E_OK);
 
-    aj_contract *c = fx_contract(1, P_OCT - 300 * 86400000LL, NOV05 + HOUR / 2, 120000);
+    aj_contract *c = fx_contract(1, P_OCT - 300 * 86400000LL, to, 120000);
     aj_bytes b = {0};
     free(c->account);
-    c->account = fx_dup("ACC9");
+    c->account = fx_dup(account);
     fx_no_lines(c);
     assert_int_equal(aj_encode_contract(K.enc, c, &b), AJ_E_OK);
-    produce_datum(K.cfg.contract_topic, "ACC9", AJ_SCHEMA_CONTRACT, &b);
+    produce_datum(K.cfg.contract_topic, account, AJ_SCHEMA_CONTRACT, &b);
     aj_bytes_free(&b);
     aj_contract_free(c);
-    aj_event e;
-    const char *U = K.cfg.usage_topic;
-    e = usage("ACC9", "m1", "2026-11", RIGHT, NOV05), produce(U, "ACC9", &e);
-    e = usage("ACC9", "m2", "2026-11", RIGHT_V2, NOV05 + HOUR), produce(U, "ACC9", &e);
-    e = usage("ACC9", "m3", "2026-11", RIGHT, NOV05 + 2 * HOUR), produce(U, "ACC9", &e);
-    e = close_of("ACC9", "2026-11", P_NOV, P_DEC), produce(U, "ACC9", &e);
-    flush_all();
+}
 
+/* Runs the usage topic to its end with the daemon's wiring (checkpoints, the contract
+ * follower, a commit after every record) through src, which publishes version 2 on the way;
+ * then reads the corrections back into cs. */
+static void amend_run(const char *pfx, amend_src *src, cors *cs) {
+    char err[512];
+    aj_err rc;
     aj_contract_store *store = aj_contract_store_create();
     aj_sink *sink = aj_kafka_sink_create(&K.cfg, &rc, err, sizeof(err));
     if (!sink) fail_msg("%s", err);
@@ -524,16 +525,16 @@ static void test_amendment_while_running(void **state) {
                                              &rejected, err, sizeof(err)),
                      AJ_E_OK);
     assert_int_equal(read, 1);
-    aj_ckpt_conf ck = {"amend", K.cfg.usage_topic, K.cfg.checkpoint_topic, ckpts, contracts, K.cfg.contract_topic, 0, 0};
+    aj_ckpt_conf ck = {pfx, K.cfg.usage_topic, K.cfg.checkpoint_topic, ckpts, contracts, K.cfg.contract_topic, 0, 0};
     assert_int_equal(aj_pipeline_enable_checkpoints(p, &ck), AJ_E_OK);
-    amend_src src = {{&amend_ops}, aj_kafka_source_create(&K.cfg, &rc, err, sizeof(err)), 0};
-    if (!src.inner) fail_msg("%s", err);
+    src->base.ops = &amend_ops;
+    if (!(src->inner = aj_kafka_source_create(&K.cfg, &rc, err, sizeof(err)))) fail_msg("%s", err);
     aj_partition_hooks hooks = aj_pipeline_hooks(p);
-    aj_kafka_source_set_hooks(src.inner, &hooks);
+    aj_kafka_source_set_hooks(src->inner, &hooks);
     aj_run_opts ro = {1, 1000, NULL, NULL, NULL, 0};   /* a commit after every record */
-    assert_int_equal(aj_pipeline_run(p, &src.base, &ro), AJ_E_OK);
-    assert_true(src.fired);
-    aj_source_destroy(&src.base);
+    assert_int_equal(aj_pipeline_run(p, &src->base, &ro), AJ_E_OK);
+    assert_true(src->fired);
+    aj_source_destroy(&src->base);
     assert_int_equal(sink->ops->close(sink), AJ_E_OK);
     assert_int_equal(aj_pipeline_get_stats(p)->contracts, 2);
     aj_pipeline_destroy(p);
@@ -541,17 +542,90 @@ static void test_amendment_while_running(void **state) {
     aj_kafka_follower_destroy(ckpts);
     aj_contract_store_destroy(store);
 
-    cors cs;
-    memset(&cs, 0, sizeof(cs));
-    assert_int_equal(aj_kafka_read_topic(&K.cfg, K.cfg.correction_topic, 30000, collect_correction, &cs, NULL, err,
+    memset(cs, 0, sizeof(*cs));
+    assert_int_equal(aj_kafka_read_topic(&K.cfg, K.cfg.correction_topic, 30000, collect_correction, cs, NULL, err,
                                          sizeof(err)),
                      AJ_E_OK);
+}
+
+/*
+ * The daemon's wiring (checkpoints, the contract follower): version 2 of ACC9's contract is
+ * published after m1 is read; from the next commit the records are rated against it. m2 was
+ * billed at version 2's price: no correction. m3 was billed at version 1's: a correction naming
+ * version 2. Without following the contract topic, m2 would be corrected and m3 not.
+ */
+static void test_amendment_while_running(void **state) {
+    (void)state;
+    amend_prepare("amend", "ACC9", NOV05 + HOUR / 2);
+    aj_event e;
+    const char *U = K.cfg.usage_topic;
+    e = usage("ACC9", "m1", "2026-11", RIGHT, NOV05), produce(U, "ACC9", &e);
+    e = usage("ACC9", "m2", "2026-11", RIGHT_V2, NOV05 + HOUR), produce(U, "ACC9", &e);
+    e = usage("ACC9", "m3", "2026-11", RIGHT, NOV05 + 2 * HOUR), produce(U, "ACC9", &e);
+    e = close_of("ACC9", "2026-11", P_NOV, P_DEC), produce(U, "ACC9", &e);
+    flush_all();
+
+    amend_src src = {.fire_at = 1, .account = "ACC9", .from = NOV05 + HOUR / 2, .price = 60000};
+    cors cs;
+    amend_run("amend", &src, &cs);
     assert_int_equal(cs.n, 1);
     assert_string_equal(cs.v[0].record_id, "m3");
     assert_int_equal(cs.v[0].contract_version, 2);
     assert_int_equal(cs.v[0].legacy_amount, RIGHT);
     assert_int_equal(cs.v[0].corrected_amount, RIGHT_V2);
     assert_int_equal(cs.v[0].reason, AJ_REASON_STALE_CONTRACT_VERSION);
+}
+
+/*
+ * A backdated amendment (docs/rating.md): November is rated at 0.12/min and invoiced; then
+ * version 2, at 0.06/min from November 1, is published. The November invoice stays as it was;
+ * n1 gets a CONTRACT_AMENDED correction naming it, and December's invoice carries the
+ * difference on a LATE_USAGE line that names it.
+ */
+static void test_backdated_amendment_while_running(void **state) {
+    (void)state;
+    amend_prepare("backdated", "ACC8", INT64_MAX);
+    aj_event e;
+    const char *U = K.cfg.usage_topic;
+    e = usage("ACC8", "n1", "2026-11", RIGHT, NOV05), produce(U, "ACC8", &e);
+    e = close_of("ACC8", "2026-11", P_NOV, P_DEC), produce(U, "ACC8", &e);
+    e = usage("ACC8", "d1", "2026-12", RIGHT_V2, P_DEC + 4 * DAY), produce(U, "ACC8", &e);
+    e = close_of("ACC8", "2026-12", P_DEC, P_DEC + 31 * DAY), produce(U, "ACC8", &e);
+    flush_all();
+
+    /* Published when the November close is read: in the store from the commit after it. */
+    amend_src src = {.fire_at = 2, .account = "ACC8", .from = P_NOV, .price = 60000};
+    cors cs;
+    amend_run("backdated", &src, &cs);
+    assert_int_equal(cs.n, 1);
+    const aj_correction *c = &cs.v[0];
+    assert_string_equal(c->correction_id, "COR-n1/A1");
+    assert_int_equal(c->reason, AJ_REASON_CONTRACT_AMENDED);
+    assert_int_equal(c->contract_version, 2);
+    assert_int_equal(c->legacy_amount, RIGHT);
+    assert_int_equal(c->corrected_amount, RIGHT_V2);
+    assert_true(c->late);
+    assert_string_equal(c->invoice_id, "INV-ACC8-2026-11-r1");
+    assert_string_equal(c->invoice_line, "LATE_USAGE/INV-ACC8-2026-11-r1/VOICE");
+    assert_int_equal(c->disposition, AJ_DISP_APPLY);
+
+    invs iv;
+    read_invoices(K.cfg.invoice_topic, &iv);
+    assert_int_equal(iv.n, 2);
+    const aj_invoice *nov = find_invoice(&iv, "INV-ACC8-2026-11-r1"), *dec = find_invoice(&iv, "INV-ACC8-2026-12-r1");
+    assert_non_null(nov);
+    assert_non_null(dec);
+    assert_int_equal(nov->corrected_total, RIGHT);   /* emitted as it was, once */
+    check_invoice_sums(dec);
+    const aj_invoice_line *late = NULL;
+    for (size_t i = 0; i < dec->n_lines; i++)
+        if (strcmp(dec->lines[i].line_id, "LATE_USAGE/INV-ACC8-2026-11-r1/VOICE") == 0) late = &dec->lines[i];
+    assert_non_null(late);
+    assert_string_equal(late->refers_to, "INV-ACC8-2026-11-r1");
+    assert_int_equal(late->billed_amount, RIGHT_V2 - RIGHT);
+    assert_int_equal(dec->corrected_total, RIGHT_V2 + RIGHT_V2 - RIGHT);
+    assert_int_equal(dec->overcharge_removed, RIGHT - RIGHT_V2);
+    free_invoices(&iv);
 }
 
 static int setup(void **state) {
@@ -599,6 +673,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_review_late_and_credits),
         cmocka_unit_test(test_amendment_while_running),
+        cmocka_unit_test(test_backdated_amendment_while_running),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

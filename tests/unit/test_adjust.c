@@ -1061,6 +1061,193 @@ static void test_review_release(void **state) {
 
 /* ---- one-time charges (docs/rating.md "One-time charges") ---- */
 
+/* ---- backdated amendments (docs/rating.md, "Backdated amendments") ---- */
+
+/* The line of inv with this id, or NULL. */
+static const aj_invoice_line *line_of(const aj_invoice *inv, const char *id) {
+    for (size_t i = 0; i < inv->n_lines; i++)
+        if (strcmp(inv->lines[i].line_id, id) == 0) return &inv->lines[i];
+    return NULL;
+}
+
+/* October rated and invoiced with v1 (0.12/min): a on Oct 5, b on Oct 20, both right. */
+static void october_invoiced(fx *f) {
+    fx_no_lines(base(f, 0));
+    expect_none(f, fx_usage("a", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, OCT05));
+    expect_none(f, fx_usage("b", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, OCT20));
+    assert_int_equal(feed_close(f), AJ_E_OK);
+    assert_int_equal(f->n_inv, 1);
+    assert_int_equal(f->inv[0].corrected_total, 188000);
+}
+
+/* The amendment of b (v2 from Oct 15, 0.10/min: 42 x 100000 / 60 + 10000 = 80000) on the
+ * next invoice, after november_record brought the next event. */
+static void expect_b_amended(fx *f, int first) {
+    const aj_correction *c = &f->cor[first];
+    check_cor(c, "COR-b/A1", AJ_REASON_CONTRACT_AMENDED, 94000, 80000,
+              "contract CT-1 v2, effective from 2026-10-15T00:00Z, arrived after this record was rated with v1: "
+              "0.094000 becomes 0.080000");
+    assert_int_equal(c->contract_version, 2);
+    assert_int_equal(c->kind, AJ_KIND_USAGE);
+    assert_string_equal(c->record_id, "b");
+    assert_string_equal(c->cycle_id, "2026-10");
+    assert_true(c->late);
+    assert_string_equal(c->invoice_id, "INV-ACC1-2026-10-r1");
+    assert_string_equal(c->invoice_line, "LATE_USAGE/INV-ACC1-2026-10-r1/VOICE");
+    assert_int_equal(c->disposition, AJ_DISP_APPLY);
+    assert_string_equal(c->source.origin, "cdr.usage");
+    assert_int_equal(c->source.offset, 1);   /* b's own position */
+}
+
+/* November: one record rated with v2, then its close; the invoice carries the amendment. */
+static void november_invoiced(fx *f) {
+    aj_err rc = feed_usage(f, in_cycle(fx_usage("n1", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 80000, NOV05), "2026-11"));
+    if (rc) fail_msg("n1: %s (%s)", aj_err_name(rc), f->detail);
+    assert_int_equal(feed_close_cycle(f, "ACC1", "2026-11", P_NOV, P_DEC), AJ_E_OK);
+    assert_int_equal(f->n_inv, 2);
+    const aj_invoice *inv = &f->inv[1];
+    assert_string_equal(inv->invoice_id, "INV-ACC1-2026-11-r1");
+    const aj_invoice_line *l = line_of(inv, "LATE_USAGE/INV-ACC1-2026-10-r1/VOICE");
+    assert_non_null(l);
+    assert_string_equal(l->refers_to, "INV-ACC1-2026-10-r1");
+    assert_int_equal(l->records, 0);
+    assert_int_equal(l->legacy_amount, 0);
+    assert_int_equal(l->corrected_amount, -14000);
+    assert_int_equal(l->billed_amount, -14000);
+    assert_int_equal(inv->legacy_total, 80000);
+    assert_int_equal(inv->overcharge_removed, 14000);
+    assert_int_equal(inv->corrected_total, 66000);
+    assert_int_equal(inv->legacy_total - inv->overcharge_removed + inv->undercharge_added, inv->corrected_total);
+    /* One adjustment entry on the line: CONTRACT_AMENDED, APPLY, one correction. */
+    int found = 0;
+    for (size_t i = 0; i < inv->n_adjustments; i++)
+        if (strcmp(inv->lines[inv->adjustments[i].line].line_id, l->line_id) == 0) {
+            assert_int_equal(inv->adjustments[i].reason, AJ_REASON_CONTRACT_AMENDED);
+            assert_int_equal(inv->adjustments[i].count, 1);
+            assert_int_equal(inv->adjustments[i].delta, -14000);
+            found++;
+        }
+    assert_int_equal(found, 1);
+}
+
+static void test_backdated_amendment_on_next_invoice(void **state) {
+    fx *f = *state;
+    october_invoiced(f);
+    /* v2 arrives after October was invoiced, effective from Oct 15: backdated. */
+    aj_contract *v2 = fx_contract(2, OCT15, INT64_MAX, 100000);
+    fx_no_lines(v2);
+    put(f, v2);
+    assert_int_equal(aj_contract_store_backdated(f->store), 1);
+    assert_int_equal(f->n_cor, 0);
+    /* The next event applies it first: b (Oct 20) is v2's now; a (Oct 5) is still v1's. */
+    int before = f->n_cor;
+    november_invoiced(f);
+    assert_int_equal(f->n_cor, before + 1);
+    expect_b_amended(f, before);
+    assert_int_equal(aj_adjust_get_stats(f->adj)->amended, 1);
+    assert_int_equal(aj_adjust_get_stats(f->adj)->by_reason[AJ_REASON_CONTRACT_AMENDED], 1);
+    /* The emitted invoice was not emitted again, and the amendment is on exactly one invoice:
+     * December's has no LATE_ line. */
+    assert_int_equal(feed_close_cycle(f, "ACC1", "2026-12", P_DEC, P_DEC + 31 * DAY), AJ_E_OK);
+    assert_int_equal(f->n_inv, 3);
+    for (size_t i = 0; i < f->inv[2].n_lines; i++) assert_int_not_equal(f->inv[2].lines[i].kind, AJ_LINE_LATE_USAGE);
+    assert_int_equal(f->n_cor, before + 1);
+}
+
+/* Saved before the amendment, restored by a process whose contract store already has it (read
+ * from the contract topic at start, so not counted as backdated): the same correction. */
+static void test_backdated_amendment_after_restore(void **state) {
+    fx *f = *state;
+    october_invoiced(f);
+    aj_bytes saved = {0};
+    assert_int_equal(aj_adjust_save(f->adj, &saved), AJ_E_OK);
+    aj_adjust_destroy(f->adj);
+    aj_contract_store_destroy(f->store);
+    assert_non_null(f->store = aj_contract_store_create());
+    fx_no_lines(base(f, 0));
+    aj_contract *v2 = fx_contract(2, OCT15, INT64_MAX, 100000);
+    fx_no_lines(v2);
+    put(f, v2);
+    assert_int_equal(aj_contract_store_backdated(f->store), 0);
+    aj_adjust_out out = {f, on_correction, on_invoice};
+    assert_non_null(f->adj = aj_adjust_create(f->store, &out));
+    assert_int_equal(aj_adjust_load(f->adj, saved.data, saved.len), AJ_E_OK);
+    aj_bytes_free(&saved);
+    int before = f->n_cor;
+    november_invoiced(f);
+    assert_int_equal(f->n_cor, before + 1);
+    expect_b_amended(f, before);
+}
+
+/* A termination backdated into the open cycle: the records after it cost nothing, on their own
+ * line of the invoice still to come; a duplicate stays a duplicate; the allowance re-rated. */
+static void test_backdated_termination_open_cycle(void **state) {
+    fx *f = *state;
+    fx_no_lines(base(f, 0));
+    expect_none(f, fx_usage("t1", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, OCT05));
+    expect_none(f, fx_usage("t2", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, OCT21));
+    expect_cor(f, fx_usage("t2", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, OCT21), "COR-t2#2",
+               AJ_REASON_DUPLICATE_USAGE, 0, NULL);
+    aj_contract *v2 = fx_contract(2, OCT20, INT64_MAX, 120000);
+    v2->status = AJ_CONTRACT_TERMINATED;
+    put(f, v2);
+    int before = f->n_cor;
+    /* t3 on Oct 6 is v1's and right; before it, t2 is re-rated to 0. */
+    assert_int_equal(feed_usage(f, fx_usage("t3", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, OCT06_PEAK)), AJ_E_OK);
+    const aj_correction *c = &f->cor[before];
+    check_cor(c, "COR-t2/A1", AJ_REASON_CONTRACT_AMENDED, 94000, 0, "v2 (terminated), effective from 2026-10-20T00:00Z");
+    assert_string_equal(c->record_id, "t2");
+    assert_int_equal(c->legacy_amount, 94000);
+    assert_false(c->late);
+    assert_string_equal(c->invoice_id, "INV-ACC1-2026-10-r1");
+    assert_string_equal(c->invoice_line, "USAGE/VOICE/NATIONAL");
+    assert_int_equal(c->disposition, AJ_DISP_APPLY);
+    assert_int_equal(f->n_cor, before + 1);
+    assert_int_equal(feed_close(f), AJ_E_OK);
+    const aj_invoice *inv = &f->inv[0];
+    const aj_invoice_line *l = line_of(inv, "USAGE/VOICE/NATIONAL");
+    assert_non_null(l);
+    assert_int_equal(l->records, 4);
+    assert_int_equal(l->legacy_amount, 4 * 94000);
+    /* t1 and t3 at 94000, t2 0 (amended), its duplicate 0. */
+    assert_int_equal(l->corrected_amount, 2 * 94000);
+    assert_int_equal(l->billed_amount, 2 * 94000);
+    assert_int_equal(inv->corrected_total, 2 * 94000);
+    assert_int_equal(inv->legacy_total - inv->overcharge_removed + inv->undercharge_added, inv->corrected_total);
+}
+
+/* policy.rerate_amendments = false: no log, so the amendment only applies from its arrival. */
+static void test_backdated_amendment_rerate_off(void **state) {
+    fx *f = *state;
+    aj_policy p;
+    aj_policy_default(&p);
+    p.rerate = 0;
+    aj_adjust_set_policy(f->adj, &p);
+    october_invoiced(f);
+    aj_contract *v2 = fx_contract(2, OCT15, INT64_MAX, 100000);
+    fx_no_lines(v2);
+    put(f, v2);
+    assert_int_equal(aj_contract_store_backdated(f->store), 1);
+    expect_none(f, in_cycle(fx_usage("n1", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 80000, NOV05), "2026-11"));
+    assert_int_equal(f->n_cor, 0);
+    assert_int_equal(aj_adjust_get_stats(f->adj)->amended, 0);
+}
+
+/* An amendment that changes nothing the account was rated at (it starts after every record)
+ * is not backdated; one that is, but keeps the prices, corrects nothing. */
+static void test_amendment_without_change(void **state) {
+    fx *f = *state;
+    fx_no_lines(base(f, 0));
+    expect_none(f, fx_usage("a", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, OCT05));
+    put(f, fx_contract(2, OCT20, INT64_MAX, 100000));
+    assert_int_equal(aj_contract_store_backdated(f->store), 0);
+    put(f, fx_contract(3, OCT05 - DAY, OCT20, 120000));
+    assert_int_equal(aj_contract_store_backdated(f->store), 1);
+    expect_none(f, fx_usage("b", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, OCT06_PEAK));
+    assert_int_equal(f->n_cor, 0);
+    assert_int_equal(aj_adjust_get_stats(f->adj)->amended, 0);
+}
+
 static aj_err feed_one_time(fx *f, aj_one_time o) {
     aj_event ev;
     memset(&ev, 0, sizeof(ev));
@@ -1301,6 +1488,11 @@ int main(void) {
         T(test_one_time_outside_the_contract),
         T(test_one_time_taxes),
         T(test_one_time_late),
+        T(test_backdated_amendment_on_next_invoice),
+        T(test_backdated_amendment_after_restore),
+        T(test_backdated_termination_open_cycle),
+        T(test_amendment_without_change),
+        T(test_backdated_amendment_rerate_off),
         cmocka_unit_test(test_review_release),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -226,7 +226,9 @@ static void test_ground_truth_exactly(void **state) {
     }
     /* every reason the generator injects occurs */
     for (int r = 0; r < AJ_REASON__COUNT; r++)
-        if (as->by_reason[r] == 0) fail_msg("no %s injected", aj_reason_name((aj_reason)r));
+        if (as->by_reason[r] == 0 && r != AJ_REASON_CONTRACT_AMENDED)   /* ajuste's own, not the legacy's */
+            fail_msg("no %s injected", aj_reason_name((aj_reason)r));
+    assert_int_equal(as->by_reason[AJ_REASON_CONTRACT_AMENDED], 0);   /* contracts known from the start */
     /* the invoices carry the same money as the corrections */
     assert_int_equal(sink.invoice_adjust, sum);
     assert_int_equal(as->undercharge - as->overcharge, sum);
