@@ -27,6 +27,8 @@
 /* Of which the rule_trace keys: their count, then each key's value, in this order. */
 #define AJ_AUDIT_TRACE_NKEYS 21
 extern const char *const aj_audit_trace_keys[AJ_AUDIT_TRACE_NKEYS];
+/* Indexes into aj_audit_trace_keys in jsonb's key order (shorter keys first, then bytewise). */
+extern const unsigned char aj_audit_trace_jsonb_order[AJ_AUDIT_TRACE_NKEYS];
 
 /* The SQL expression (over a row of corrections) whose text is each field: the same list
  * drives `ajuste audit verify` and the documentation, so an auditor can recompute in SQL. */
@@ -62,8 +64,9 @@ typedef struct aj_audit_values {
 aj_err aj_audit_correction_values(const aj_correction *c, const char *pipeline_version, const char *chain,
                                   int64_t chain_seq, aj_audit_values *vals);
 
-/* Appends the rule_trace JSON object of vals (its keys in aj_audit_trace_keys' order, the
- * integers as JSON numbers, the strings escaped) to out. AJ_E_NOMEM. */
+/* Appends the rule_trace JSON object of vals (its keys in aj_audit_trace_jsonb_order: the
+ * order jsonb stores them in, so the server need not sort them; the integers as JSON numbers,
+ * the strings escaped) to out. AJ_E_NOMEM. */
 aj_err aj_audit_trace_json(aj_bytes *out, const aj_audit_values *vals);
 
 /* Index in vals->v of the first rule_trace key's value (the count is just before it). */

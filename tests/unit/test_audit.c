@@ -151,7 +151,30 @@ static void test_correction_values(void **state) {
     assert_int_equal(aj_audit_trace_json(&j, &v), AJ_E_OK);
     assert_int_equal(aj_bytes_reserve(&j, 1), AJ_E_OK);
     j.data[j.len] = 0;
-    assert_non_null(strstr((char *)j.data, "{\"zone\":\"EU\\\"1\",\"matched_prefix\":\"\",\"quantity\":9223372036854775807,"));
+    /* the keys in jsonb's order (shorter first, then bytewise), each once */
+    assert_non_null(strstr((char *)j.data, "{\"band\":"));
+    assert_non_null(strstr((char *)j.data, ",\"zone\":\"EU\\\"1\",\"bands\":"));
+    assert_non_null(strstr((char *)j.data, "\"quantity\":9223372036854775807,"));
+    assert_non_null(strstr((char *)j.data, ",\"matched_prefix\":\"\","));
+    {
+        unsigned seen = 0;
+        const char *prev = NULL, *last = NULL;
+        for (int i = 0; i < AJ_AUDIT_TRACE_NKEYS; i++) {
+            int k = aj_audit_trace_jsonb_order[i];
+            const char *key = aj_audit_trace_keys[k];
+            char quoted[64];
+            assert_true(k < AJ_AUDIT_TRACE_NKEYS && !(seen & 1u << k));
+            seen |= 1u << k;
+            if (prev)
+                assert_true(strlen(prev) < strlen(key) || (strlen(prev) == strlen(key) && strcmp(prev, key) < 0));
+            prev = key;
+            snprintf(quoted, sizeof(quoted), "%c\"%s\":", i ? ',' : '{', key);
+            const char *at = strstr((char *)j.data, quoted);
+            assert_non_null(at);
+            assert_true(!last || at > last);   /* in that order in the text */
+            last = at;
+        }
+    }
     assert_non_null(strstr((char *)j.data, "\"price\":-5,"));
     assert_non_null(strstr((char *)j.data, "\"tier\":2,"));
     assert_non_null(strstr((char *)j.data, "\"clamp\":\"NONE\""));
