@@ -3,6 +3,13 @@
 
 #include <string.h>
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define AJ_SHA256_X86 1
+#include <cpuid.h>
+#include <immintrin.h>
+#include <stdatomic.h>
+#endif
+
 static const uint32_t k256[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
     0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -34,6 +41,77 @@ static void sha256_block(uint32_t h[8], const uint8_t *p) {
     h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += hh;
 }
 
+static void sha256_blocks_portable(uint32_t h[8], const uint8_t *p, size_t n) {
+    for (; n; n--, p += 64) sha256_block(h, p);
+}
+
+#ifdef AJ_SHA256_X86
+/* The same compression with the x86 SHA extensions (SHA-NI: sha256rnds2, sha256msg1/2), four
+ * rounds a step; h kept as ABEF and CDGH, the layout sha256rnds2 works on. */
+__attribute__((target("sha,sse4.1,ssse3"))) static void sha256_blocks_shani(uint32_t h[8], const uint8_t *p,
+                                                                            size_t n) {
+    const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+    __m128i tmp = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&h[0]), 0xB1);   /* CDAB */
+    __m128i st1 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&h[4]), 0x1B);   /* EFGH */
+    __m128i st0 = _mm_alignr_epi8(tmp, st1, 8);                                        /* ABEF */
+    st1 = _mm_blend_epi16(st1, tmp, 0xF0);                                             /* CDGH */
+    for (; n; n--, p += 64) {
+        __m128i abef = st0, cdgh = st1, m[4];
+        for (int g = 0; g < 16; g++) {
+            if (g < 4) {
+                m[g] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * g)), bswap);
+            } else {
+                /* W[4g..4g+3] from W[4g-16..4g-1] */
+                __m128i w = _mm_sha256msg1_epu32(m[g & 3], m[(g + 1) & 3]);
+                w = _mm_add_epi32(w, _mm_alignr_epi8(m[(g + 3) & 3], m[(g + 2) & 3], 4));
+                m[g & 3] = _mm_sha256msg2_epu32(w, m[(g + 3) & 3]);
+            }
+            __m128i msg = _mm_add_epi32(m[g & 3], _mm_loadu_si128((const __m128i *)&k256[4 * g]));
+            st1 = _mm_sha256rnds2_epu32(st1, st0, msg);
+            st0 = _mm_sha256rnds2_epu32(st0, st1, _mm_shuffle_epi32(msg, 0x0E));
+        }
+        st0 = _mm_add_epi32(st0, abef);
+        st1 = _mm_add_epi32(st1, cdgh);
+    }
+    tmp = _mm_shuffle_epi32(st0, 0x1B);                                  /* FEBA */
+    st1 = _mm_shuffle_epi32(st1, 0xB1);                                  /* DCHG */
+    _mm_storeu_si128((__m128i *)&h[0], _mm_blend_epi16(tmp, st1, 0xF0)); /* DCBA */
+    _mm_storeu_si128((__m128i *)&h[4], _mm_alignr_epi8(st1, tmp, 8));    /* HGFE */
+}
+
+static int cpu_has_shani(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_SSSE3) || !(c & bit_SSE4_1)) return 0;
+    return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 29)) != 0;   /* CPUID.7.0:EBX.SHA */
+}
+
+/* -1: not yet decided; 0: portable; 1: SHA-NI. */
+static atomic_int use_shani = -1;
+#endif
+
+int aj_sha256_hw(int enable) {
+#ifdef AJ_SHA256_X86
+    int hw = enable && cpu_has_shani();
+    atomic_store_explicit(&use_shani, hw, memory_order_relaxed);
+    return hw;
+#else
+    (void)enable;
+    return 0;
+#endif
+}
+
+static void sha256_blocks(uint32_t h[8], const uint8_t *p, size_t n) {
+#ifdef AJ_SHA256_X86
+    int hw = atomic_load_explicit(&use_shani, memory_order_relaxed);
+    if (hw < 0) hw = aj_sha256_hw(1);
+    if (hw) {
+        sha256_blocks_shani(h, p, n);
+        return;
+    }
+#endif
+    sha256_blocks_portable(h, p, n);
+}
+
 void aj_sha256_init(aj_sha256 *s) {
     static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
@@ -50,10 +128,13 @@ void aj_sha256_update(aj_sha256 *s, const void *data, size_t len) {
         memcpy(s->block + s->fill, p, take);
         s->fill += take, p += take, len -= take;
         if (s->fill < 64) return;
-        sha256_block(s->h, s->block);
+        sha256_blocks(s->h, s->block, 1);
         s->fill = 0;
     }
-    for (; len >= 64; p += 64, len -= 64) sha256_block(s->h, p);
+    if (len >= 64) {
+        sha256_blocks(s->h, p, len / 64);
+        p += len / 64 * 64, len %= 64;
+    }
     memcpy(s->block, p, len);
     s->fill = len;
 }
@@ -63,12 +144,12 @@ void aj_sha256_final(aj_sha256 *s, uint8_t out[AJ_SHA256_LEN]) {
     s->block[s->fill++] = 0x80;
     if (s->fill > 56) {
         memset(s->block + s->fill, 0, 64 - s->fill);
-        sha256_block(s->h, s->block);
+        sha256_blocks(s->h, s->block, 1);
         s->fill = 0;
     }
     memset(s->block + s->fill, 0, 56 - s->fill);
     for (int i = 0; i < 8; i++) s->block[56 + i] = (uint8_t)(bits >> (56 - 8 * i));
-    sha256_block(s->h, s->block);
+    sha256_blocks(s->h, s->block, 1);
     for (int i = 0; i < 8; i++) {
         out[4 * i] = (uint8_t)(s->h[i] >> 24);
         out[4 * i + 1] = (uint8_t)(s->h[i] >> 16);
