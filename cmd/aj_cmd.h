@@ -14,6 +14,7 @@
 
 int aj_cmd_gen(int argc, char **argv);
 int aj_cmd_rate(int argc, char **argv);
+int aj_cmd_replay(int argc, char **argv);
 int aj_cmd_run(int argc, char **argv);
 int aj_cmd_demo(int argc, char **argv);
 int aj_cmd_audit(int argc, char **argv);

@@ -592,6 +592,10 @@ static void rnd_html_text(FILE *out, const char *s) {
     rnd_html_put(out, rnd_cstr(s));
 }
 
+void aj_html_escape(FILE *out, const char *s) {
+    rnd_html_put(out, rnd_cstr(s));
+}
+
 static const char rnd_css[] =
     "*{box-sizing:border-box}\n"
     "body{margin:0;background:#eef0f3;color:#1b1f24;font:14px/1.45 system-ui,-apple-system,\"Segoe UI\",Roboto,"

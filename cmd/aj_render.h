@@ -23,4 +23,7 @@ void aj_invoice_print_text(FILE *out, const aj_invoice *inv);
  */
 aj_err aj_invoice_write_html(FILE *out, const aj_invoice *inv);
 
+/* Writes s HTML-escaped (text and attribute values); control characters become spaces. */
+void aj_html_escape(FILE *out, const char *s);
+
 #endif /* AJ_RENDER_H */

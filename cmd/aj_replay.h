@@ -1,0 +1,45 @@
+/* aj_replay.h - the diff of a replay against a baseline: which records' charges change, where, by how much. */
+#ifndef AJ_REPLAY_H
+#define AJ_REPLAY_H
+
+#include <stdio.h>
+
+#include "aj_types.h"
+
+/*
+ * A record's charge on one side is its correction's corrected amount when that side has a
+ * correction for it, and otherwise its legacy amount (no correction: the legacy charge was
+ * right), which the other side's correction carries. A record changes when the two charges
+ * differ or its reason does (a side without a correction has reason NONE). Every amount is
+ * int64 micro-units, summed with overflow checks; output is sorted, so the same inputs give
+ * the same report byte for byte.
+ */
+typedef struct aj_diff aj_diff;
+
+aj_diff *aj_diff_create(void);
+void aj_diff_destroy(aj_diff *d);   /* NULL-safe */
+
+/* Adds one correction to the baseline (side 0) or the replay (side 1), keyed by record id; a
+ * second correction of a record on the same side replaces the first only when it is later in
+ * the input (the first per id is kept, as a consumer of the outputs does). AJ_E_NOMEM. */
+aj_err aj_diff_add(aj_diff *d, int side, const aj_correction *c);
+
+/* Compares the two sides and builds the tables. AJ_E_OVERFLOW when a sum leaves int64. */
+aj_err aj_diff_finish(aj_diff *d);
+
+/* After finish: records with a correction on either side, and records that change. */
+int64_t aj_diff_records(const aj_diff *d);
+int64_t aj_diff_changed(const aj_diff *d);
+
+/* Report formats. top: how many of the largest changes to list. Write errors stay in ferror. */
+void aj_diff_print_text(const aj_diff *d, FILE *out, size_t top);
+void aj_diff_print_json(const aj_diff *d, FILE *out, size_t top);
+/* One row per changed record, header first. */
+void aj_diff_print_csv(const aj_diff *d, FILE *out);
+/* A standalone HTML page (inline CSS and SVG, no script, no external resource). */
+void aj_diff_print_html(const aj_diff *d, FILE *out, size_t top, const char *title);
+
+/* Exact decimal of micro-units, six digits after the point ("-12.000050"). buf >= 32 bytes. */
+const char *aj_micros(aj_money m, char *buf, size_t len);
+
+#endif /* AJ_REPLAY_H */
