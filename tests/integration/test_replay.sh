@@ -116,6 +116,27 @@ replay --partitions 9 -q >/dev/null 2>"$work/nopart.err" || st=$?
 [ "$st" -eq 2 ] && grep -q "topic cdr.usage has no partition 9" "$work/nopart.err" ||
   fail "a partition the topic lacks exited $st: $(cat "$work/nopart.err")"
 
+echo "-- the contract snapshot as of an offset or a time of the contract topic"
+chigh=$(kcat -C -b "$boot" -t contract.events -p 0 -e -q -f '%o %T\n' {mb_in}>&- {mb_out}<&- | tail -1)
+ct_last=${chigh#* }
+chigh=$((${chigh% *} + 1))
+# Times are UTC ISO-8601 (an integer is an offset); the last contract's own millisecond includes it.
+ct_iso=$(date -u -d "@$((ct_last / 1000))" +%Y-%m-%dT%H:%M:%S).$(printf %03d $((ct_last % 1000)))Z
+for at in "$chigh" "$ct_iso"; do
+  replay --partitions 3 --to-offset 500 --contracts-at "$at" --fail-on-diff -q >"$work/cat.txt" 2>"$work/cat.err" ||
+    fail "--contracts-at $at (the whole topic) exited $?: $(cat "$work/cat.err")"
+done
+for at in 0 "$(date -u -d "@$((ct_last / 1000 - 3600))" +%Y-%m-%dT%H:%M:%SZ)"; do
+  st=0
+  replay --partitions 3 --to-offset 500 --contracts-at "$at" -q >/dev/null 2>"$work/cat0.err" || st=$?
+  [ "$st" -eq 2 ] && grep -q "no valid contract in the snapshot" "$work/cat0.err" ||
+    fail "--contracts-at $at (before every contract) exited $st: $(cat "$work/cat0.err")"
+done
+st=0
+replay --partitions 3 --contracts-at $((chigh + 5)) -q >/dev/null 2>"$work/cat1.err" || st=$?
+[ "$st" -eq 2 ] && grep -q "contract.events\[0\]: --to offset $((chigh + 5)) is beyond the log end" "$work/cat1.err" ||
+  fail "--contracts-at beyond the contract log exited $st: $(cat "$work/cat1.err")"
+
 echo "-- a time range maps to the first offsets at or after its times"
 kcat -C -b "$boot" -t cdr.usage -p 6 -e -q -f '%o %T\n' {mb_in}>&- {mb_out}<&- >"$work/ts6"
 lines=$(wc -l <"$work/ts6")
@@ -154,18 +175,28 @@ def touched(c, svc, zone):
             if x["service"] == svc and (not x["zones"] or zone in x["zones"]):
                 return True
     return False
+# The eligible (account, service, zone) with the most records, zones by longest prefix.
+def zone_of(c, number):
+    # docs/rating.md "Destinations": drop + space - ( ) ., then a leading 00; anything else: default.
+    digits = "".join(ch for ch in number if ch not in "+ -().")
+    if not digits.isdigit():
+        return c["default_zone"]
+    if digits.startswith("00"):
+        digits = digits[2:]
+    best = max(((len(p), z["name"]) for z in c["zones"] for p in z["prefixes"] if digits.startswith(p)), default=None)
+    return best[1] if best else c["default_zone"]
+count = {}
+for u in d.DataFileReader(open(sys.argv[3], "rb"), i.DatumReader()):
+    if "message_count" in u and u["service"] in ("MMS", "SMS") and u["account"] in by_acct:
+        k = (u["account"], u["service"], zone_of(by_acct[u["account"]][0], u["destination"]))
+        count[k] = count.get(k, 0) + 1
 pick = None
-for acct in sorted(by_acct):
+for (acct, svc, zone), n in sorted(count.items(), key=lambda kv: (-kv[1], kv[0])):
     vs = by_acct[acct]
-    for svc in ("MMS", "SMS"):
-        for z in vs[0]["zones"]:
-            zone = z["name"]
-            if all(not touched(c, svc, zone) and any(rt["service"] == svc and rt["zone"] == zone for rt in c["rates"])
-                   and c["zones"] == vs[0]["zones"] for c in vs):
-                pick = (acct, svc, zone)
-                break
-        if pick: break
-    if pick: break
+    if all(not touched(c, svc, zone) and any(rt["service"] == svc and rt["zone"] == zone for rt in c["rates"])
+           and c["zones"] == vs[0]["zones"] for c in vs):
+        pick = (acct, svc, zone)
+        break
 if not pick:
     sys.exit("no account with an untouched MMS/SMS zone")
 acct, svc, zone = pick
@@ -181,7 +212,7 @@ for c in by_acct[acct]:
 w.close()
 print(acct, svc, zone, price)
 EOF
-read -r acct svc zone price < <("$PY" "$work/candidate.py" "$work/gen/contracts.avro" "$work/candidate.avro") ||
+read -r acct svc zone price < <("$PY" "$work/candidate.py" "$work/gen/contracts.avro" "$work/candidate.avro" "$work/gen/usage.avro") ||
   fail "candidate.py could not pick an account"
 pa=$(kcat -C -b "$boot" -t cdr.usage -e -q -f '%p %k\n' {mb_in}>&- {mb_out}<&- | awk -v a="$acct" '$2 == a && !done { print $1; done = 1 }')
 kcat -C -b "$boot" -t cdr.usage -p "$pa" -e -q -f '%o %k\n' {mb_in}>&- {mb_out}<&- | awk -v a="$acct" '$2 == a { print $1 }' >"$work/acct.offsets"
@@ -202,10 +233,15 @@ usage, contracts, prod_dump, offsets_f, cut, acct, svc, zone, price, got_csv = s
 cut, price = int(cut), int(price)
 offsets = [int(x) for x in open(offsets_f).read().split()]
 c0 = next(c for c in d.DataFileReader(open(contracts, "rb"), i.DatumReader()) if c["account"] == acct)
-prefixes = sorted(((p, z["name"]) for z in c0["zones"] for p in z["prefixes"]), key=lambda x: -len(x[0]))
 def zone_of(number):
-    digits = "".join(ch for ch in number if ch.isdigit())
-    return next((z for p, z in prefixes if digits.startswith(p)), c0["default_zone"])
+    # docs/rating.md "Destinations": drop + space - ( ) ., then a leading 00; anything else: default.
+    digits = "".join(ch for ch in number if ch not in "+ -().")
+    if not digits.isdigit():
+        return c0["default_zone"]
+    if digits.startswith("00"):
+        digits = digits[2:]
+    best = max(((len(p), z["name"]) for z in c0["zones"] for p in z["prefixes"] if digits.startswith(p)), default=None)
+    return best[1] if best else c0["default_zone"]
 mine = [u for u in d.DataFileReader(open(usage, "rb"), i.DatumReader()) if u["account"] == acct]
 if len(mine) != len(offsets):
     sys.exit("usage.avro has %d records of %s, the topic %d" % (len(mine), acct, len(offsets)))
