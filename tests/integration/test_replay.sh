@@ -284,7 +284,7 @@ for c in d.DataFileReader(open(sys.argv[1], "rb"), i.DatumReader()):
     print("%s\t%s\t%d" % (c["record_id"], c["reason"], c["corrected_amount"]))
 EOF
 res=$("$PY" "$work/expect.py" "$work/gen/usage.avro" "$work/gen/contracts.avro" "$work/prod.cor" "$work/acct.offsets" \
-  "$cut" "$acct" "$svc" "$zone" "$price" "$work/price.csv") || fail "price change: $res"
+  "$cut" "$acct" "$svc" "$zone" "$price" "$work/price.csv" 2>&1) || fail "price change: $res"
 read -r n_want sum_want <<<"$res"
 [ "$n_want" -gt 0 ] || fail "the price change moved no record: the check would be blind"
 rows=$(($(wc -l <"$work/price.csv") - 1))
