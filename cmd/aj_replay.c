@@ -211,9 +211,10 @@ aj_err aj_diff_finish(aj_diff *d) {
             (rc = aj_money_add(d->net, r->delta, &d->net)) != AJ_E_OK)
             return rc;
     }
-    qsort(d->reasons.v, d->reasons.n, sizeof(dr_sum), dr_sum_by_key);
-    qsort(d->zones.v, d->zones.n, sizeof(dr_sum), dr_sum_by_key);
-    qsort(d->invoices.v, d->invoices.n, sizeof(dr_sum), dr_sum_by_key);
+    /* qsort of an empty table: its array may still be NULL. */
+    if (d->reasons.n) qsort(d->reasons.v, d->reasons.n, sizeof(dr_sum), dr_sum_by_key);
+    if (d->zones.n) qsort(d->zones.v, d->zones.n, sizeof(dr_sum), dr_sum_by_key);
+    if (d->invoices.n) qsort(d->invoices.v, d->invoices.n, sizeof(dr_sum), dr_sum_by_key);
     return AJ_E_OK;
 }
 
