@@ -282,14 +282,44 @@ static int64_t bench_ceiling(const char *bootstraps, const char *topic, int64_t 
     return us;
 }
 
-static void bench_kafka(const bench *b) {
-    char errstr[256], err[512] = "";
+/* A mock cluster of one broker on a handle of its own (*mrk, destroyed after the cluster). */
+static rd_kafka_mock_cluster_t *bench_mock_new(rd_kafka_t **mrk) {
+    char errstr[256];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     bench_conf_set(conf, "log_level", "3");
-    rd_kafka_t *mrk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-    if (!mrk) bench_die(errstr);
-    rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(mrk, 1);
+    if (!(*mrk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr)))) bench_die(errstr);
+    rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(*mrk, 1);
     if (!mc) bench_die("no mock cluster");
+    return mc;
+}
+
+/* The keys every chain through the mock runs with. */
+static void bench_mock_config(aj_config *cfg, const char *boot) {
+    char err[512];
+    aj_config_set(cfg, "kafka.bootstrap.servers", boot, err, sizeof(err));
+    aj_config_set(cfg, "kafka.fetch.wait.max.ms", "10", err, sizeof(err));
+    aj_config_set(cfg, "kafka.log_level", "3", err, sizeof(err));
+    aj_config_set(cfg, "run.exit_at_end", "true", err, sizeof(err));
+}
+
+/* Produces the workload's contracts and usage stream to the two topics, every message delivered. */
+static void bench_publish(const bench *b, const char *boot, const char *contract_topic, const char *usage_topic) {
+    char errstr[256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    bench_conf_set(conf, "bootstrap.servers", boot);
+    bench_conf_set(conf, "linger.ms", "5");
+    bench_conf_set(conf, "log_level", "3");
+    rd_kafka_t *prod = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+    if (!prod) bench_die(errstr);
+    bench_produce(prod, contract_topic, &b->contracts);
+    bench_produce(prod, usage_topic, &b->events);
+    rd_kafka_destroy(prod);
+}
+
+static void bench_kafka(const bench *b) {
+    char err[512] = "";
+    rd_kafka_t *mrk;
+    rd_kafka_mock_cluster_t *mc = bench_mock_new(&mrk);
     const char *boot = rd_kafka_mock_cluster_bootstraps(mc);
     aj_config cfg;
     char cerr[256];
@@ -301,21 +331,9 @@ static void bench_kafka(const bench *b) {
     rd_kafka_mock_topic_create(mc, cfg.correction_topic, b->partitions, 1);
     rd_kafka_mock_topic_create(mc, cfg.dead_letter_topic, 4, 1);
     rd_kafka_mock_topic_create(mc, "bench.copy", b->partitions, 1);
-    aj_config_set(&cfg, "kafka.bootstrap.servers", boot, err, sizeof(err));
-    aj_config_set(&cfg, "kafka.fetch.wait.max.ms", "10", err, sizeof(err));
-    aj_config_set(&cfg, "kafka.log_level", "3", err, sizeof(err));
+    bench_mock_config(&cfg, boot);
     aj_config_set(&cfg, "kafka.group.id", "aj-bench", err, sizeof(err));
-    aj_config_set(&cfg, "run.exit_at_end", "true", err, sizeof(err));
-
-    conf = rd_kafka_conf_new();
-    bench_conf_set(conf, "bootstrap.servers", boot);
-    bench_conf_set(conf, "linger.ms", "5");
-    bench_conf_set(conf, "log_level", "3");
-    rd_kafka_t *prod = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-    if (!prod) bench_die(errstr);
-    bench_produce(prod, cfg.contract_topic, &b->contracts);
-    bench_produce(prod, cfg.usage_topic, &b->events);
-    rd_kafka_destroy(prod);
+    bench_publish(b, boot, cfg.contract_topic, cfg.usage_topic);
 
     aj_contract_store *store = aj_contract_store_create();
     aj_err rc;
@@ -418,23 +436,14 @@ static int rp_cmp_i64(const void *a, const void *b) {
 }
 
 static void bench_replay(const bench *b, int rounds) {
-    char errstr[256], err[512] = "";
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    bench_conf_set(conf, "log_level", "3");
-    rd_kafka_t *mrk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-    if (!mrk) bench_die(errstr);
-    rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(mrk, 1);
-    if (!mc) bench_die("no mock cluster");
+    char err[512] = "";
+    rd_kafka_t *mrk;
+    rd_kafka_mock_cluster_t *mc = bench_mock_new(&mrk);
     const char *boot = rd_kafka_mock_cluster_bootstraps(mc);
     aj_config live, rep;
     if (aj_config_init(&live) || aj_config_init(&rep)) bench_die("config");
     aj_config *cfgs[] = {&live, &rep};
-    for (int i = 0; i < 2; i++) {
-        aj_config_set(cfgs[i], "kafka.bootstrap.servers", boot, err, sizeof(err));
-        aj_config_set(cfgs[i], "kafka.fetch.wait.max.ms", "10", err, sizeof(err));
-        aj_config_set(cfgs[i], "kafka.log_level", "3", err, sizeof(err));
-        aj_config_set(cfgs[i], "run.exit_at_end", "true", err, sizeof(err));
-    }
+    for (int i = 0; i < 2; i++) bench_mock_config(cfgs[i], boot);
     /* The replay's outputs go to their own topics, as --out-topic-prefix replay. makes them. */
     const char *keys[] = {"output.invoice_topic", "output.correction_topic", "output.dead_letter_topic",
                           "output.review_topic"};
@@ -453,15 +462,7 @@ static void bench_replay(const bench *b, int rounds) {
         rd_kafka_mock_topic_create(mc, cfgs[i]->dead_letter_topic, 4, 1);
         rd_kafka_mock_topic_create(mc, cfgs[i]->review_topic, 4, 1);
     }
-    conf = rd_kafka_conf_new();
-    bench_conf_set(conf, "bootstrap.servers", boot);
-    bench_conf_set(conf, "linger.ms", "5");
-    bench_conf_set(conf, "log_level", "3");
-    rd_kafka_t *prod = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-    if (!prod) bench_die(errstr);
-    bench_produce(prod, live.contract_topic, &b->contracts);
-    bench_produce(prod, live.usage_topic, &b->events);
-    rd_kafka_destroy(prod);
+    bench_publish(b, boot, live.contract_topic, live.usage_topic);
 
     int64_t *us[2];
     rp_round r;

@@ -15,18 +15,11 @@
 #include "aj_policy.h"
 #include "aj_replay.h"
 
-extern char **environ;
-
 #define RP_TIMEOUT_MS 60000
 #define RP_MAX_PARTS 4096
 #define RP_MAX_SETS 64
 
 static volatile sig_atomic_t rp_stop;
-
-static void rp_on_signal(int sig) {
-    (void)sig;
-    rp_stop = 1;
-}
 
 static void replay_usage(FILE *out) {
     fprintf(out,
@@ -585,15 +578,8 @@ int aj_cmd_replay(int argc, char **argv) {
 
     if (aj_config_init(&cfg) != AJ_E_OK) return AJ_EXIT_FAILURE;
     have_config = 1;
-    if (config_path && (rc = aj_config_load_file(&cfg, config_path, err, sizeof(err))) != AJ_E_OK) goto usage;
-    if ((rc = aj_config_load_env(&cfg, environ, err, sizeof(err))) != AJ_E_OK) goto usage;
-    for (int i = 0; i < n_sets; i++)
-        if ((rc = aj_config_set_assignment(&cfg, sets[i], err, sizeof(err))) != AJ_E_OK) goto usage;
-    if (aj_log_parse_level(cfg.log_level, &level) != 0) {
-        snprintf(err, sizeof(err), "configuration key 'log.level': '%s' is not error, warn, info or debug", cfg.log_level);
-        goto usage;
-    }
-    aj_log_set_level(quiet && level > AJ_LOG_WARN ? AJ_LOG_WARN : level);
+    if ((rc = aj_config_from_cli(&cfg, config_path, sets, n_sets, err, sizeof(err))) != AJ_E_OK) goto usage;
+    if (quiet && aj_log_parse_level(cfg.log_level, &level) == 0 && level > AJ_LOG_WARN) aj_log_set_level(AJ_LOG_WARN);
     int kafka_needed = !usage || !contracts_file || baseline_topic;
     if (kafka_needed && !aj_config_kafka_get(&cfg, "bootstrap.servers")) {
         snprintf(err, sizeof(err), "kafka.bootstrap.servers is not set (--config, AJUSTE_KAFKA_BOOTSTRAP_SERVERS or "
@@ -610,11 +596,7 @@ int aj_cmd_replay(int argc, char **argv) {
     if (topic_prefix && (rc = rp_output_topics(&cfg, topic_prefix, force, err, sizeof(err))) != AJ_E_OK) goto usage;
     if (aj_schemas_init() != AJ_E_OK) goto end;
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = rp_on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    aj_stop_on_signals(&rp_stop);
 
     /* The input first: a bad range is the commonest mistake and costs nothing to find. */
     if (!usage) {

@@ -157,6 +157,17 @@ grep -q "replay: cdr.usage\[6\] offsets $o1\.\.$((o2 - 1)) " "$work/time2.err" |
 echo "   $t1 -> $o1, $t2 -> $o2 (and $iso)"
 
 echo "-- a price change for one zone of one account: exactly that zone's records of the range"
+# zones.py: the zone of a destination under a contract, as docs/rating.md "Destinations" says.
+cat >"$work/zones.py" <<'EOF'
+def zone_of(c, number):
+    digits = "".join(ch for ch in number if ch not in "+ -().")   # dropped; a leading 00 too
+    if not digits.isdigit():
+        return c["default_zone"]
+    if digits.startswith("00"):
+        digits = digits[2:]
+    best = max(((len(p), z["name"]) for z in c["zones"] for p in z["prefixes"] if digits.startswith(p)), default=None)
+    return best[1] if best else c["default_zone"]
+EOF
 # candidate.py: picks an account and a (service, zone) no allowance, discount or promotion touches,
 # writes its contract versions with that zone's rates replaced by one flat rate, and prints
 # "account service zone price".
@@ -175,16 +186,8 @@ def touched(c, svc, zone):
             if x["service"] == svc and (not x["zones"] or zone in x["zones"]):
                 return True
     return False
-# The eligible (account, service, zone) with the most records, zones by longest prefix.
-def zone_of(c, number):
-    # docs/rating.md "Destinations": drop + space - ( ) ., then a leading 00; anything else: default.
-    digits = "".join(ch for ch in number if ch not in "+ -().")
-    if not digits.isdigit():
-        return c["default_zone"]
-    if digits.startswith("00"):
-        digits = digits[2:]
-    best = max(((len(p), z["name"]) for z in c["zones"] for p in z["prefixes"] if digits.startswith(p)), default=None)
-    return best[1] if best else c["default_zone"]
+# The eligible (account, service, zone) with the most records.
+from zones import zone_of
 count = {}
 for u in d.DataFileReader(open(sys.argv[3], "rb"), i.DatumReader()):
     if "message_count" in u and u["service"] in ("MMS", "SMS") and u["account"] in by_acct:
@@ -233,15 +236,7 @@ usage, contracts, prod_dump, offsets_f, cut, acct, svc, zone, price, got_csv = s
 cut, price = int(cut), int(price)
 offsets = [int(x) for x in open(offsets_f).read().split()]
 c0 = next(c for c in d.DataFileReader(open(contracts, "rb"), i.DatumReader()) if c["account"] == acct)
-def zone_of(number):
-    # docs/rating.md "Destinations": drop + space - ( ) ., then a leading 00; anything else: default.
-    digits = "".join(ch for ch in number if ch not in "+ -().")
-    if not digits.isdigit():
-        return c0["default_zone"]
-    if digits.startswith("00"):
-        digits = digits[2:]
-    best = max(((len(p), z["name"]) for z in c0["zones"] for p in z["prefixes"] if digits.startswith(p)), default=None)
-    return best[1] if best else c0["default_zone"]
+from zones import zone_of
 mine = [u for u in d.DataFileReader(open(usage, "rb"), i.DatumReader()) if u["account"] == acct]
 if len(mine) != len(offsets):
     sys.exit("usage.avro has %d records of %s, the topic %d" % (len(mine), acct, len(offsets)))
@@ -254,7 +249,7 @@ want = {}
 for u, off in zip(mine, offsets):
     if off >= cut or "service" not in u or u.get("service") != svc or "message_count" not in u:
         continue
-    if zone_of(u["destination"]) != zone:
+    if zone_of(c0, u["destination"]) != zone:
         continue
     rid = u["record_id"]
     reason, corrected = prod.get(rid, ("NONE", None))
