@@ -64,6 +64,10 @@ static rd_kafka_t *aj_krange_consumer(const aj_config *cfg, aj_err *rc, char *er
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    /* A default the configuration may override: one fetch is in flight per broker, and the
+     * empty fetch that follows a finished range waits this long before the next range's data
+     * comes (500 ms by default: half a second per partition). */
+    rd_kafka_conf_set(conf, "fetch.wait.max.ms", "20", NULL, 0);
     for (size_t i = 0; i < cfg->kafka_count; i++) {
         if (aj_krange_skip(cfg->kafka[i].key)) continue;
         if (rd_kafka_conf_set(conf, cfg->kafka[i].key, cfg->kafka[i].value, errstr, sizeof(errstr)) !=
