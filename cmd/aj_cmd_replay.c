@@ -208,22 +208,29 @@ static const aj_source_ops rp_filter_ops = {rp_filter_next, rp_filter_commit, rp
 /* ------------------------------------------------------------------ sinks */
 
 /* Forwards every output to the inner sink (NULL: discards them) and keeps a copy of each
- * correction datum (4-byte length + bytes) in *corrections, for the diff. */
+ * correction datum, and of each invoice datum (held ones included), as a 4-byte length and the
+ * bytes, in *corrections and *invoices, for the diff. */
 typedef struct rp_tee {
     aj_sink base;
     aj_sink *inner;
-    aj_bytes *corrections;
+    aj_bytes *corrections, *invoices;
 } rp_tee;
+
+static aj_err rp_keep(aj_bytes *b, const void *datum, size_t len) {
+    uint32_t n = (uint32_t)len;
+    if (len > UINT32_MAX || aj_bytes_reserve(b, sizeof(n) + len) != AJ_E_OK) return AJ_E_NOMEM;
+    memcpy(b->data + b->len, &n, sizeof(n));
+    memcpy(b->data + b->len + sizeof(n), datum, len);
+    b->len += sizeof(n) + len;
+    return AJ_E_OK;
+}
 
 static aj_err rp_tee_write(aj_sink *sink, aj_output_kind kind, const char *key, const void *datum, size_t len) {
     rp_tee *t = (rp_tee *)sink;
-    if (kind == AJ_OUT_CORRECTION) {
-        uint32_t n = (uint32_t)len;
-        if (len > UINT32_MAX || aj_bytes_reserve(t->corrections, sizeof(n) + len) != AJ_E_OK) return AJ_E_NOMEM;
-        memcpy(t->corrections->data + t->corrections->len, &n, sizeof(n));
-        memcpy(t->corrections->data + t->corrections->len + sizeof(n), datum, len);
-        t->corrections->len += sizeof(n) + len;
-    }
+    aj_err rc = AJ_E_OK;
+    if (kind == AJ_OUT_CORRECTION) rc = rp_keep(t->corrections, datum, len);
+    else if (kind == AJ_OUT_INVOICE || kind == AJ_OUT_REVIEW) rc = rp_keep(t->invoices, datum, len);
+    if (rc != AJ_E_OK) return rc;
     return t->inner ? t->inner->ops->write(t->inner, kind, key, datum, len) : AJ_E_OK;
 }
 
@@ -291,63 +298,80 @@ static int rp_in_replay(const rp_ctx *x, const aj_correction *c) {
     return 0;
 }
 
-static aj_err rp_baseline_datum(rp_ctx *x, const aj_schema *writer, const void *datum, size_t len) {
+/* One datum of a side: a correction (the baseline's only when of a record this replay read) or
+ * an invoice (of the chosen accounts). */
+static aj_err rp_datum(rp_ctx *x, int side, const aj_schema *writer, const void *datum, size_t len) {
     char origin[256];
-    aj_correction c;
-    aj_err rc = aj_decode_correction(writer, datum, len, &c, origin, sizeof(origin));
-    if (rc != AJ_E_OK) return rc;
-    x->baseline_read++;
-    if (!rp_in_replay(x, &c)) return AJ_E_OK;
-    x->baseline_kept++;
-    return aj_diff_add(x->diff, 0, &c);
-}
-
-/* One message of a baseline topic: single-object header, then a correction. */
-static aj_err rp_baseline_message(void *opaque, const aj_message *m) {
-    uint64_t fp;
-    const aj_schema *s;
-    if (aj_som_parse(m->value, m->value_len, &fp) != AJ_E_OK || !(s = aj_schema_by_fingerprint(fp)) ||
-        s->id != AJ_SCHEMA_CORRECTION) {
-        aj_error("replay", "%s[%d]@%lld is not a correction", m->pos.origin, (int)m->pos.partition,
-                 (long long)m->pos.offset);
-        return AJ_E_WRONG_SCHEMA;
-    }
-    return rp_baseline_datum(opaque, s, (const uint8_t *)m->value + AJ_SOM_HEADER_LEN,
-                             m->value_len - AJ_SOM_HEADER_LEN);
-}
-
-/* The baseline from a file or a directory's corrections.avro. AJ_E_OK or err set. */
-static aj_err rp_baseline_file(rp_ctx *x, const char *path, char *err, size_t errlen) {
-    char buf[4096];
-    struct stat st;
-    aj_message m;
     aj_err rc;
-    aj_source *src;
 
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) path = aj_path(buf, sizeof(buf), path, "corrections.avro");
-    if (!(src = aj_file_source_open(path, &rc, err, errlen))) return rc;
-    while ((rc = aj_source_next(src, &m, 0)) == AJ_E_OK)
-        if ((rc = rp_baseline_datum(x, m.writer, m.value, m.value_len)) != AJ_E_OK) break;
-    aj_source_destroy(src);
-    if (rc == AJ_E_EOF) return AJ_E_OK;
-    snprintf(err, errlen, "baseline %s: %s", path, aj_err_str(rc));
+    if (writer->id == AJ_SCHEMA_CORRECTION) {
+        aj_correction c;
+        if ((rc = aj_decode_correction(writer, datum, len, &c, origin, sizeof(origin))) != AJ_E_OK) return rc;
+        if (side == 1) return aj_diff_add(x->diff, 1, &c);
+        x->baseline_read++;
+        if (!rp_in_replay(x, &c)) return AJ_E_OK;
+        x->baseline_kept++;
+        return aj_diff_add(x->diff, 0, &c);
+    }
+    if (writer->id != AJ_SCHEMA_INVOICE) return AJ_E_WRONG_SCHEMA;
+    aj_invoice inv;
+    memset(&inv, 0, sizeof(inv));
+    if ((rc = aj_decode_invoice(writer, datum, len, &inv)) == AJ_E_OK &&
+        (!x->accounts || aj_map_get(x->accounts, inv.account, strlen(inv.account))))
+        rc = aj_diff_add_invoice(x->diff, side, &inv);
+    aj_invoice_release(&inv);
     return rc;
 }
 
-/* The replay's own corrections, as captured by the tee. */
-static aj_err rp_replay_side(rp_ctx *x, const aj_bytes *b) {
-    const aj_schema *s = aj_schema_current(AJ_SCHEMA_CORRECTION);
-    char origin[256];
+/* One message of a baseline topic: single-object header, then a correction or an invoice. */
+static aj_err rp_baseline_message(void *opaque, const aj_message *m) {
+    uint64_t fp;
+    const aj_schema *s;
+    aj_err rc = AJ_E_WRONG_SCHEMA;
+    if (aj_som_parse(m->value, m->value_len, &fp) != AJ_E_OK || !(s = aj_schema_by_fingerprint(fp)) ||
+        (rc = rp_datum(opaque, 0, s, (const uint8_t *)m->value + AJ_SOM_HEADER_LEN, m->value_len - AJ_SOM_HEADER_LEN)) !=
+            AJ_E_OK)
+        aj_error("replay", "%s[%d]@%lld: not a correction or an invoice that decodes (%s)", m->pos.origin,
+                 (int)m->pos.partition, (long long)m->pos.offset, aj_err_name(rc));
+    return rc;
+}
+
+/* The baseline from PATH (a corrections file), or from a directory's corrections.avro,
+ * invoices.avro and review.avro (the last two when present). AJ_E_OK or err set. */
+static aj_err rp_baseline_files(rp_ctx *x, const char *path, char *err, size_t errlen) {
+    static const char *const names[] = {"corrections.avro", "invoices.avro", "review.avro"};
+    char buf[4096];
+    struct stat st;
+    int dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+
+    for (size_t i = 0; i < (dir ? sizeof(names) / sizeof(names[0]) : 1); i++) {
+        const char *p = dir ? aj_path(buf, sizeof(buf), path, names[i]) : path;
+        aj_message m;
+        aj_err rc;
+        aj_source *src;
+        if (i > 0 && access(p, R_OK) != 0) continue;
+        if (!(src = aj_file_source_open(p, &rc, err, errlen))) return rc;
+        while ((rc = aj_source_next(src, &m, 0)) == AJ_E_OK)
+            if ((rc = rp_datum(x, 0, m.writer, m.value, m.value_len)) != AJ_E_OK) break;
+        aj_source_destroy(src);
+        if (rc != AJ_E_EOF) {
+            snprintf(err, errlen, "baseline %s: %s", p, aj_err_str(rc));
+            return rc;
+        }
+    }
+    return AJ_E_OK;
+}
+
+/* The replay's own outputs of one schema, as captured by the tee. */
+static aj_err rp_replay_side(rp_ctx *x, aj_schema_id id, const aj_bytes *b) {
+    const aj_schema *s = aj_schema_current(id);
     size_t at = 0;
     while (at + 4 <= b->len) {
         uint32_t n;
-        aj_correction c;
         aj_err rc;
         memcpy(&n, b->data + at, sizeof(n));
         at += sizeof(n);
-        if ((rc = aj_decode_correction(s, b->data + at, n, &c, origin, sizeof(origin))) != AJ_E_OK ||
-            (rc = aj_diff_add(x->diff, 1, &c)) != AJ_E_OK)
-            return rc;
+        if ((rc = rp_datum(x, 1, s, b->data + at, n)) != AJ_E_OK) return rc;
         at += n;
     }
     return AJ_E_OK;
@@ -489,7 +513,7 @@ int aj_cmd_replay(int argc, char **argv) {
     aj_kafka_follower *credits = NULL;
     aj_kafka_range *ranges = NULL;
     size_t n_ranges = 0;
-    aj_bytes captured = {0};
+    aj_bytes captured = {0}, captured_inv = {0};
     rp_ctx x;
     aj_err rc = AJ_E_OK;
     aj_log_level level;
@@ -634,6 +658,7 @@ int aj_cmd_replay(int argc, char **argv) {
     tee->base.ops = &rp_tee_ops;
     tee->inner = out;
     tee->corrections = &captured;
+    tee->invoices = &captured_inv;
     sink = &tee->base;
     out = NULL;   /* owned by the tee */
     if (!(p = aj_pipeline_create(store, sink))) goto end;
@@ -739,19 +764,31 @@ int aj_cmd_replay(int argc, char **argv) {
 
     /* Baseline and diff. */
     if (baseline) {
-        if ((rc = rp_baseline_file(&x, baseline, err, sizeof(err))) != AJ_E_OK) goto usage_or_fail;
+        if ((rc = rp_baseline_files(&x, baseline, err, sizeof(err))) != AJ_E_OK) goto usage_or_fail;
     } else {
-        const char *t = baseline_topic ? baseline_topic : cfg.correction_topic;
-        /* With --out-topic-prefix, cfg's correction topic is the replay's: the baseline is the
-         * production one, the name before the prefix. */
-        if (!baseline_topic && topic_prefix) t += strlen(topic_prefix);
-        if ((rc = aj_kafka_read_topic(&cfg, t, RP_TIMEOUT_MS, rp_baseline_message, &x, NULL, err, sizeof(err))) !=
-            AJ_E_OK) {
-            if (!err[0]) snprintf(err, sizeof(err), "baseline topic %s: %s", t, aj_err_str(rc));
-            goto usage_or_fail;
+        /* The corrections topic (or --baseline-topic), then production's invoice and review
+         * topics. With --out-topic-prefix, cfg's output topics are the replay's: production's
+         * are the names after the prefix. */
+        size_t skip = topic_prefix ? strlen(topic_prefix) : 0;
+        const char *topics[] = {baseline_topic ? baseline_topic : cfg.correction_topic + skip,
+                                cfg.invoice_topic + skip, cfg.review_topic + skip};
+        for (size_t i = 0; i < sizeof(topics) / sizeof(topics[0]); i++) {
+            if (!topics[i][0]) continue;
+            rc = aj_kafka_read_topic(&cfg, topics[i], RP_TIMEOUT_MS, rp_baseline_message, &x, NULL, err, sizeof(err));
+            if (rc == AJ_E_KAFKA && i > 0) {
+                aj_warn("replay", "baseline invoices not compared: %s", err);   /* e.g. no review topic */
+                err[0] = '\0';
+                continue;
+            }
+            if (rc != AJ_E_OK) {
+                if (!err[0]) snprintf(err, sizeof(err), "baseline topic %s: %s", topics[i], aj_err_str(rc));
+                goto usage_or_fail;
+            }
         }
     }
-    if ((rc = rp_replay_side(&x, &captured)) != AJ_E_OK || (rc = aj_diff_finish(x.diff)) != AJ_E_OK) {
+    if ((rc = rp_replay_side(&x, AJ_SCHEMA_CORRECTION, &captured)) != AJ_E_OK ||
+        (rc = rp_replay_side(&x, AJ_SCHEMA_INVOICE, &captured_inv)) != AJ_E_OK ||
+        (rc = aj_diff_finish(x.diff)) != AJ_E_OK) {
         snprintf(err, sizeof(err), "diff: %s", aj_err_str(rc));
         goto fail;
     }
@@ -766,7 +803,7 @@ int aj_cmd_replay(int argc, char **argv) {
         snprintf(err, sizeof(err), "writing the report: %s", strerror(errno));
         goto fail;
     }
-    status = fail_on_diff && aj_diff_changed(x.diff) > 0 ? 3 : AJ_EXIT_OK;
+    status = fail_on_diff && (aj_diff_changed(x.diff) > 0 || aj_diff_invoices_changed(x.diff) > 0) ? 3 : AJ_EXIT_OK;
     goto end;
 usage_or_fail:
     if (rc != AJ_E_CONFIG && rc != AJ_E_ARG) goto fail;
@@ -787,6 +824,7 @@ end:
     aj_diff_destroy(x.diff);
     aj_map_destroy(accounts, NULL);
     aj_bytes_free(&captured);
+    aj_bytes_free(&captured_inv);
     free(ranges);
     if (have_config) aj_config_free(&cfg);
     aj_schemas_shutdown();

@@ -27,6 +27,15 @@ typedef struct dr_rec {
     aj_reason old_reason, new_reason;
 } dr_rec;
 
+/* The amount due of one invoice on each side. */
+typedef struct dr_inv {
+    char invoice_id[AJ_ID_LEN + 1];
+    char account[AJ_KEY_LEN + 1];
+    int has[2];
+    aj_money due[2];
+    aj_money delta;
+} dr_inv;
+
 /* The sums of one group (a reason, a service/zone, an account's invoice). */
 typedef struct dr_sum {
     char key[2 * AJ_ID_LEN + 4];
@@ -50,13 +59,17 @@ struct aj_diff {
     dr_groups reasons, zones, invoices;
     size_t n_reason_changes;
     aj_money moved, net;     /* sum of |delta|, sum of delta */
+    aj_map *invs;            /* invoice id -> dr_inv */
+    dr_inv **inv_changed;    /* emitted by the replay with another (or no) amount due in the baseline, by id */
+    size_t n_inv_changed;
+    int64_t n_invoices, n_inv_compared;
 };
 
 aj_diff *aj_diff_create(void) {
     aj_diff *d = calloc(1, sizeof(*d));
     if (!d) return NULL;
     if (!(d->recs = aj_map_create()) || !(d->reasons.index = aj_map_create()) || !(d->zones.index = aj_map_create()) ||
-        !(d->invoices.index = aj_map_create())) {
+        !(d->invoices.index = aj_map_create()) || !(d->invs = aj_map_create())) {
         aj_diff_destroy(d);
         return NULL;
     }
@@ -76,6 +89,8 @@ void aj_diff_destroy(aj_diff *d) {
     dr_groups_free(&d->reasons);
     dr_groups_free(&d->zones);
     dr_groups_free(&d->invoices);
+    aj_map_destroy(d->invs, free);
+    free(d->inv_changed);
     free(d);
 }
 
@@ -108,6 +123,51 @@ aj_err aj_diff_add(aj_diff *d, int side, const aj_correction *c) {
         if (c->trace.zone[0]) snprintf(r->zone, sizeof(r->zone), "%s", c->trace.zone);
     }
     return AJ_E_OK;
+}
+
+aj_err aj_diff_add_invoice(aj_diff *d, int side, const aj_invoice *inv) {
+    size_t klen = strlen(inv->invoice_id);
+    dr_inv *v = aj_map_get(d->invs, inv->invoice_id, klen);
+
+    side = side ? 1 : 0;
+    if (!v) {
+        if (!(v = calloc(1, sizeof(*v)))) return AJ_E_NOMEM;
+        snprintf(v->invoice_id, sizeof(v->invoice_id), "%s", inv->invoice_id);
+        snprintf(v->account, sizeof(v->account), "%s", inv->account);
+        if (aj_map_put(d->invs, inv->invoice_id, klen, v, NULL) != AJ_E_OK) {
+            free(v);
+            return AJ_E_NOMEM;
+        }
+    }
+    if (v->has[side]) return AJ_E_OK;   /* the first per id counts */
+    v->has[side] = 1;
+    v->due[side] = inv->amount_due;
+    return AJ_E_OK;
+}
+
+typedef struct dr_inv_collect {
+    aj_diff *d;
+    aj_err rc;
+} dr_inv_collect;
+
+static int dr_inv_one(void *opaque, const void *key, size_t klen, void *value) {
+    dr_inv_collect *dc = opaque;
+    dr_inv *v = value;
+    (void)key;
+    (void)klen;
+    if (!v->has[1]) return 0;   /* the replay did not reach this invoice's close */
+    dc->d->n_invoices++;
+    if (v->has[0]) {
+        dc->d->n_inv_compared++;
+        if ((dc->rc = aj_money_sub(v->due[1], v->due[0], &v->delta)) != AJ_E_OK) return 1;
+        if (v->delta == 0) return 0;
+    }
+    dc->d->inv_changed[dc->d->n_inv_changed++] = v;
+    return 0;
+}
+
+static int dr_inv_by_id(const void *a, const void *b) {
+    return strcmp((*(dr_inv *const *)a)->invoice_id, (*(dr_inv *const *)b)->invoice_id);
 }
 
 /* Adds r's charges into the group (a, b); AJ_E_NOMEM, AJ_E_OVERFLOW. */
@@ -211,6 +271,12 @@ aj_err aj_diff_finish(aj_diff *d) {
             (rc = aj_money_add(d->net, r->delta, &d->net)) != AJ_E_OK)
             return rc;
     }
+    size_t ni = aj_map_size(d->invs);
+    dr_inv_collect ic = {d, AJ_E_OK};
+    if (!(d->inv_changed = calloc(ni ? ni : 1, sizeof(*d->inv_changed)))) return AJ_E_NOMEM;
+    aj_map_each(d->invs, dr_inv_one, &ic);
+    if (ic.rc != AJ_E_OK) return ic.rc;
+    qsort(d->inv_changed, d->n_inv_changed, sizeof(*d->inv_changed), dr_inv_by_id);
     /* qsort of an empty table: its array may still be NULL. */
     if (d->reasons.n) qsort(d->reasons.v, d->reasons.n, sizeof(dr_sum), dr_sum_by_key);
     if (d->zones.n) qsort(d->zones.v, d->zones.n, sizeof(dr_sum), dr_sum_by_key);
@@ -224,6 +290,18 @@ int64_t aj_diff_records(const aj_diff *d) {
 
 int64_t aj_diff_changed(const aj_diff *d) {
     return (int64_t)d->n_changed;
+}
+
+int64_t aj_diff_invoices(const aj_diff *d) {
+    return d->n_invoices;
+}
+
+int64_t aj_diff_invoices_compared(const aj_diff *d) {
+    return d->n_inv_compared;
+}
+
+int64_t aj_diff_invoices_changed(const aj_diff *d) {
+    return (int64_t)d->n_inv_changed;
 }
 
 const char *aj_micros(aj_money m, char *buf, size_t len) {
@@ -264,9 +342,22 @@ void aj_diff_print_text(const aj_diff *d, FILE *out, size_t top) {
     fprintf(out, "Records changed:   %zu (%zu change reason)\n", d->n_changed, d->n_reason_changes);
     fprintf(out, "Money moved:       %s (sum of |change|), net %s\n", aj_micros(d->moved, a, sizeof(a)),
             aj_micros(d->net, b, sizeof(b)));
-    if (!d->n_changed) {
+    fprintf(out, "Invoices:          %lld emitted by the replay, %lld in the baseline too, %zu with another amount "
+                 "due\n", (long long)d->n_invoices, (long long)d->n_inv_compared, d->n_inv_changed);
+    if (!d->n_changed && !d->n_inv_changed) {
         fprintf(out, "No difference: the replay charges every record as the baseline does.\n");
         return;
+    }
+    if (d->n_inv_changed) {
+        fprintf(out, "\nInvoices whose amount due changes (old '-': not in the baseline):\n  %-12s %-32s %18s %18s %18s\n",
+                "account", "invoice", "old due", "new due", "change");
+        for (size_t i = 0; i < d->n_inv_changed; i++) {
+            const dr_inv *v = d->inv_changed[i];
+            char o[32], n[32], dl[32];
+            fprintf(out, "  %-12s %-32s %18s %18s %18s\n", v->account, v->invoice_id,
+                    v->has[0] ? aj_micros(v->due[0], o, sizeof(o)) : "-", aj_micros(v->due[1], n, sizeof(n)),
+                    v->has[0] ? aj_micros(v->delta, dl, sizeof(dl)) : "-");
+        }
     }
     dr_text_groups(out, "By reason (the replay's, or the baseline's when the replay has none):", "reason", NULL,
                    &d->reasons);
@@ -345,6 +436,22 @@ void aj_diff_print_json(const aj_diff *d, FILE *out, size_t top) {
     fprintf(out, "{\n  \"records_compared\": %lld,\n  \"records_changed\": %zu,\n  \"reason_changes\": %zu,\n"
                  "  \"moved_micros\": %lld,\n  \"net_micros\": %lld",
             (long long)d->n_records, d->n_changed, d->n_reason_changes, (long long)d->moved, (long long)d->net);
+    fprintf(out, ",\n  \"invoices\": %lld,\n  \"invoices_compared\": %lld,\n  \"invoice_changes\": [",
+            (long long)d->n_invoices, (long long)d->n_inv_compared);
+    for (size_t i = 0; i < d->n_inv_changed; i++) {
+        const dr_inv *v = d->inv_changed[i];
+        fprintf(out, "%s\n    {\"account\": ", i ? "," : "");
+        dr_json_str(out, v->account);
+        fprintf(out, ", \"invoice_id\": ");
+        dr_json_str(out, v->invoice_id);
+        if (v->has[0])
+            fprintf(out, ", \"old_due_micros\": %lld, \"new_due_micros\": %lld, \"change_micros\": %lld}",
+                    (long long)v->due[0], (long long)v->due[1], (long long)v->delta);
+        else
+            fprintf(out, ", \"old_due_micros\": null, \"new_due_micros\": %lld, \"change_micros\": null}",
+                    (long long)v->due[1]);
+    }
+    fprintf(out, "%s]", d->n_inv_changed ? "\n  " : "");
     dr_json_groups(out, "by_reason", "reason", NULL, &d->reasons);
     dr_json_groups(out, "by_service_zone", "service", "zone", &d->zones);
     dr_json_groups(out, "by_invoice", "account", "invoice_id", &d->invoices);
@@ -492,6 +599,26 @@ void aj_diff_print_html(const aj_diff *d, FILE *out, size_t top, const char *tit
     dr_html_chart(out, &d->reasons);
     dr_html_groups(out, "by-reason", "By reason", "reason", NULL, &d->reasons);
     dr_html_groups(out, "by-zone", "By service and zone", "service", "zone", &d->zones);
+    fprintf(out, "<h2>Invoices whose amount due changes</h2>\n<p>Invoices emitted by the replay: <span "
+                 "id=\"invoices\">%lld</span>, in the baseline too: %lld, with another amount due: <span "
+                 "id=\"invoices-changed\">%zu</span>.</p>\n<table id=\"invoice-changes\"><tr><th>account</th>"
+                 "<th>invoice</th><th class=\"n\">old due</th><th class=\"n\">new due</th><th class=\"n\">change</th></tr>\n",
+            (long long)d->n_invoices, (long long)d->n_inv_compared, d->n_inv_changed);
+    for (size_t i = 0; i < d->n_inv_changed; i++) {
+        const dr_inv *v = d->inv_changed[i];
+        fputs("<tr><td>", out);
+        aj_html_escape(out, v->account);
+        fputs("</td><td>", out);
+        aj_html_escape(out, v->invoice_id);
+        fputs("</td>", out);
+        if (v->has[0]) dr_html_money(out, v->due[0]);
+        else fputs("<td class=\"n\">-</td>", out);
+        dr_html_money(out, v->due[1]);
+        if (v->has[0]) dr_html_money(out, v->delta);
+        else fputs("<td class=\"n\">-</td>", out);
+        fputs("</tr>\n", out);
+    }
+    fputs("</table>\n", out);
     dr_html_groups(out, "by-invoice", "By account and invoice (changed records)", "account", "invoice", &d->invoices);
     fputs("<h2>Largest changes</h2>\n", out);
     dr_html_recs(out, "largest", d->largest, d->n_changed, top, 0);

@@ -24,12 +24,23 @@ void aj_diff_destroy(aj_diff *d);   /* NULL-safe */
  * the input (the first per id is kept, as a consumer of the outputs does). AJ_E_NOMEM. */
 aj_err aj_diff_add(aj_diff *d, int side, const aj_correction *c);
 
+/* Adds one invoice (the invoice or the review output) to the baseline (side 0) or the replay
+ * (side 1), keyed by invoice id, the first per id kept; only its account and amount due are
+ * kept. The report compares the amount due of every invoice the replay emitted with the
+ * baseline's invoice of the same id. AJ_E_NOMEM. */
+aj_err aj_diff_add_invoice(aj_diff *d, int side, const aj_invoice *inv);
+
 /* Compares the two sides and builds the tables. AJ_E_OVERFLOW when a sum leaves int64. */
 aj_err aj_diff_finish(aj_diff *d);
 
 /* After finish: records with a correction on either side, and records that change. */
 int64_t aj_diff_records(const aj_diff *d);
 int64_t aj_diff_changed(const aj_diff *d);
+/* After finish: invoices the replay emitted, of those the baseline has too, and of those with
+ * another amount due (or none in the baseline). */
+int64_t aj_diff_invoices(const aj_diff *d);
+int64_t aj_diff_invoices_compared(const aj_diff *d);
+int64_t aj_diff_invoices_changed(const aj_diff *d);
 
 /* Report formats. top: how many of the largest changes to list. Write errors stay in ferror. */
 void aj_diff_print_text(const aj_diff *d, FILE *out, size_t top);

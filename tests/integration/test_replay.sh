@@ -70,6 +70,9 @@ echo "-- same range, same contracts: outputs identical to production, empty diff
 replay --out-topic-prefix replay. --fail-on-diff -q >"$work/same.txt" 2>"$work/same.err" ||
   fail "replay of everything exited $?: $(cat "$work/same.err")"
 grep -q '^Records changed:   0 ' "$work/same.txt" || fail "diff not empty: $(cat "$work/same.txt")"
+n_inv=$(sed -n 's/^invoice raw=[0-9]* distinct=\([0-9]*\) .*/\1/p' "$work/prod.txt.sum")
+grep -q "^Invoices: *$n_inv emitted by the replay, $n_inv in the baseline too, 0 with another amount due" "$work/same.txt" ||
+  fail "invoices not all compared equal ($n_inv in production): $(grep '^Invoices' "$work/same.txt")"
 dump replay. "$work/replay.txt"
 cmp -s "$work/prod.txt" "$work/replay.txt" || fail "replay outputs differ from production's: $(diff "$work/prod.txt" "$work/replay.txt" | head -5)"
 n_cor=$(grep -c '^correction ' "$work/prod.txt" || true)
@@ -87,6 +90,10 @@ for f in invoices corrections dead_letters review; do
   cmp -s "$work/files1/$f.avro" "$work/files2/$f.avro" || fail "two replays of one range wrote different $f.avro"
 done
 grep -q '"records_changed": 0,' "$work/files1.json" || fail "diff of partitions 3-5 not empty: $(head -8 "$work/files1.json")"
+inv=$(sed -n 's/^  "invoices": \([0-9]*\),$/\1/p' "$work/files1.json")
+[ -n "$inv" ] && grep -q "\"invoices_compared\": $inv," "$work/files1.json" &&
+  grep -q '"invoice_changes": \[\]' "$work/files1.json" ||
+  fail "invoices of partitions 3-5 not all equal to production's: $(head -12 "$work/files1.json")"
 for p in 3 4 5; do
   grep -q "replay: cdr.usage\[$p\] offsets 0\.\.$((to - 1)) " "$work/files1.err" ||
     fail "partition $p: range not reported as 0..$((to - 1)): $(cat "$work/files1.err")"

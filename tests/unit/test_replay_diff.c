@@ -183,12 +183,51 @@ static void test_html_standalone(void **state) {
     aj_diff_destroy(d);
 }
 
+static aj_invoice inv(const char *account, aj_money due) {
+    aj_invoice v;
+    memset(&v, 0, sizeof(v));
+    snprintf(v.account, sizeof(v.account), "%s", account);
+    snprintf(v.invoice_id, sizeof(v.invoice_id), "INV-%s-2026-10-r1", account);
+    v.amount_due = due;
+    return v;
+}
+
+/* Invoices: the replay's against the baseline's of the same id; those only in the baseline are
+ * not compared (the replay did not reach their close). */
+static void test_invoices(void **state) {
+    (void)state;
+    aj_diff *d = aj_diff_create();
+    aj_invoice same = inv("A1", 1000000), old2 = inv("A2", 2000000), new2 = inv("A2", 1999950),
+               only_new = inv("A3", 5), only_old = inv("A4", 7);
+    aj_diff_add_invoice(d, 0, &same);
+    aj_diff_add_invoice(d, 1, &same);
+    aj_diff_add_invoice(d, 0, &old2);
+    aj_diff_add_invoice(d, 1, &new2);
+    aj_diff_add_invoice(d, 1, &only_new);
+    aj_diff_add_invoice(d, 0, &only_old);
+    assert_int_equal(aj_diff_finish(d), AJ_E_OK);
+    assert_int_equal(aj_diff_invoices(d), 3);
+    assert_int_equal(aj_diff_invoices_compared(d), 2);
+    assert_int_equal(aj_diff_invoices_changed(d), 2);
+    char *j = report(d, 2);
+    assert_non_null(strstr(j, "\"invoice_changes\": [\n    {\"account\": \"A2\", \"invoice_id\": \"INV-A2-2026-10-r1\", "
+                              "\"old_due_micros\": 2000000, \"new_due_micros\": 1999950, \"change_micros\": -50},\n"
+                              "    {\"account\": \"A3\", \"invoice_id\": \"INV-A3-2026-10-r1\", \"old_due_micros\": null, "
+                              "\"new_due_micros\": 5, \"change_micros\": null}\n  ]"));
+    free(j);
+    char *t = report(d, 0);
+    assert_non_null(strstr(t, "Invoices:          3 emitted by the replay, 2 in the baseline too, 2 with another amount due\n"));
+    free(t);
+    aj_diff_destroy(d);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_corrections_no_change), cmocka_unit_test(test_one_sided_corrections),
         cmocka_unit_test(test_reason_only_change),         cmocka_unit_test(test_first_per_id),
         cmocka_unit_test(test_sums_order_and_money),       cmocka_unit_test(test_micros_exact),
         cmocka_unit_test(test_overflow_is_an_error),       cmocka_unit_test(test_html_standalone),
+        cmocka_unit_test(test_invoices),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
