@@ -54,6 +54,8 @@ static void replay_usage(FILE *out) {
             "  --baseline PATH       corrections.avro, or a directory holding one (`ajuste rate` or\n"
             "                        `ajuste replay --out` output)\n"
             "  --baseline-topic T    a corrections topic\n"
+            "  --baseline-db CONNINFO  the PostgreSQL audit log (`ajuste audit sink`), read-only; its\n"
+            "                        corrections of the usage topic (invoices are not compared)\n"
             "  --no-diff             no baseline, no diff\n\n"
             "Report: text on stdout, or --json / --csv (one row per changed record); --html FILE a page\n"
             "with the tables and a chart of the money moved by reason. Amounts are exact micro-units.\n"
@@ -298,6 +300,15 @@ static int rp_in_replay(const rp_ctx *x, const aj_correction *c) {
     return 0;
 }
 
+/* A baseline correction, when it is of a record this replay read. */
+static aj_err rp_baseline_correction(void *opaque, const aj_correction *c) {
+    rp_ctx *x = opaque;
+    x->baseline_read++;
+    if (!rp_in_replay(x, c)) return AJ_E_OK;
+    x->baseline_kept++;
+    return aj_diff_add(x->diff, 0, c);
+}
+
 /* One datum of a side: a correction (the baseline's only when of a record this replay read) or
  * an invoice (of the chosen accounts). */
 static aj_err rp_datum(rp_ctx *x, int side, const aj_schema *writer, const void *datum, size_t len) {
@@ -307,11 +318,7 @@ static aj_err rp_datum(rp_ctx *x, int side, const aj_schema *writer, const void 
     if (writer->id == AJ_SCHEMA_CORRECTION) {
         aj_correction c;
         if ((rc = aj_decode_correction(writer, datum, len, &c, origin, sizeof(origin))) != AJ_E_OK) return rc;
-        if (side == 1) return aj_diff_add(x->diff, 1, &c);
-        x->baseline_read++;
-        if (!rp_in_replay(x, &c)) return AJ_E_OK;
-        x->baseline_kept++;
-        return aj_diff_add(x->diff, 0, &c);
+        return side == 1 ? aj_diff_add(x->diff, 1, &c) : rp_baseline_correction(x, &c);
     }
     if (writer->id != AJ_SCHEMA_INVOICE) return AJ_E_WRONG_SCHEMA;
     aj_invoice inv;
@@ -476,7 +483,7 @@ end:
 
 int aj_cmd_replay(int argc, char **argv) {
     enum { O_FROM_OFF = 256, O_TO_OFF, O_FROM_T, O_TO_T, O_CAT, O_TPFX, O_FORCE, O_BASE, O_BTOPIC, O_NODIFF,
-           O_JSON, O_CSV, O_HTML, O_TOP, O_FAIL, O_ACCTS, O_PARTS, O_USAGE, O_CREDITS };
+           O_JSON, O_CSV, O_HTML, O_TOP, O_FAIL, O_ACCTS, O_PARTS, O_USAGE, O_CREDITS, O_BDB };
     static const struct option opts[] = {
         {"config", required_argument, 0, 'c'},        {"set", required_argument, 0, 's'},
         {"partitions", required_argument, 0, O_PARTS}, {"from-offset", required_argument, 0, O_FROM_OFF},
@@ -487,13 +494,14 @@ int aj_cmd_replay(int argc, char **argv) {
         {"out", required_argument, 0, 'o'},           {"out-topic-prefix", required_argument, 0, O_TPFX},
         {"force", no_argument, 0, O_FORCE},           {"baseline", required_argument, 0, O_BASE},
         {"baseline-topic", required_argument, 0, O_BTOPIC}, {"no-diff", no_argument, 0, O_NODIFF},
+        {"baseline-db", required_argument, 0, O_BDB},
         {"json", no_argument, 0, O_JSON},             {"csv", no_argument, 0, O_CSV},
         {"html", required_argument, 0, O_HTML},       {"top", required_argument, 0, O_TOP},
         {"fail-on-diff", no_argument, 0, O_FAIL},     {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},                {0, 0, 0, 0},
     };
     const char *config_path = NULL, *usage = NULL, *credits_file = NULL, *contracts_file = NULL, *contracts_at = NULL,
-               *accounts_arg = NULL, *out_dir = NULL, *topic_prefix = NULL, *baseline = NULL, *baseline_topic = NULL,
+               *accounts_arg = NULL, *out_dir = NULL, *topic_prefix = NULL, *baseline = NULL, *baseline_topic = NULL, *baseline_db = NULL,
                *html = NULL;
     char *sets[RP_MAX_SETS];
     char err[1024] = "";
@@ -563,6 +571,7 @@ int aj_cmd_replay(int argc, char **argv) {
         case O_FORCE: force = 1; break;
         case O_BASE: baseline = optarg; break;
         case O_BTOPIC: baseline_topic = optarg; break;
+        case O_BDB: baseline_db = optarg; break;
         case O_NODIFF: no_diff = 1; break;
         case O_JSON: json = 1; break;
         case O_CSV: csv = 1; break;
@@ -587,11 +596,13 @@ int aj_cmd_replay(int argc, char **argv) {
     else if (contracts_file && contracts_at) conflict = "--contracts and --contracts-at both choose the contracts";
     else if (out_dir && topic_prefix) conflict = "--out and --out-topic-prefix: choose one output";
     else if (json && csv) conflict = "--json and --csv: choose one report format";
-    else if (baseline && baseline_topic) conflict = "--baseline and --baseline-topic: choose one baseline";
-    else if (no_diff && (baseline || baseline_topic || json || csv || html || fail_on_diff))
+    else if (!!baseline + !!baseline_topic + !!baseline_db > 1)
+        conflict = "--baseline, --baseline-topic and --baseline-db: choose one baseline";
+    else if (no_diff && (baseline || baseline_topic || baseline_db || json || csv || html || fail_on_diff))
         conflict = "--no-diff takes no baseline and makes no report";
     else if (usage && topic_prefix) conflict = "--out-topic-prefix needs the Kafka configuration; use --out with --usage";
-    else if (usage && !baseline && !no_diff) conflict = "--usage needs --baseline PATH (or --no-diff)";
+    else if (usage && !baseline && !baseline_db && !no_diff)
+        conflict = "--usage needs --baseline PATH or --baseline-db (or --no-diff)";
     else if (credits_file && !usage) conflict = "--credits goes with --usage (with Kafka, input.credit_topic is read)";
     if (conflict) {
         fprintf(stderr, "ajuste replay: %s\n", conflict);
@@ -765,6 +776,11 @@ int aj_cmd_replay(int argc, char **argv) {
     /* Baseline and diff. */
     if (baseline) {
         if ((rc = rp_baseline_files(&x, baseline, err, sizeof(err))) != AJ_E_OK) goto usage_or_fail;
+    } else if (baseline_db) {
+        int64_t rows = 0;
+        if ((rc = aj_replay_read_audit_log(baseline_db, x.usage_topic, rp_baseline_correction, &x, &rows, err,
+                                           sizeof(err))) != AJ_E_OK)
+            goto usage_or_fail;
     } else {
         /* The corrections topic (or --baseline-topic), then production's invoice and review
          * topics. With --out-topic-prefix, cfg's output topics are the replay's: production's

@@ -63,6 +63,7 @@ struct aj_diff {
     dr_inv **inv_changed;    /* emitted by the replay with another (or no) amount due in the baseline, by id */
     size_t n_inv_changed;
     int64_t n_invoices, n_inv_compared;
+    int64_t n_inv_baseline;  /* invoices in the baseline: none, no comparison */
 };
 
 aj_diff *aj_diff_create(void) {
@@ -142,6 +143,7 @@ aj_err aj_diff_add_invoice(aj_diff *d, int side, const aj_invoice *inv) {
     if (v->has[side]) return AJ_E_OK;   /* the first per id counts */
     v->has[side] = 1;
     v->due[side] = inv->amount_due;
+    if (side == 0) d->n_inv_baseline++;
     return AJ_E_OK;
 }
 
@@ -157,6 +159,7 @@ static int dr_inv_one(void *opaque, const void *key, size_t klen, void *value) {
     (void)klen;
     if (!v->has[1]) return 0;   /* the replay did not reach this invoice's close */
     dc->d->n_invoices++;
+    if (!dc->d->n_inv_baseline) return 0;   /* nothing to compare with */
     if (v->has[0]) {
         dc->d->n_inv_compared++;
         if ((dc->rc = aj_money_sub(v->due[1], v->due[0], &v->delta)) != AJ_E_OK) return 1;
@@ -342,8 +345,12 @@ void aj_diff_print_text(const aj_diff *d, FILE *out, size_t top) {
     fprintf(out, "Records changed:   %zu (%zu change reason)\n", d->n_changed, d->n_reason_changes);
     fprintf(out, "Money moved:       %s (sum of |change|), net %s\n", aj_micros(d->moved, a, sizeof(a)),
             aj_micros(d->net, b, sizeof(b)));
-    fprintf(out, "Invoices:          %lld emitted by the replay, %lld in the baseline too, %zu with another amount "
-                 "due\n", (long long)d->n_invoices, (long long)d->n_inv_compared, d->n_inv_changed);
+    if (d->n_inv_baseline)
+        fprintf(out, "Invoices:          %lld emitted by the replay, %lld in the baseline too, %zu with another amount "
+                     "due\n", (long long)d->n_invoices, (long long)d->n_inv_compared, d->n_inv_changed);
+    else
+        fprintf(out, "Invoices:          %lld emitted by the replay, not compared (the baseline has no invoices)\n",
+                (long long)d->n_invoices);
     if (!d->n_changed && !d->n_inv_changed) {
         fprintf(out, "No difference: the replay charges every record as the baseline does.\n");
         return;

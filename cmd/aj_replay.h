@@ -27,7 +27,7 @@ aj_err aj_diff_add(aj_diff *d, int side, const aj_correction *c);
 /* Adds one invoice (the invoice or the review output) to the baseline (side 0) or the replay
  * (side 1), keyed by invoice id, the first per id kept; only its account and amount due are
  * kept. The report compares the amount due of every invoice the replay emitted with the
- * baseline's invoice of the same id. AJ_E_NOMEM. */
+ * baseline's invoice of the same id, when the baseline has invoices at all. AJ_E_NOMEM. */
 aj_err aj_diff_add_invoice(aj_diff *d, int side, const aj_invoice *inv);
 
 /* Compares the two sides and builds the tables. AJ_E_OVERFLOW when a sum leaves int64. */
@@ -49,6 +49,17 @@ void aj_diff_print_json(const aj_diff *d, FILE *out, size_t top);
 void aj_diff_print_csv(const aj_diff *d, FILE *out);
 /* A standalone HTML page (inline CSS and SVG, no script, no external resource). */
 void aj_diff_print_html(const aj_diff *d, FILE *out, size_t top, const char *title);
+
+/*
+ * Reads the corrections of the PostgreSQL audit log (docs/audit.md) whose source_origin is
+ * origin (NULL: every one), in one REPEATABLE READ READ ONLY transaction through a cursor (an
+ * auditor's role suffices), and calls fn on each with the fields the diff uses (ids, account,
+ * invoice, service, zone, reason, amounts, source; borrowed for the call). *count: rows read.
+ * AJ_E_OK; or the connection's or a query's error (err naming it, SQLSTATE classified), or fn's.
+ */
+aj_err aj_replay_read_audit_log(const char *conninfo, const char *origin,
+                                aj_err (*fn)(void *opaque, const aj_correction *c), void *opaque, int64_t *count,
+                                char *err, size_t errlen);
 
 /* Exact decimal of micro-units, six digits after the point ("-12.000050"). buf >= 32 bytes. */
 const char *aj_micros(aj_money m, char *buf, size_t len);
