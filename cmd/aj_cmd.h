@@ -42,6 +42,13 @@ void aj_progress_stderr(void *opaque, const aj_pipeline_stats *st);
  */
 aj_err aj_config_from_cli(aj_config *cfg, const char *path, char *const *sets, int n_sets, char *err, size_t errlen);
 
+/*
+ * Loads an Avro file of contracts (credits 0) or of dispute credits (credits 1) into p. AJ_E_OK;
+ * otherwise err names the file and *bad_path says whether it could not be opened at all (a bad
+ * input path: exit 2) rather than failed while loading.
+ */
+aj_err aj_load_input_file(aj_pipeline *p, const char *path, int credits, int *bad_path, char *err, size_t errlen);
+
 /* SIGINT and SIGTERM set *flag (borrowed; it must outlive the process's use of the signals). */
 void aj_stop_on_signals(volatile sig_atomic_t *flag);
 

@@ -678,17 +678,12 @@ int aj_cmd_replay(int argc, char **argv) {
     aj_pipeline_set_policy(p, &policy);
 
     /* The contract snapshot. */
+    int bad_path = 0;
     if (contracts_file) {
-        if (!(src = aj_file_source_open(contracts_file, &rc, err, sizeof(err)))) {
-            status = AJ_EXIT_USAGE;
+        if ((rc = aj_load_input_file(p, contracts_file, 0, &bad_path, err, sizeof(err))) != AJ_E_OK) {
+            if (bad_path) status = AJ_EXIT_USAGE;
             goto fail;
         }
-        if ((rc = aj_pipeline_load_contracts(p, src)) != AJ_E_OK) {
-            snprintf(err, sizeof(err), "reading %s: %s", contracts_file, aj_err_str(rc));
-            goto fail;
-        }
-        aj_source_destroy(src);
-        src = NULL;
     } else if ((rc = rp_load_contract_topic(&cfg, p, &contracts_to, err, sizeof(err))) != AJ_E_OK) {
         goto usage_or_fail;
     }
@@ -700,16 +695,10 @@ int aj_cmd_replay(int argc, char **argv) {
     }
     /* Dispute credits, as production reads them. */
     if (credits_file) {
-        if (!(src = aj_file_source_open(credits_file, &rc, err, sizeof(err)))) {
-            status = AJ_EXIT_USAGE;
+        if ((rc = aj_load_input_file(p, credits_file, 1, &bad_path, err, sizeof(err))) != AJ_E_OK) {
+            if (bad_path) status = AJ_EXIT_USAGE;
             goto fail;
         }
-        if ((rc = aj_pipeline_load_credits(p, src)) != AJ_E_OK) {
-            snprintf(err, sizeof(err), "reading %s: %s", credits_file, aj_err_str(rc));
-            goto fail;
-        }
-        aj_source_destroy(src);
-        src = NULL;
     } else if (!usage && cfg.credit_topic[0]) {
         char cerr[512] = "";
         if (!(credits = aj_kafka_follower_create(&cfg, cfg.credit_topic, 10000, &rc, cerr, sizeof(cerr)))) {

@@ -95,13 +95,28 @@ void aj_diff_destroy(aj_diff *d) {
     free(d);
 }
 
+/* The entry of key in m, created zeroed (size bytes, *created set) when missing; NULL on NOMEM. */
+static void *dr_entry(aj_map *m, const char *key, size_t size, int *created) {
+    size_t klen = strlen(key);
+    void *v = aj_map_get(m, key, klen);
+    *created = 0;
+    if (v) return v;
+    if (!(v = calloc(1, size))) return NULL;
+    if (aj_map_put(m, key, klen, v, NULL) != AJ_E_OK) {
+        free(v);
+        return NULL;
+    }
+    *created = 1;
+    return v;
+}
+
 aj_err aj_diff_add(aj_diff *d, int side, const aj_correction *c) {
-    size_t klen = strlen(c->record_id);
-    dr_rec *r = aj_map_get(d->recs, c->record_id, klen);
+    int created;
+    dr_rec *r = dr_entry(d->recs, c->record_id, sizeof(*r), &created);
 
     side = side ? 1 : 0;
-    if (!r) {
-        if (!(r = calloc(1, sizeof(*r)))) return AJ_E_NOMEM;
+    if (!r) return AJ_E_NOMEM;
+    if (created) {
         snprintf(r->record_id, sizeof(r->record_id), "%s", c->record_id);
         snprintf(r->account, sizeof(r->account), "%s", c->account);
         snprintf(r->invoice_id, sizeof(r->invoice_id), "%s", c->invoice_id);
@@ -109,10 +124,6 @@ aj_err aj_diff_add(aj_diff *d, int side, const aj_correction *c) {
                  c->service < AJ_SERVICE__COUNT && c->kind == AJ_KIND_USAGE ? aj_service_name(c->service) : "-");
         snprintf(r->zone, sizeof(r->zone), "%s", c->trace.zone[0] ? c->trace.zone : "-");
         r->legacy = c->legacy_amount;
-        if (aj_map_put(d->recs, c->record_id, klen, r, NULL) != AJ_E_OK) {
-            free(r);
-            return AJ_E_NOMEM;
-        }
     }
     if (r->s[side].has) return AJ_E_OK;   /* the first per id counts */
     r->s[side].has = 1;
@@ -127,18 +138,14 @@ aj_err aj_diff_add(aj_diff *d, int side, const aj_correction *c) {
 }
 
 aj_err aj_diff_add_invoice(aj_diff *d, int side, const aj_invoice *inv) {
-    size_t klen = strlen(inv->invoice_id);
-    dr_inv *v = aj_map_get(d->invs, inv->invoice_id, klen);
+    int created;
+    dr_inv *v = dr_entry(d->invs, inv->invoice_id, sizeof(*v), &created);
 
     side = side ? 1 : 0;
-    if (!v) {
-        if (!(v = calloc(1, sizeof(*v)))) return AJ_E_NOMEM;
+    if (!v) return AJ_E_NOMEM;
+    if (created) {
         snprintf(v->invoice_id, sizeof(v->invoice_id), "%s", inv->invoice_id);
         snprintf(v->account, sizeof(v->account), "%s", inv->account);
-        if (aj_map_put(d->invs, inv->invoice_id, klen, v, NULL) != AJ_E_OK) {
-            free(v);
-            return AJ_E_NOMEM;
-        }
     }
     if (v->has[side]) return AJ_E_OK;   /* the first per id counts */
     v->has[side] = 1;

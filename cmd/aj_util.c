@@ -101,3 +101,15 @@ void aj_stop_on_signals(volatile sig_atomic_t *flag) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 }
+
+aj_err aj_load_input_file(aj_pipeline *p, const char *path, int credits, int *bad_path, char *err, size_t errlen) {
+    aj_err rc;
+    aj_source *src = aj_file_source_open(path, &rc, err, errlen);
+
+    *bad_path = !src;
+    if (!src) return rc;
+    rc = credits ? aj_pipeline_load_credits(p, src) : aj_pipeline_load_contracts(p, src);
+    aj_source_destroy(src);
+    if (rc != AJ_E_OK) snprintf(err, errlen, "reading %s: %s", path, aj_err_str(rc));
+    return rc;
+}

@@ -6,6 +6,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "aj_ingest.h"
+#include "aj_kafka_int.h"
 #include "aj_log.h"
 
 typedef struct aj_kafka_range_source {
@@ -35,18 +36,13 @@ static int64_t aj_krange_now_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Consumer-side properties only (the same configuration drives producers and the group). */
+/* Consumer-side properties only: the same configuration drives the producers and the group. */
 static int aj_krange_skip(const char *prop) {
-    static const char *const skip[] = {"group.id", "enable.auto.commit", "enable.auto.offset.store",
-                                       "enable.partition.eof", "auto.offset.reset", "linger.ms",
-                                       "enable.idempotence", "acks", "transactional.id", "transaction.timeout.ms",
-                                       "queue.buffering.max.ms", "queue.buffering.max.messages",
-                                       "queue.buffering.max.kbytes", "batch.num.messages", "batch.size",
-                                       "compression.type", "compression.codec", "message.timeout.ms",
-                                       "delivery.timeout.ms", "message.send.max.retries", "retries", NULL};
-    for (int i = 0; skip[i]; i++)
-        if (strcmp(prop, skip[i]) == 0) return 1;
-    return 0;
+    static const char *const group[] = {"group.id", "enable.auto.commit", "enable.auto.offset.store",
+                                        "enable.partition.eof", "auto.offset.reset", NULL};
+    for (int i = 0; group[i]; i++)
+        if (strcmp(prop, group[i]) == 0) return 1;
+    return aj_kafka_producer_prop(prop);
 }
 
 /*
@@ -414,11 +410,7 @@ static aj_err aj_krange_commit(aj_source *src) {
 static void aj_krange_destroy(aj_source *src) {
     aj_kafka_range_source *ks = (aj_kafka_range_source *)src;
     if (!ks) return;
-    if (ks->held) rd_kafka_message_destroy(ks->held);
-    if (ks->rk) {
-        rd_kafka_consumer_close(ks->rk);
-        rd_kafka_destroy(ks->rk);
-    }
+    aj_kafka_consumer_free(ks->rk, ks->held);
     free(ks->ranges);
     free(ks->next);
     free(ks->topic);
