@@ -95,6 +95,12 @@ void aj_diff_destroy(aj_diff *d) {
     free(d);
 }
 
+/* What aj_map_each callbacks of finish carry: the diff, and the first error. */
+typedef struct dr_collect {
+    aj_diff *d;
+    aj_err rc;
+} dr_collect;
+
 /* The entry of key in m, created zeroed (size bytes, *created set) when missing; NULL on NOMEM. */
 static void *dr_entry(aj_map *m, const char *key, size_t size, int *created) {
     size_t klen = strlen(key);
@@ -154,13 +160,8 @@ aj_err aj_diff_add_invoice(aj_diff *d, int side, const aj_invoice *inv) {
     return AJ_E_OK;
 }
 
-typedef struct dr_inv_collect {
-    aj_diff *d;
-    aj_err rc;
-} dr_inv_collect;
-
 static int dr_inv_one(void *opaque, const void *key, size_t klen, void *value) {
-    dr_inv_collect *dc = opaque;
+    dr_collect *dc = opaque;
     dr_inv *v = value;
     (void)key;
     (void)klen;
@@ -212,11 +213,6 @@ static aj_err dr_group_add(dr_groups *g, const char *a, const char *b, const dr_
         return rc;
     return AJ_E_OK;
 }
-
-typedef struct dr_collect {
-    aj_diff *d;
-    aj_err rc;
-} dr_collect;
 
 static int dr_collect_one(void *opaque, const void *key, size_t klen, void *value) {
     dr_collect *dc = opaque;
@@ -282,7 +278,7 @@ aj_err aj_diff_finish(aj_diff *d) {
             return rc;
     }
     size_t ni = aj_map_size(d->invs);
-    dr_inv_collect ic = {d, AJ_E_OK};
+    dr_collect ic = {d, AJ_E_OK};
     if (!(d->inv_changed = calloc(ni ? ni : 1, sizeof(*d->inv_changed)))) return AJ_E_NOMEM;
     aj_map_each(d->invs, dr_inv_one, &ic);
     if (ic.rc != AJ_E_OK) return ic.rc;

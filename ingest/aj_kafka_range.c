@@ -388,15 +388,7 @@ static aj_err aj_krange_next(aj_source *src, aj_message *msg, int timeout_ms) {
         }
         ks->next[ks->cur] = m->offset + 1;
         ks->held = m;
-        msg->key = m->key;
-        msg->key_len = m->key_len;
-        msg->value = m->payload;
-        msg->value_len = m->len;
-        msg->pos.origin = ks->topic;
-        msg->pos.partition = m->partition;
-        msg->pos.offset = m->offset;
-        msg->writer = NULL;
-        msg->detail = NULL;
+        aj_kafka_message_view(m, ks->topic, msg);
         return AJ_E_OK;
     }
 }

@@ -344,15 +344,7 @@ static aj_err aj_ksrc_next(aj_source *src, aj_message *msg, int timeout_ms) {
                 p->next = m->offset + 1;
             }
             ks->held = m;
-            msg->key = m->key;
-            msg->key_len = m->key_len;
-            msg->value = m->payload;
-            msg->value_len = m->len;
-            msg->pos.origin = ks->topic;
-            msg->pos.partition = m->partition;
-            msg->pos.offset = m->offset;
-            msg->writer = NULL;
-            msg->detail = NULL;
+            aj_kafka_message_view(m, ks->topic, msg);
             return AJ_E_OK;
         }
         if (aj_ksrc_now_ms() >= deadline) {
@@ -410,6 +402,18 @@ static aj_err aj_ksrc_commit(aj_source *src) {
 end:
     rd_kafka_topic_partition_list_destroy(list);
     return rc;
+}
+
+void aj_kafka_message_view(const rd_kafka_message_t *m, const char *topic, aj_message *msg) {
+    msg->key = m->key;
+    msg->key_len = m->key_len;
+    msg->value = m->payload;
+    msg->value_len = m->len;
+    msg->pos.origin = topic;
+    msg->pos.partition = m->partition;
+    msg->pos.offset = m->offset;
+    msg->writer = NULL;
+    msg->detail = NULL;
 }
 
 void aj_kafka_consumer_free(rd_kafka_t *rk, rd_kafka_message_t *held) {
