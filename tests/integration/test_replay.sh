@@ -349,6 +349,18 @@ grep -q "replay: cdr.usage\[0\] read " "$work/int.err" || fail "no per-partition
 left=$(ls -A "$work/int")
 [ -z "$left" ] || fail "files left by the interrupted replay: $left"
 
+echo "-- a progress bar on a terminal (script's pty), none with -q or off a terminal"
+command -v script >/dev/null || fail "script (util-linux) is missing"
+script -qec "$AJ_BIN replay --config $work/prod.conf --partitions 0 --no-diff" /dev/null </dev/null \
+  >"$work/tty.out" 2>&1 {mb_in}>&- {mb_out}<&- || fail "replay on a terminal exited $?: $(cat "$work/tty.out")"
+grep -q "records/s  \[####################\] 100%" "$work/tty.out" ||
+  fail "no progress bar on a terminal: $(tr '\r' '\n' <"$work/tty.out" | head -20)"
+script -qec "$AJ_BIN replay --config $work/prod.conf --partitions 0 --no-diff -q" /dev/null </dev/null \
+  >"$work/ttyq.out" 2>&1 {mb_in}>&- {mb_out}<&- || fail "replay -q on a terminal exited $?: $(cat "$work/ttyq.out")"
+if grep -q "records/s" "$work/ttyq.out"; then fail "a progress bar with -q: $(cat "$work/ttyq.out")"; fi
+replay --partitions 0 --no-diff >/dev/null 2>"$work/notty.err" || fail "replay exited $?: $(cat "$work/notty.err")"
+if grep -q "records/s" "$work/notty.err"; then fail "a progress bar off a terminal: $(cat "$work/notty.err")"; fi
+
 expect_ok quit
 stop_broker
 echo "test_replay: ok"
