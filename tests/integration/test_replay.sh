@@ -67,6 +67,13 @@ in_topic=$(kcat -C -b "$boot" -t cdr.usage -e -q -f '%p\n' {mb_in}>&- {mb_out}<&
 in_file=$("$PY" -c 'import avro.datafile as d, avro.io as i, sys; print(sum(1 for _ in d.DataFileReader(open(sys.argv[1], "rb"), i.DatumReader())))' "$work/gen/usage.avro")
 [ "$in_topic" -eq "$in_file" ] || fail "cdr.usage holds $in_topic messages, usage.avro $in_file (evicted?)"
 echo "   $in_topic input records; production: $(tr '\n' ' ' <"$work/prod.txt.sum")"
+# position GROUP: "COMMITTED END" of GROUP on cdr.usage (aj_outdump asks, never joins).
+position() {
+  timeout 60 "$AJ_OUTDUMP" --bootstrap-servers "$boot" --position "$1=cdr.usage" {mb_in}>&- {mb_out}<&- ||
+    fail "aj_outdump --position $1 failed"
+}
+prod_pos=$(position ajuste)
+[ "$prod_pos" = "$in_topic $in_topic" ] || fail "production's group is at '$prod_pos', want '$in_topic $in_topic'"
 
 echo "-- same range, same contracts: outputs identical to production, empty diff"
 replay --out-topic-prefix replay. --fail-on-diff -q >"$work/same.txt" 2>"$work/same.err" ||
@@ -360,6 +367,10 @@ script -qec "$AJ_BIN replay --config $work/prod.conf --partitions 0 --no-diff -q
 if grep -q "records/s" "$work/ttyq.out"; then fail "a progress bar with -q: $(cat "$work/ttyq.out")"; fi
 replay --partitions 0 --no-diff >/dev/null 2>"$work/notty.err" || fail "replay exited $?: $(cat "$work/notty.err")"
 if grep -q "records/s" "$work/notty.err"; then fail "a progress bar off a terminal: $(cat "$work/notty.err")"; fi
+
+echo "-- no replay moved production's group or committed anything of its own"
+[ "$(position ajuste)" = "$prod_pos" ] || fail "production's group moved: $(position ajuste), was $prod_pos"
+[ "$(position ajuste-replay)" = "0 $in_topic" ] || fail "the replays committed offsets: $(position ajuste-replay)"
 
 expect_ok quit
 stop_broker
