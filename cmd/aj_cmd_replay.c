@@ -512,6 +512,7 @@ int aj_cmd_replay(int argc, char **argv) {
     int n_sets = 0, c, force = 0, no_diff = 0, json = 0, csv = 0, fail_on_diff = 0, quiet = 0,
         status = AJ_EXIT_FAILURE, have_config = 0;
     int64_t top = 20, v;
+    int bounds[2] = {0, 0};   /* --from-* and --to-* flags given */
     aj_range_spec spec = {NULL, 0, {AJ_BOUND_EDGE, 0}, {AJ_BOUND_EDGE, 0}};
     aj_range_bound contracts_to = {AJ_BOUND_EDGE, 0};
     aj_config cfg;
@@ -545,11 +546,13 @@ int aj_cmd_replay(int argc, char **argv) {
             break;
         case O_FROM_OFF:
         case O_TO_OFF:
+            bounds[c == O_TO_OFF]++;
             if (aj_parse_count(c == O_FROM_OFF ? "--from-offset" : "--to-offset", optarg, &v) != 0) return AJ_EXIT_USAGE;
             *(c == O_FROM_OFF ? &spec.from : &spec.to) = (aj_range_bound){AJ_BOUND_OFFSET, v};
             break;
         case O_FROM_T:
         case O_TO_T:
+            bounds[c == O_TO_T]++;
             if (rp_parse_time(optarg, &v) != 0) return rp_bad_time(c == O_FROM_T ? "--from-time" : "--to-time", optarg);
             *(c == O_FROM_T ? &spec.from : &spec.to) = (aj_range_bound){AJ_BOUND_TIME, v};
             break;
@@ -595,6 +598,8 @@ int aj_cmd_replay(int argc, char **argv) {
     const char *conflict = NULL;
     if (usage && (n_parts || spec.from.kind != AJ_BOUND_EDGE || spec.to.kind != AJ_BOUND_EDGE))
         conflict = "--usage reads a whole file: --partitions, --from-* and --to-* are for the Kafka topic";
+    else if (bounds[0] > 1 || bounds[1] > 1)
+        conflict = "one --from-offset or --from-time, and one --to-offset or --to-time, at most";
     else if (contracts_file && contracts_at) conflict = "--contracts and --contracts-at both choose the contracts";
     else if (out_dir && topic_prefix) conflict = "--out and --out-topic-prefix: choose one output";
     else if (json && csv) conflict = "--json and --csv: choose one report format";
