@@ -50,6 +50,7 @@ expect 2 "--partitions expects a list such as 3-5 or 0,2,7" "$AJ_BIN" replay --p
 expect 2 "--from-time expects epoch milliseconds or YYYY-MM-DDTHH:MM:SS" "$AJ_BIN" replay --from-time yesterday
 expect 2 "--to-offset expects a non-negative integer, got '-1'" "$AJ_BIN" replay --to-offset -1
 expect 2 "--json and --csv: choose one report format" "$AJ_BIN" replay --json --csv
+expect 2 "one --from-offset or --from-time" "$AJ_BIN" replay --from-offset 1 --from-time 1795477657469
 expect 2 "--usage reads a whole file" "$AJ_BIN" replay --usage u.avro --partitions 1
 expect 2 "--usage needs --baseline PATH" "$AJ_BIN" replay --usage u.avro --contracts c.avro
 expect 2 "kafka.bootstrap.servers is not set" "$AJ_BIN" replay
