@@ -311,6 +311,13 @@ static aj_err rp_baseline_correction(void *opaque, const aj_correction *c) {
     return aj_diff_add(x->diff, 0, c);
 }
 
+/* An invoice of the baseline (the audit log's headers), of the chosen accounts. */
+static aj_err rp_baseline_invoice(void *opaque, const aj_invoice *inv) {
+    rp_ctx *x = opaque;
+    if (x->accounts && !aj_map_get(x->accounts, inv->account, strlen(inv->account))) return AJ_E_OK;
+    return aj_diff_add_invoice(x->diff, 0, inv);
+}
+
 /* One datum of a side: a correction (the baseline's only when of a record this replay read) or
  * an invoice (of the chosen accounts). */
 static aj_err rp_datum(rp_ctx *x, int side, const aj_schema *writer, const void *datum, size_t len) {
@@ -773,9 +780,9 @@ int aj_cmd_replay(int argc, char **argv) {
     if (baseline) {
         if ((rc = rp_baseline_files(&x, baseline, err, sizeof(err))) != AJ_E_OK) goto usage_or_fail;
     } else if (baseline_db) {
-        int64_t rows = 0;
-        if ((rc = aj_replay_read_audit_log(baseline_db, x.usage_topic, rp_baseline_correction, &x, &rows, err,
-                                           sizeof(err))) != AJ_E_OK)
+        int64_t rows = 0, invoices = 0;
+        if ((rc = aj_replay_read_audit_log(baseline_db, x.usage_topic, rp_baseline_correction, rp_baseline_invoice, &x,
+                                           &rows, &invoices, err, sizeof(err))) != AJ_E_OK)
             goto usage_or_fail;
     } else {
         /* The corrections topic (or --baseline-topic), then production's invoice and review

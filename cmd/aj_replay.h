@@ -54,12 +54,15 @@ void aj_diff_print_html(const aj_diff *d, FILE *out, size_t top, const char *tit
  * Reads the corrections of the PostgreSQL audit log (docs/audit.md) whose source_origin is
  * origin (NULL: every one), in one REPEATABLE READ READ ONLY transaction through a cursor (an
  * auditor's role suffices), and calls fn on each with the fields the diff uses (ids, account,
- * invoice, service, zone, reason, amounts, source; borrowed for the call). *count: rows read.
+ * invoice, service, zone, reason, amounts, source; borrowed for the call). Then, when inv_fn
+ * is set, the invoice headers, one per invoice id (RELEASED or ISSUED before HELD), as
+ * invoices with their id, account, cycle and amount due. *count, *invoices: rows read.
  * AJ_E_OK; or the connection's or a query's error (err naming it, SQLSTATE classified), or fn's.
  */
 aj_err aj_replay_read_audit_log(const char *conninfo, const char *origin,
-                                aj_err (*fn)(void *opaque, const aj_correction *c), void *opaque, int64_t *count,
-                                char *err, size_t errlen);
+                                aj_err (*fn)(void *opaque, const aj_correction *c),
+                                aj_err (*inv_fn)(void *opaque, const aj_invoice *inv), void *opaque, int64_t *count,
+                                int64_t *invoices, char *err, size_t errlen);
 
 /* Exact decimal of micro-units, six digits after the point ("-12.000050"). buf >= 32 bytes. */
 const char *aj_micros(aj_money m, char *buf, size_t len);

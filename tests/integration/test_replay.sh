@@ -330,6 +330,11 @@ replay --baseline-db "dbname=ajuste_test user=ana" --fail-on-diff -q >"$work/db.
   fail "replay against the audit log exited $?: $(cat "$work/db.err")"
 [ "$(grep '^Records' "$work/db.txt")" = "$(grep '^Records' "$work/same.txt")" ] ||
   fail "against the audit log: $(grep '^Records' "$work/db.txt"), against the topic: $(grep '^Records' "$work/same.txt")"
+# The invoice headers the sink stored are the baseline's invoices: every one compared, all equal.
+[ "$(grep '^Invoices' "$work/db.txt")" = "$(grep '^Invoices' "$work/same.txt")" ] ||
+  fail "invoices against the audit log: $(grep '^Invoices' "$work/db.txt"), against the topics: $(grep '^Invoices' "$work/same.txt")"
+grep -q "^Invoices: .* [1-9][0-9]* in the baseline too, 0 with another amount due" "$work/db.txt" ||
+  fail "no invoice compared against the audit log: $(grep '^Invoices' "$work/db.txt")"
 replay --partitions "$pa" --to-offset "$cut" --contracts "$work/candidate.avro" --accounts "$acct" --csv -q \
   --baseline-db "dbname=ajuste_test user=ana" >"$work/price_db.csv" 2>"$work/price_db.err" ||
   fail "price replay against the audit log exited $?: $(cat "$work/price_db.err")"
