@@ -33,6 +33,9 @@ static void replay_usage(FILE *out) {
             "Range (Kafka; the configuration's input.usage_topic and kafka.* keys):\n"
             "  --partitions LIST     e.g. 3-5 or 0,2,7 (default: every partition)\n"
             "  --from-offset X       first offset read in each partition (default: the log start)\n"
+            "  --warm-up             first rate each partition from the log start up to the range, its\n"
+            "                        outputs discarded: the accounts' state (allowances, tiers, open\n"
+            "                        cycles) is then production's at the range start (docs/replay.md)\n"
             "  --to-offset Y         first offset NOT read (default: the log end at start-up)\n"
             "  --from-time T, --to-time T  the same by message timestamp (T: epoch milliseconds or\n"
             "                        YYYY-MM-DDTHH:MM:SS[.mmm]Z), mapped to offsets by the broker\n"
@@ -218,6 +221,7 @@ typedef struct rp_tee {
     aj_sink base;
     aj_sink *inner;
     aj_bytes *corrections, *invoices;
+    const int *warming;   /* while set, outputs are discarded (--warm-up) */
 } rp_tee;
 
 static aj_err rp_keep(aj_bytes *b, const void *datum, size_t len) {
@@ -232,6 +236,7 @@ static aj_err rp_keep(aj_bytes *b, const void *datum, size_t len) {
 static aj_err rp_tee_write(aj_sink *sink, aj_output_kind kind, const char *key, const void *datum, size_t len) {
     rp_tee *t = (rp_tee *)sink;
     aj_err rc = AJ_E_OK;
+    if (*t->warming) return AJ_E_OK;
     if (kind == AJ_OUT_CORRECTION) rc = rp_keep(t->corrections, datum, len);
     else if (kind == AJ_OUT_INVOICE || kind == AJ_OUT_REVIEW) rc = rp_keep(t->invoices, datum, len);
     if (rc != AJ_E_OK) return rc;
@@ -269,7 +274,42 @@ typedef struct rp_ctx {
     aj_diff *diff;
     int64_t started_ms;
     int64_t baseline_read, baseline_kept;
+    int warming;                 /* --warm-up: the message being handled is before the range */
+    int64_t warmed;              /* messages handled to warm up */
 } rp_ctx;
+
+/* ------------------------------------------------------------------ warm-up */
+
+/* --warm-up: hands on the messages of the extended ranges, telling the tee (x->warming) which
+ * ones lie before the range asked for: their outputs are the state's making, not the replay's. */
+typedef struct rp_warm {
+    aj_source base;
+    aj_source *inner;
+    rp_ctx *x;
+} rp_warm;
+
+static aj_err rp_warm_next(aj_source *src, aj_message *msg, int timeout_ms) {
+    rp_warm *w = (rp_warm *)src;
+    aj_err rc = aj_source_next(w->inner, msg, timeout_ms);
+    w->x->warming = 0;
+    if (rc != AJ_E_OK && !aj_err_is_reject(rc)) return rc;
+    for (size_t i = 0; i < w->x->n_ranges; i++)
+        if (w->x->ranges[i].partition == msg->pos.partition && msg->pos.offset < w->x->ranges[i].from) {
+            w->x->warming = 1;
+            w->x->warmed++;
+        }
+    return rc;
+}
+
+static aj_err rp_warm_commit(aj_source *src) {
+    return aj_source_commit(((rp_warm *)src)->inner);
+}
+
+static void rp_warm_destroy(aj_source *src) {
+    free(src);   /* the inner source is the caller's */
+}
+
+static const aj_source_ops rp_warm_ops = {rp_warm_next, rp_warm_commit, rp_warm_destroy};
 
 /* records/s and an ETA by offsets, on stderr when it is a terminal. */
 static void rp_progress(void *opaque, const aj_pipeline_stats *st) {
@@ -492,7 +532,7 @@ end:
 
 int aj_cmd_replay(int argc, char **argv) {
     enum { O_FROM_OFF = 256, O_TO_OFF, O_FROM_T, O_TO_T, O_CAT, O_TPFX, O_FORCE, O_BASE, O_BTOPIC, O_NODIFF,
-           O_JSON, O_CSV, O_HTML, O_TOP, O_FAIL, O_ACCTS, O_PARTS, O_USAGE, O_CREDITS, O_BDB };
+           O_JSON, O_CSV, O_HTML, O_TOP, O_FAIL, O_ACCTS, O_PARTS, O_USAGE, O_CREDITS, O_BDB, O_WARM };
     static const struct option opts[] = {
         {"config", required_argument, 0, 'c'},        {"set", required_argument, 0, 's'},
         {"partitions", required_argument, 0, O_PARTS}, {"from-offset", required_argument, 0, O_FROM_OFF},
@@ -503,7 +543,7 @@ int aj_cmd_replay(int argc, char **argv) {
         {"out", required_argument, 0, 'o'},           {"out-topic-prefix", required_argument, 0, O_TPFX},
         {"force", no_argument, 0, O_FORCE},           {"baseline", required_argument, 0, O_BASE},
         {"baseline-topic", required_argument, 0, O_BTOPIC}, {"no-diff", no_argument, 0, O_NODIFF},
-        {"baseline-db", required_argument, 0, O_BDB},
+        {"baseline-db", required_argument, 0, O_BDB}, {"warm-up", no_argument, 0, O_WARM},
         {"json", no_argument, 0, O_JSON},             {"csv", no_argument, 0, O_CSV},
         {"html", required_argument, 0, O_HTML},       {"top", required_argument, 0, O_TOP},
         {"fail-on-diff", no_argument, 0, O_FAIL},     {"quiet", no_argument, 0, 'q'},
@@ -516,7 +556,7 @@ int aj_cmd_replay(int argc, char **argv) {
     char err[1024] = "";
     int32_t parts[RP_MAX_PARTS];
     size_t n_parts = 0;
-    int n_sets = 0, c, force = 0, no_diff = 0, json = 0, csv = 0, fail_on_diff = 0, quiet = 0,
+    int n_sets = 0, c, force = 0, no_diff = 0, json = 0, csv = 0, fail_on_diff = 0, quiet = 0, warm_up = 0,
         status = AJ_EXIT_FAILURE, have_config = 0;
     int64_t top = 20, v;
     int bounds[2] = {0, 0};   /* --from-* and --to-* flags given */
@@ -525,11 +565,11 @@ int aj_cmd_replay(int argc, char **argv) {
     aj_config cfg;
     aj_map *accounts = NULL;
     aj_contract_store *store = NULL;
-    aj_source *src = NULL, *input = NULL;
+    aj_source *src = NULL, *input = NULL, *warm_src = NULL;
     aj_sink *out = NULL, *sink = NULL;
     aj_pipeline *p = NULL;
     aj_kafka_follower *credits = NULL;
-    aj_kafka_range *ranges = NULL;
+    aj_kafka_range *ranges = NULL, *warm = NULL;
     size_t n_ranges = 0;
     aj_bytes captured = {0}, captured_inv = {0};
     rp_ctx x;
@@ -592,6 +632,7 @@ int aj_cmd_replay(int argc, char **argv) {
             if (aj_parse_count("--top", optarg, &top) != 0) return AJ_EXIT_USAGE;
             break;
         case O_FAIL: fail_on_diff = 1; break;
+        case O_WARM: warm_up = 1; break;
         case 'q': quiet = 1; break;
         case 'h': replay_usage(stdout); return AJ_EXIT_OK;
         default: replay_usage(stderr); return AJ_EXIT_USAGE;
@@ -618,6 +659,7 @@ int aj_cmd_replay(int argc, char **argv) {
     else if (usage && !baseline && !baseline_db && !no_diff)
         conflict = "--usage needs --baseline PATH or --baseline-db (or --no-diff)";
     else if (credits_file && !usage) conflict = "--credits goes with --usage (with Kafka, input.credit_topic is read)";
+    else if (warm_up && usage) conflict = "--warm-up is for a range of the Kafka topic; --usage reads its file whole";
     if (conflict) {
         fprintf(stderr, "ajuste replay: %s\n", conflict);
         return AJ_EXIT_USAGE;
@@ -658,8 +700,21 @@ int aj_cmd_replay(int argc, char **argv) {
                         cfg.usage_topic, (int)ranges[i].partition, (long long)ranges[i].from,
                         (long long)ranges[i].to - 1, (long long)(ranges[i].to - ranges[i].from),
                         (long long)ranges[i].low, (long long)ranges[i].high - 1);
-        if (!(input = aj_kafka_range_source_create(&cfg, cfg.usage_topic, ranges, n_ranges, RP_TIMEOUT_MS, &rc, err,
-                                                   sizeof(err))))
+        /* --warm-up: each partition read from its log start; what lies before the range only
+         * builds the state (rp_warm, the tee discards its outputs). */
+        if (warm_up) {
+            if (!(warm = malloc(n_ranges * sizeof(*warm)))) goto end;
+            for (size_t i = 0; i < n_ranges; i++) {
+                warm[i] = ranges[i];
+                warm[i].from = ranges[i].low;
+                if (!quiet && ranges[i].from > ranges[i].low)
+                    fprintf(stderr, "replay: %s[%d] offsets %lld..%lld first, to warm up (outputs discarded)\n",
+                            cfg.usage_topic, (int)ranges[i].partition, (long long)ranges[i].low,
+                            (long long)ranges[i].from - 1);
+            }
+        }
+        if (!(input = aj_kafka_range_source_create(&cfg, cfg.usage_topic, warm ? warm : ranges, n_ranges,
+                                                   RP_TIMEOUT_MS, &rc, err, sizeof(err))))
             goto usage_or_fail;
         x.range = input;
         x.ranges = ranges;
@@ -684,6 +739,7 @@ int aj_cmd_replay(int argc, char **argv) {
     tee->inner = out;
     tee->corrections = &captured;
     tee->invoices = &captured_inv;
+    tee->warming = &x.warming;
     sink = &tee->base;
     out = NULL;   /* owned by the tee */
     if (!(p = aj_pipeline_create(store, sink))) goto end;
@@ -737,18 +793,31 @@ int aj_cmd_replay(int argc, char **argv) {
         }
         src = &f->base;
     }
+    if (warm) {
+        rp_warm *w = calloc(1, sizeof(*w));
+        if (!w) goto end;
+        w->base.ops = &rp_warm_ops;
+        w->inner = src ? src : input;
+        w->x = &x;
+        warm_src = &w->base;
+    }
 
     /* The run: the pipeline of `ajuste run`, over the range. */
     x.started_ms = aj_now_ms();
     aj_run_opts ro = {topic_prefix ? cfg.commit_interval_records : INT64_MAX,
                       topic_prefix ? cfg.commit_interval_ms : INT64_MAX, &rp_stop, quiet ? NULL : rp_progress, &x, 0};
-    rc = aj_pipeline_run(p, src ? src : input, &ro);
+    rc = aj_pipeline_run(p, warm_src ? warm_src : src ? src : input, &ro);
     if (!quiet && isatty(STDERR_FILENO)) fputc('\n', stderr);
     if (rc == AJ_E_INTERRUPTED) {
         const aj_pipeline_stats *st = aj_pipeline_get_stats(p);
         fprintf(stderr, "replay: interrupted after %lld records\n", (long long)st->records_in);
         for (size_t i = 0; i < n_ranges; i++) {
             int64_t next = aj_kafka_range_source_next_offset(input, i);
+            if (next < ranges[i].from) {
+                fprintf(stderr, "replay: %s[%d] still warming up at offset %lld (the range starts at %lld)\n",
+                        cfg.usage_topic, (int)ranges[i].partition, (long long)next, (long long)ranges[i].from);
+                continue;
+            }
             fprintf(stderr, "replay: %s[%d] read %lld..%lld of %lld..%lld%s\n", cfg.usage_topic,
                     (int)ranges[i].partition, (long long)ranges[i].from, (long long)next - 1,
                     (long long)ranges[i].from, (long long)ranges[i].to - 1,
@@ -833,6 +902,7 @@ usage:
 fail:
     fprintf(stderr, "ajuste replay: %s\n", err[0] ? err : aj_err_str(rc));
 end:
+    if (warm_src) aj_source_destroy(warm_src);
     if (src && src != input) aj_source_destroy(src);
     aj_source_destroy(input);
     if (sink) sink->ops->abort(sink);   /* a failed or interrupted run: partial files removed */
@@ -845,6 +915,7 @@ end:
     aj_bytes_free(&captured);
     aj_bytes_free(&captured_inv);
     free(ranges);
+    free(warm);
     if (have_config) aj_config_free(&cfg);
     aj_schemas_shutdown();
     return status;

@@ -110,6 +110,24 @@ done
 ls "$work/files1" | grep -q partial && fail "a .partial file was left after a complete replay"
 echo "   offsets 0..$((to - 1)) of partitions 3-5; $(grep -o '"records_compared": [0-9]*' "$work/files1.json")"
 
+echo "-- a range from the middle of partitions 3-5: differs from production cold, equals it with --warm-up"
+set +e
+replay --partitions 3-5 --from-offset "$to" --fail-on-diff --json -q >"$work/cold.json" 2>"$work/cold.err"
+st=$?
+set -e
+[ "$st" -eq 3 ] || fail "a cold replay from mid-partition exited $st, want 3 (a diff): $(head -8 "$work/cold.json") $(cat "$work/cold.err")"
+replay --partitions 3-5 --from-offset "$to" --warm-up --fail-on-diff --json >"$work/warm.json" 2>"$work/warm.err" ||
+  fail "replay --warm-up from mid-partition exited $?: $(head -12 "$work/warm.json") $(cat "$work/warm.err")"
+grep -q '"records_changed": 0,' "$work/warm.json" || fail "--warm-up diff not empty: $(head -8 "$work/warm.json")"
+inv=$(sed -n 's/^  "invoices": \([0-9]*\),$/\1/p' "$work/warm.json")
+[ -n "$inv" ] && [ "$inv" -gt 0 ] && grep -q "\"invoices_compared\": $inv," "$work/warm.json" ||
+  fail "--warm-up: invoices not all compared: $(head -12 "$work/warm.json")"
+for p in 3 4 5; do
+  grep -q "replay: cdr.usage\[$p\] offsets 0\.\.$((to - 1)) first, to warm up" "$work/warm.err" ||
+    fail "partition $p: the warm-up range not reported: $(cat "$work/warm.err")"
+done
+echo "   cold: $(grep -o '"records_changed": [0-9]*' "$work/cold.json"); warm: $inv invoices equal, no record changed"
+
 echo "-- a file replay equals ajuste rate, byte for byte"
 "$AJ_BIN" rate --in "$work/gen" --out "$work/rate" -q || fail "ajuste rate exited $?"
 "$AJ_BIN" replay --usage "$work/gen/usage.avro" --contracts "$work/gen/contracts.avro" --baseline "$work/rate" \
