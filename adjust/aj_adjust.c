@@ -81,6 +81,30 @@ static void aj_seen_free(aj_seen *s) {
     memset(s, 0, sizeof(*s));
 }
 
+/* An instant in hypotheses, as "2026-10-15T00:00:00Z" (UTC, to the second). */
+typedef struct aj_when {
+    char s[32];
+} aj_when;
+
+#define AJ_WHEN_MAX_MS 253402300799999LL   /* 9999-12-31T23:59:59.999Z */
+
+static aj_when aj_utc(int64_t ms) {
+    aj_when w;
+    if (ms < -AJ_WHEN_MAX_MS || ms > AJ_WHEN_MAX_MS) {   /* beyond years -9999..9999: the number */
+        snprintf(w.s, sizeof(w.s), "%lld ms", (long long)ms);
+        return w;
+    }
+    int64_t sec = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+    int64_t days = sec >= 0 ? sec / 86400 : -((-sec + 86399) / 86400);
+    int64_t t = sec - days * 86400;
+    int32_t y;
+    int mo, d;
+    aj_civil_from_days(days, &y, &mo, &d);
+    snprintf(w.s, sizeof(w.s), "%04d-%02d-%02dT%02d:%02d:%02dZ", (int)y, mo, d, (int)(t / 3600), (int)(t / 60 % 60),
+             (int)(t % 60));
+    return w;
+}
+
 /* Where an account-cycle is (docs/invoice.md, "Late usage"): accumulating; invoiced, its
  * consumption kept so late records are rated as they would have been (the delay period, until
  * the account's next invoice); released, when late records are dead-lettered. */
@@ -661,17 +685,17 @@ static void aj_zero_reason(const aj_usage *u, aj_reason reason, uint32_t occurre
             snprintf(hyp, len, "record id %s already charged in cycle %s (occurrence %u); %s removed", u->record_id,
                      u->cycle_id, occurrence, a);
         else
-            snprintf(hyp, len, "same call (subscriber %s, start %lld, destination %s, %lld units, %s) already "
-                     "charged in cycle %s; %s removed", u->subscriber, (long long)u->start_ms, u->destination,
+            snprintf(hyp, len, "same call (subscriber %s, start %s, destination %s, %lld units, %s) already "
+                     "charged in cycle %s; %s removed", u->subscriber, aj_utc(u->start_ms).s, u->destination,
                      (long long)u->quantity, aj_service_name(u->service), u->cycle_id, a);
         break;
     case AJ_REASON_NO_CONTRACT:
-        snprintf(hyp, len, "no contract version in force at %lld (nearest: %s v%d from %lld); %s removed",
-                 (long long)u->start_ms, k->contract_id, k->version, (long long)k->effective_from, a);
+        snprintf(hyp, len, "no contract version in force at %s (nearest: %s v%d from %s); %s removed",
+                 aj_utc(u->start_ms).s, k->contract_id, k->version, aj_utc(k->effective_from).s, a);
         break;
     default:
-        snprintf(hyp, len, "contract %s terminated from %lld (version %d); %s removed", k->contract_id,
-                 (long long)k->effective_from, k->version, a);
+        snprintf(hyp, len, "contract %s terminated from %s (version %d); %s removed", k->contract_id,
+                 aj_utc(k->effective_from).s, k->version, a);
     }
 }
 
@@ -907,14 +931,14 @@ static aj_reason aj_rate_one_time(const aj_plan *plan, int in_force, const aj_on
         return AJ_REASON_OTC_DUPLICATE;
     }
     if (!in_force) {
-        snprintf(hyp, len, "%s charged at %lld while no contract version was in force (nearest: %s v%d from %lld); "
-                 "%s removed", o->charge_code, (long long)o->charged_ms, k->contract_id, k->version,
-                 (long long)k->effective_from, a);
+        snprintf(hyp, len, "%s charged at %s while no contract version was in force (nearest: %s v%d from %s); "
+                 "%s removed", o->charge_code, aj_utc(o->charged_ms).s, k->contract_id, k->version,
+                 aj_utc(k->effective_from).s, a);
         return AJ_REASON_NO_CONTRACT;
     }
     if (k->status == AJ_CONTRACT_TERMINATED) {
-        snprintf(hyp, len, "%s charged after contract %s was terminated from %lld (version %d); %s removed",
-                 o->charge_code, k->contract_id, (long long)k->effective_from, k->version, a);
+        snprintf(hyp, len, "%s charged after contract %s was terminated from %s (version %d); %s removed",
+                 o->charge_code, k->contract_id, aj_utc(k->effective_from).s, k->version, a);
         return AJ_REASON_USAGE_AFTER_TERMINATION;
     }
     *rc = aj_rating_one_time_amount(plan, o, &price, &ch->amount);
@@ -1165,17 +1189,6 @@ static aj_err aj_adjust_credit(aj_adjust *adj, const aj_event *ev, char *detail,
 
 /* ------------------------------------------------------------------ backdated amendments */
 
-/* ms as "2026-10-15T00:00Z". */
-static void aj_utc_minute(int64_t ms, char *buf, size_t len) {
-    int64_t min = ms >= 0 ? ms / 60000 : -((-ms + 59999) / 60000);
-    int64_t days = min >= 0 ? min / 1440 : -((-min + 1439) / 1440);
-    int64_t m = min - days * 1440;
-    int32_t y;
-    int mo, d;
-    aj_civil_from_days(days, &y, &mo, &d);
-    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02dZ", (int)y, mo, d, (int)(m / 60), (int)(m % 60));
-}
-
 /* The plan a logged record would be rated with now (in force, or the nearest: *in_force 0),
  * as aj_begin_record and aj_adjust_recurring choose it; NULL when the account has none. */
 static const aj_plan *aj_rerate_plan(const aj_adjust *adj, const aj_event *ev, int *in_force) {
@@ -1290,13 +1303,13 @@ static aj_err aj_rerate_correct(aj_adjust *adj, const char *account, aj_acc *acc
     c.trace = charge->trace;
     c.trace.contract_version = k->version;
     c.reason = AJ_REASON_CONTRACT_AMENDED;
-    char was[32], now[32], from[32];
+    char was[32], now[32];
     aj_money_format(e->expected, 6, was, sizeof(was));
     aj_money_format(charge->amount, 6, now, sizeof(now));
-    aj_utc_minute(k->effective_from, from, sizeof(from));
     snprintf(c.hypothesis, sizeof(c.hypothesis),
              "contract %s v%d%s, effective from %s, arrived after this record was rated with v%d: %s becomes %s",
-             k->contract_id, k->version, k->status == AJ_CONTRACT_TERMINATED ? " (terminated)" : "", from, e->version,
+             k->contract_id, k->version, k->status == AJ_CONTRACT_TERMINATED ? " (terminated)" : "",
+             aj_utc(k->effective_from).s, e->version,
              was, now);
     c.disposition = aj_policy_of(&adj->policy, c.reason, c.delta);
     c.late = acc->state == AJ_ACC_CLOSED;

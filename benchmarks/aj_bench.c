@@ -291,14 +291,44 @@ static int64_t bench_ceiling(const char *bootstraps, const char *topic, int64_t 
     return us;
 }
 
-static void bench_kafka(const bench *b) {
-    char errstr[256], err[512] = "";
+/* A mock cluster of one broker on a handle of its own (*mrk, destroyed after the cluster). */
+static rd_kafka_mock_cluster_t *bench_mock_new(rd_kafka_t **mrk) {
+    char errstr[256];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     bench_conf_set(conf, "log_level", "3");
-    rd_kafka_t *mrk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-    if (!mrk) bench_die(errstr);
-    rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(mrk, 1);
+    if (!(*mrk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr)))) bench_die(errstr);
+    rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(*mrk, 1);
     if (!mc) bench_die("no mock cluster");
+    return mc;
+}
+
+/* The keys every chain through the mock runs with. */
+static void bench_mock_config(aj_config *cfg, const char *boot) {
+    char err[512];
+    aj_config_set(cfg, "kafka.bootstrap.servers", boot, err, sizeof(err));
+    aj_config_set(cfg, "kafka.fetch.wait.max.ms", "10", err, sizeof(err));
+    aj_config_set(cfg, "kafka.log_level", "3", err, sizeof(err));
+    aj_config_set(cfg, "run.exit_at_end", "true", err, sizeof(err));
+}
+
+/* Produces the workload's contracts and usage stream to the two topics, every message delivered. */
+static void bench_publish(const bench *b, const char *boot, const char *contract_topic, const char *usage_topic) {
+    char errstr[256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    bench_conf_set(conf, "bootstrap.servers", boot);
+    bench_conf_set(conf, "linger.ms", "5");
+    bench_conf_set(conf, "log_level", "3");
+    rd_kafka_t *prod = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+    if (!prod) bench_die(errstr);
+    bench_produce(prod, contract_topic, &b->contracts);
+    bench_produce(prod, usage_topic, &b->events);
+    rd_kafka_destroy(prod);
+}
+
+static void bench_kafka(const bench *b) {
+    char err[512] = "";
+    rd_kafka_t *mrk;
+    rd_kafka_mock_cluster_t *mc = bench_mock_new(&mrk);
     const char *boot = rd_kafka_mock_cluster_bootstraps(mc);
     aj_config cfg;
     char cerr[256];
@@ -310,21 +340,9 @@ static void bench_kafka(const bench *b) {
     rd_kafka_mock_topic_create(mc, cfg.correction_topic, b->partitions, 1);
     rd_kafka_mock_topic_create(mc, cfg.dead_letter_topic, 4, 1);
     rd_kafka_mock_topic_create(mc, "bench.copy", b->partitions, 1);
-    aj_config_set(&cfg, "kafka.bootstrap.servers", boot, err, sizeof(err));
-    aj_config_set(&cfg, "kafka.fetch.wait.max.ms", "10", err, sizeof(err));
-    aj_config_set(&cfg, "kafka.log_level", "3", err, sizeof(err));
+    bench_mock_config(&cfg, boot);
     aj_config_set(&cfg, "kafka.group.id", "aj-bench", err, sizeof(err));
-    aj_config_set(&cfg, "run.exit_at_end", "true", err, sizeof(err));
-
-    conf = rd_kafka_conf_new();
-    bench_conf_set(conf, "bootstrap.servers", boot);
-    bench_conf_set(conf, "linger.ms", "5");
-    bench_conf_set(conf, "log_level", "3");
-    rd_kafka_t *prod = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-    if (!prod) bench_die(errstr);
-    bench_produce(prod, cfg.contract_topic, &b->contracts);
-    bench_produce(prod, cfg.usage_topic, &b->events);
-    rd_kafka_destroy(prod);
+    bench_publish(b, boot, cfg.contract_topic, cfg.usage_topic);
 
     aj_contract_store *store = aj_contract_store_create();
     aj_err rc;
@@ -362,6 +380,128 @@ static void bench_kafka(const bench *b) {
     printf("%-40s %10s %12s %11lld.%03lld\n", "ratio chain / ceiling", "", "", (long long)(permille / 1000),
            (long long)(permille % 1000));
     aj_config_free(&cfg);
+    rd_kafka_mock_cluster_destroy(mc);
+    rd_kafka_destroy(mrk);
+}
+
+/* ---- replay against the live pipeline (issue 7) ----
+ *
+ * The same usage topic on one mock cluster, read to its end through the same pipeline and Kafka
+ * sink: once as `ajuste run` reads it (a consumer group, commits at the default interval), once as
+ * `ajuste replay` does (every partition's whole range by assignment, no group, no commits; its
+ * outputs to prefixed topics). Rounds alternate; each is timed from its first record to its
+ * outputs delivered, and checked to have read every record. */
+
+typedef struct rp_round {
+    int64_t us, records, corrections;
+} rp_round;
+
+static void rp_bench_run(const bench *b, aj_config *cfg, int replay, int round, rp_round *out) {
+    char err[512] = "", group[64];
+    aj_err rc;
+    aj_kafka_range *ranges = NULL;
+    size_t n_ranges = 0;
+    aj_source *src;
+
+    snprintf(group, sizeof(group), "aj-bench-live-%d", round);
+    aj_config_set(cfg, "kafka.group.id", group, err, sizeof(err));
+    aj_contract_store *store = aj_contract_store_create();
+    aj_sink *sink = aj_kafka_sink_create(cfg, &rc, err, sizeof(err));
+    if (!store || !sink) bench_die(err);
+    aj_pipeline *pl = aj_pipeline_create(store, sink);
+    if (!pl || aj_kafka_read_contracts(cfg, cfg->contract_topic, 30000, aj_pipeline_add_contract, pl, NULL, NULL, err,
+                                       sizeof(err)))
+        bench_die(err);
+    if (replay) {
+        aj_range_spec spec = {NULL, 0, {AJ_BOUND_EDGE, 0}, {AJ_BOUND_EDGE, 0}};
+        if (aj_kafka_resolve_ranges(cfg, cfg->usage_topic, &spec, 30000, &ranges, &n_ranges, err, sizeof(err)))
+            bench_die(err);
+        src = aj_kafka_range_source_create(cfg, cfg->usage_topic, ranges, n_ranges, 30000, &rc, err, sizeof(err));
+    } else {
+        src = aj_kafka_source_create(cfg, &rc, err, sizeof(err));
+    }
+    if (!src) bench_die(err);
+    aj_message first;
+    while ((rc = aj_source_next(src, &first, 100)) == AJ_E_RETRY)
+        ;
+    if (rc != AJ_E_OK) bench_die("replay bench: no first record");
+    int64_t t0 = bench_now_us();
+    if (aj_pipeline_message(pl, &first)) bench_die("replay bench: first record");
+    aj_run_opts ro = {cfg->commit_interval_records, cfg->commit_interval_ms, NULL, NULL, NULL, 0};
+    if ((rc = aj_pipeline_run(pl, src, &ro)) != AJ_E_OK) bench_die(aj_err_str(rc));
+    if ((rc = sink->ops->close(sink)) != AJ_E_OK) bench_die("replay bench: outputs not delivered");
+    out->us = bench_now_us() - t0;
+    out->records = aj_pipeline_get_stats(pl)->records_in;
+    out->corrections = aj_emitter_count(aj_pipeline_emitter(pl), AJ_OUT_CORRECTION);
+    if (out->records != (int64_t)b->events.n) bench_die("replay bench: records lost (mock retention?)");
+    aj_source_destroy(src);
+    aj_pipeline_destroy(pl);
+    aj_contract_store_destroy(store);
+    free(ranges);
+}
+
+static int rp_cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void bench_replay(const bench *b, int rounds) {
+    char err[512] = "";
+    rd_kafka_t *mrk;
+    rd_kafka_mock_cluster_t *mc = bench_mock_new(&mrk);
+    const char *boot = rd_kafka_mock_cluster_bootstraps(mc);
+    aj_config live, rep;
+    if (aj_config_init(&live) || aj_config_init(&rep)) bench_die("config");
+    aj_config *cfgs[] = {&live, &rep};
+    for (int i = 0; i < 2; i++) bench_mock_config(cfgs[i], boot);
+    /* The replay's outputs go to their own topics, as --out-topic-prefix replay. makes them. */
+    const char *keys[] = {"output.invoice_topic", "output.correction_topic", "output.dead_letter_topic",
+                          "output.review_topic"};
+    for (size_t i = 0; i < 4; i++) {
+        char name[128];
+        snprintf(name, sizeof(name), "replay.%s",
+                 i == 0 ? live.invoice_topic : i == 1 ? live.correction_topic : i == 2 ? live.dead_letter_topic
+                                                                                       : live.review_topic);
+        aj_config_set(&rep, keys[i], name, err, sizeof(err));
+    }
+    rd_kafka_mock_topic_create(mc, live.usage_topic, b->partitions, 1);
+    rd_kafka_mock_topic_create(mc, live.contract_topic, 4, 1);
+    for (int i = 0; i < 2; i++) {
+        rd_kafka_mock_topic_create(mc, cfgs[i]->invoice_topic, 8, 1);
+        rd_kafka_mock_topic_create(mc, cfgs[i]->correction_topic, b->partitions, 1);
+        rd_kafka_mock_topic_create(mc, cfgs[i]->dead_letter_topic, 4, 1);
+        rd_kafka_mock_topic_create(mc, cfgs[i]->review_topic, 4, 1);
+    }
+    bench_publish(b, boot, live.contract_topic, live.usage_topic);
+
+    int64_t *us[2];
+    rp_round r;
+    if (!(us[0] = calloc((size_t)rounds, sizeof(int64_t))) || !(us[1] = calloc((size_t)rounds, sizeof(int64_t))))
+        bench_die("out of memory");
+    int64_t corrections[2] = {0, 0};
+    for (int k = 0; k < rounds; k++)
+        for (int i = 0; i < 2; i++) {
+            int replay = (k + i) % 2;   /* alternate which goes first */
+            rp_bench_run(b, cfgs[replay], replay, k, &r);
+            us[replay][k] = r.us;
+            if (corrections[replay] && corrections[replay] != r.corrections) bench_die("replay bench: runs differ");
+            corrections[replay] = r.corrections;
+            fprintf(stderr, "  round %d %-6s %lld records in %lld ms\n", k + 1, replay ? "replay" : "live",
+                    (long long)r.records, (long long)(r.us / 1000));
+        }
+    if (corrections[0] != corrections[1]) bench_die("replay bench: replay and live wrote different corrections");
+    qsort(us[0], (size_t)rounds, sizeof(int64_t), rp_cmp_i64);
+    qsort(us[1], (size_t)rounds, sizeof(int64_t), rp_cmp_i64);
+    bench_print("live chain (group, commits), median", (int64_t)b->events.n, us[0][rounds / 2]);
+    bench_print("replay (assigned ranges), median", (int64_t)b->events.n, us[1][rounds / 2]);
+    int64_t permille = us[1][rounds / 2] > 0 ? us[0][rounds / 2] * 1000 / us[1][rounds / 2] : 0;
+    printf("%-40s %10s %12s %11lld.%03lld\n", "ratio replay / live (rate)", "", "", (long long)(permille / 1000),
+           (long long)(permille % 1000));
+    printf("%-40s %10lld\n", "corrections per run (equal)", (long long)corrections[0]);
+    free(us[0]);
+    free(us[1]);
+    aj_config_free(&live);
+    aj_config_free(&rep);
     rd_kafka_mock_cluster_destroy(mc);
     rd_kafka_destroy(mrk);
 }
@@ -1662,7 +1802,8 @@ static void bench_usage(FILE *out) {
             "                [--contract-rating-only]\n"
             "       aj_bench --checkpoint-cost [--rounds N] [--checkpoint-partitions C] [--commit-log]\n"
             "                [--accounts N] [--records M] [--partitions P]\n"
-            "       aj_bench --restore [--restore-cycles N] [--restore-records R] [--passes K] [--no-kafka]\n\n"
+            "       aj_bench --restore [--restore-cycles N] [--restore-records R] [--passes K] [--no-kafka]\n"
+            "       aj_bench --replay [--rounds N] [--accounts N] [--records M] [--partitions P]\n\n"
             "Prints records per second for: decoding, rating, the in-process chain (Avro bytes to\n"
             "invoices, outputs encoded but not written), the chain through librdkafka's mock cluster,\n"
             "and, in the same run, the mock cluster's raw consume+produce rate with no processing\n"
@@ -1692,7 +1833,12 @@ static void bench_usage(FILE *out) {
             "by its open cycles and the size it saves again), each the best of K passes; the heap\n"
             "and peak RSS during a restore; then, unless --no-kafka, the whole path through the\n"
             "mock cluster: the messages produced to a checkpoint topic and the pipeline's\n"
-            "partition-assigned hook (follower sync, reader, load).\n");
+            "partition-assigned hook (follower sync, reader, load).\n\n"
+            "--replay runs only replay against the live pipeline (issue 7): one usage topic on the mock\n"
+            "cluster read to its end through the same pipeline and Kafka sink, as `ajuste run` reads it\n"
+            "(consumer group, commits) and as `ajuste replay` does (whole partitions by assignment, no\n"
+            "group, outputs to replay.* topics); N rounds each way (default 5), alternated, medians,\n"
+            "the ratio of their rates, and a check that both wrote the same number of corrections.\n");
 }
 
 int main(int argc, char **argv) {
@@ -1705,11 +1851,12 @@ int main(int argc, char **argv) {
         {"contract-rating-only", no_argument, 0, 'O'}, {"checkpoint-cost", no_argument, 0, 'c'},
         {"rounds", required_argument, 0, 'N'}, {"checkpoint-partitions", required_argument, 0, 'P'},
         {"restore", no_argument, 0, 's'}, {"restore-cycles", required_argument, 0, 'S'},
-        {"restore-records", required_argument, 0, 'T'}, {"commit-log", no_argument, 0, 'L'}, {0, 0, 0, 0},
+        {"restore-records", required_argument, 0, 'T'}, {"commit-log", no_argument, 0, 'L'},
+        {"replay", no_argument, 0, 'Y'}, {0, 0, 0, 0},
     };
     bench b;
     int64_t v;
-    int c, kafka = 1, contract = 1, others = 1, ck_cost = 0, restore = 0;
+    int c, kafka = 1, contract = 1, others = 1, ck_cost = 0, restore = 0, replay = 0;
     rc_opts rc = {2000000, 0, 20000, 3};
     ck_opts ck = {5, 32, 0};
     rs_opts rs = {100000, 100, 3, 1};
@@ -1737,6 +1884,7 @@ int main(int argc, char **argv) {
             ck.ckpt_parts = (int)v;
             break;
         case 's': restore = 1; break;
+        case 'Y': replay = 1; break;
         case 'L': ck.log = 1; break;
         case 'S': if (aj_parse_count("--restore-cycles", optarg, &rs.cycles) || rs.cycles < 1) return 2; break;
         case 'T': if (aj_parse_count("--restore-records", optarg, &rs.records) || rs.records < 1) return 2; break;
@@ -1756,7 +1904,7 @@ int main(int argc, char **argv) {
             return 0;
         }
     }
-    if (!others && !ck_cost) {
+    if (!others && !ck_cost && !replay) {
         printf("%-40s %10s %12s %12s\n", "stage", "records", "seconds", "records/s");
         if (contract) bench_rating_contract(&rc);
         aj_schemas_shutdown();
@@ -1767,6 +1915,12 @@ int main(int argc, char **argv) {
     printf("workload: %lld accounts, %zu usage-stream messages, %zu contract versions, %d partitions\n",
            (long long)b.gen.accounts, b.events.n, b.contracts.n, b.partitions);
     printf("%-40s %10s %12s %12s\n", "stage", "records", "seconds", "records/s");
+    if (replay) {
+        bench_replay(&b, ck.rounds);
+        bench_free(&b);
+        aj_schemas_shutdown();
+        return 0;
+    }
     if (ck_cost) {
         bench_checkpoint_cost(&b, &ck);
         bench_free(&b);

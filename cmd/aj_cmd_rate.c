@@ -158,26 +158,11 @@ int aj_cmd_rate(int argc, char **argv) {
     }
     if (!(p = aj_pipeline_create(store, sink))) goto end;
     aj_pipeline_set_policy(p, &policy);
-    if (!(src = aj_file_source_open(contracts, &rc, err, sizeof(err)))) {
-        status = AJ_EXIT_USAGE;
+    int bad_path = 0;
+    if ((rc = aj_load_input_file(p, contracts, 0, &bad_path, err, sizeof(err))) != AJ_E_OK ||
+        (credits && (rc = aj_load_input_file(p, credits, 1, &bad_path, err, sizeof(err))) != AJ_E_OK)) {
+        if (bad_path) status = AJ_EXIT_USAGE;
         goto fail;
-    }
-    if ((rc = aj_pipeline_load_contracts(p, src)) != AJ_E_OK) {
-        snprintf(err, sizeof(err), "reading %s: %s", contracts, aj_err_str(rc));
-        goto fail;
-    }
-    aj_source_destroy(src);
-    src = NULL;
-    if (credits) {
-        if (!(src = aj_file_source_open(credits, &rc, err, sizeof(err)))) {
-            status = AJ_EXIT_USAGE;
-            goto fail;
-        }
-        if ((rc = aj_pipeline_load_credits(p, src)) != AJ_E_OK) {
-            snprintf(err, sizeof(err), "reading %s: %s", credits, aj_err_str(rc));
-            goto fail;
-        }
-        aj_source_destroy(src);
     }
     if (!(src = aj_file_source_open(usage, &rc, err, sizeof(err)))) {
         status = AJ_EXIT_USAGE;

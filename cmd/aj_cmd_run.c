@@ -7,14 +7,7 @@
 #include "aj_policy.h"
 #include "aj_log.h"
 
-extern char **environ;
-
 static volatile sig_atomic_t aj_run_stop;
-
-static void aj_on_signal(int sig) {
-    (void)sig;
-    aj_run_stop = 1;
-}
 
 static void run_usage(FILE *out) {
     fprintf(out,
@@ -56,7 +49,6 @@ int aj_cmd_run(int argc, char **argv) {
     aj_sink *sink = NULL;
     aj_pipeline *p = NULL;
     aj_kafka_follower *credits = NULL, *contracts = NULL, *checkpoints = NULL;
-    aj_log_level level;
     aj_err rc;
     int64_t read = 0, rejected = 0;
 
@@ -82,15 +74,7 @@ int aj_cmd_run(int argc, char **argv) {
         return AJ_EXIT_USAGE;
     }
     if (aj_config_init(&cfg) != AJ_E_OK) return AJ_EXIT_FAILURE;
-    if (config_path && (rc = aj_config_load_file(&cfg, config_path, err, sizeof(err))) != AJ_E_OK) goto usage;
-    if ((rc = aj_config_load_env(&cfg, environ, err, sizeof(err))) != AJ_E_OK) goto usage;
-    for (int i = 0; i < n_sets; i++)
-        if ((rc = aj_config_set_assignment(&cfg, sets[i], err, sizeof(err))) != AJ_E_OK) goto usage;
-    if (aj_log_parse_level(cfg.log_level, &level) != 0) {
-        snprintf(err, sizeof(err), "configuration key 'log.level': '%s' is not error, warn, info or debug", cfg.log_level);
-        goto usage;
-    }
-    aj_log_set_level(level);
+    if ((rc = aj_config_from_cli(&cfg, config_path, sets, n_sets, err, sizeof(err))) != AJ_E_OK) goto usage;
     if (!aj_config_kafka_get(&cfg, "bootstrap.servers")) {
         snprintf(err, sizeof(err), "kafka.bootstrap.servers is not set (in the file, AJUSTE_KAFKA_BOOTSTRAP_SERVERS or --set)");
         goto usage;
@@ -103,11 +87,7 @@ int aj_cmd_run(int argc, char **argv) {
     }
     if (aj_schemas_init() != AJ_E_OK) goto end;
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = aj_on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    aj_stop_on_signals(&aj_run_stop);
 
     if (!cfg.checkpoint_topic[0]) {
         snprintf(err, sizeof(err), "checkpoint.topic is empty: the daemon cannot restart or rebalance without "

@@ -1,10 +1,14 @@
 /* aj_util.c - helpers shared by the subcommands: flags, paths, summaries, invoice rendering. */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "aj_cmd.h"
+#include "aj_log.h"
+
+extern char **environ;
 
 int aj_parse_count(const char *flag, const char *value, int64_t *out) {
     char *end;
@@ -64,4 +68,48 @@ void aj_progress_stderr(void *opaque, const aj_pipeline_stats *st) {
     fprintf(stderr, "\r  %lld records, %lld dead letters, %lld records/s   ", (long long)st->records_in,
             (long long)st->dead_letters, (long long)(st->records_in / secs));
     fflush(stderr);
+}
+
+aj_err aj_config_from_cli(aj_config *cfg, const char *path, char *const *sets, int n_sets, char *err, size_t errlen) {
+    aj_log_level level;
+    aj_err rc;
+
+    if (path && (rc = aj_config_load_file(cfg, path, err, errlen)) != AJ_E_OK) return rc;
+    if ((rc = aj_config_load_env(cfg, environ, err, errlen)) != AJ_E_OK) return rc;
+    for (int i = 0; i < n_sets; i++)
+        if ((rc = aj_config_set_assignment(cfg, sets[i], err, errlen)) != AJ_E_OK) return rc;
+    if (aj_log_parse_level(cfg->log_level, &level) != 0) {
+        snprintf(err, errlen, "configuration key 'log.level': '%s' is not error, warn, info or debug", cfg->log_level);
+        return AJ_E_CONFIG;
+    }
+    aj_log_set_level(level);
+    return AJ_E_OK;
+}
+
+static volatile sig_atomic_t *aj_stop_flag;
+
+static void aj_stop_handler(int sig) {
+    (void)sig;
+    *aj_stop_flag = 1;
+}
+
+void aj_stop_on_signals(volatile sig_atomic_t *flag) {
+    struct sigaction sa;
+    aj_stop_flag = flag;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = aj_stop_handler;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+aj_err aj_load_input_file(aj_pipeline *p, const char *path, int credits, int *bad_path, char *err, size_t errlen) {
+    aj_err rc;
+    aj_source *src = aj_file_source_open(path, &rc, err, errlen);
+
+    *bad_path = !src;
+    if (!src) return rc;
+    rc = credits ? aj_pipeline_load_credits(p, src) : aj_pipeline_load_contracts(p, src);
+    aj_source_destroy(src);
+    if (rc != AJ_E_OK) snprintf(err, errlen, "reading %s: %s", path, aj_err_str(rc));
+    return rc;
 }

@@ -14,6 +14,7 @@ static void aj_main_usage(FILE *out) {
             "          cluster; prints what a billing manager wants to know. No server needed.\n"
             "  run     the streaming daemon: Kafka in, adjusted invoices out\n"
             "  rate    the same chain offline: Avro files in, Avro files out\n"
+            "  replay  re-rate a range of the usage topic against a contract snapshot; diff it\n"
             "  gen     write a synthetic carrier workload with a ground truth of its errors\n"
             "  invoice show an adjusted invoice as text or an HTML page (invoice show --help)\n"
             "  release list held invoices, or release one as it is or with its corrections flagged\n"
@@ -27,7 +28,7 @@ int main(int argc, char **argv) {
         const char *name;
         int (*fn)(int, char **);
     } cmds[] = {
-        {"demo", aj_cmd_demo}, {"run", aj_cmd_run}, {"rate", aj_cmd_rate}, {"gen", aj_cmd_gen},
+        {"demo", aj_cmd_demo}, {"run", aj_cmd_run}, {"rate", aj_cmd_rate}, {"replay", aj_cmd_replay}, {"gen", aj_cmd_gen},
         {"invoice", aj_cmd_invoice}, {"release", aj_cmd_release}, {"audit", aj_cmd_audit},
     };
 

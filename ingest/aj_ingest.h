@@ -209,4 +209,54 @@ aj_err aj_kafka_sync_contracts(aj_kafka_follower *f, const char *topic, int time
                                aj_err (*fn)(void *opaque, aj_contract *c), void *opaque,
                                int64_t *read, int64_t *rejected, char *err, size_t errlen);
 
+/* ------------------------------------------------------------- bounded ranges (replay) */
+
+/* One end of a range: the log's edge (its start for a from bound, its end for a to bound), an
+ * offset, or a message timestamp in milliseconds since the epoch. */
+typedef enum aj_bound_kind { AJ_BOUND_EDGE, AJ_BOUND_OFFSET, AJ_BOUND_TIME } aj_bound_kind;
+typedef struct aj_range_bound {
+    aj_bound_kind kind;
+    int64_t value;
+} aj_range_bound;
+
+/* What to read: partitions (n_parts 0: every partition of the topic), from (inclusive) and to
+ * (exclusive: an offset is the first one not read, a time the first timestamp not read). */
+typedef struct aj_range_spec {
+    const int32_t *parts;
+    size_t n_parts;
+    aj_range_bound from, to;
+} aj_range_spec;
+
+/* A resolved range of one partition: offsets [from, to) of a log that was [low, high). */
+typedef struct aj_kafka_range {
+    int32_t partition;
+    int64_t from, to;
+    int64_t low, high;
+} aj_kafka_range;
+
+/*
+ * Resolves spec against topic's partitions as they are now: watermarks, and times through the
+ * broker (ListOffsets by timestamp: the first offset whose timestamp is >= the time; a search by
+ * reading messages where the broker cannot answer, as librdkafka 2.0.2's mock cluster). *out is
+ * malloc'ed (caller frees), one per partition in spec's order. AJ_E_ARG with err naming the
+ * topic, partition and offset for a partition the topic lacks or an offset beyond the log's end
+ * or before its start; AJ_E_KAFKA / AJ_E_CONFIG / AJ_E_NOMEM otherwise.
+ */
+aj_err aj_kafka_resolve_ranges(const aj_config *cfg, const char *topic, const aj_range_spec *spec, int timeout_ms,
+                               aj_kafka_range **out, size_t *n_out, char *err, size_t errlen);
+
+/*
+ * A source of the resolved ranges (copied), read one after the other in offset order by
+ * assignment: no consumer group joined, nothing committed (commit does nothing), and
+ * auto.offset.reset=error so an offset the broker no longer has is an error, never a jump.
+ * next() returns AJ_E_EOF after the last range, AJ_E_KAFKA with a logged error naming
+ * topic[partition]@offset when a range cannot be read or makes no progress for idle_ms.
+ */
+aj_source *aj_kafka_range_source_create(const aj_config *cfg, const char *topic, const aj_kafka_range *ranges,
+                                        size_t n, int idle_ms, aj_err *rc, char *err, size_t errlen);
+/* Offsets read so far and in all, over every range (progress, ETA). */
+void aj_kafka_range_source_progress(const aj_source *src, int64_t *done, int64_t *total);
+/* The next offset range i would read (where it stopped); -1 when i is out of bounds. */
+int64_t aj_kafka_range_source_next_offset(const aj_source *src, size_t i);
+
 #endif /* AJ_INGEST_H */

@@ -6,6 +6,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "aj_ingest.h"
+#include "aj_kafka_int.h"
 #include "aj_log.h"
 
 /* One assigned partition of the usage topic. */
@@ -34,9 +35,7 @@ static void aj_ksrc_destroy(aj_source *src);
 
 static const aj_source_ops aj_kafka_ops = {aj_ksrc_next, aj_ksrc_commit, aj_ksrc_destroy};
 
-/* Producer-only properties: the same configuration also drives the producers. Setting them on a
- * consumer only draws warnings from librdkafka. */
-static int aj_ksrc_skip(const char *prop) {
+int aj_kafka_producer_prop(const char *prop) {
     static const char *const skip[] = {"linger.ms", "queue.buffering.max.ms", "acks", "request.required.acks",
                                        "enable.idempotence", "transactional.id", "transaction.timeout.ms",
                                        "queue.buffering.max.messages", "queue.buffering.max.kbytes",
@@ -232,7 +231,7 @@ aj_source *aj_kafka_source_create(const aj_config *cfg, aj_err *rc, char *err, s
     ks->base.ops = &aj_kafka_ops;
     ks->exit_at_end = cfg->exit_at_end != 0;
     for (size_t i = 0; i < cfg->kafka_count; i++) {
-        if (aj_ksrc_skip(cfg->kafka[i].key)) continue;
+        if (aj_kafka_producer_prop(cfg->kafka[i].key)) continue;
         if (rd_kafka_conf_set(conf, cfg->kafka[i].key, cfg->kafka[i].value, errstr, sizeof(errstr)) !=
             RD_KAFKA_CONF_OK) {
             snprintf(err, errlen, "kafka.%s: %s", cfg->kafka[i].key, errstr);
@@ -345,15 +344,7 @@ static aj_err aj_ksrc_next(aj_source *src, aj_message *msg, int timeout_ms) {
                 p->next = m->offset + 1;
             }
             ks->held = m;
-            msg->key = m->key;
-            msg->key_len = m->key_len;
-            msg->value = m->payload;
-            msg->value_len = m->len;
-            msg->pos.origin = ks->topic;
-            msg->pos.partition = m->partition;
-            msg->pos.offset = m->offset;
-            msg->writer = NULL;
-            msg->detail = NULL;
+            aj_kafka_message_view(m, ks->topic, msg);
             return AJ_E_OK;
         }
         if (aj_ksrc_now_ms() >= deadline) {
@@ -413,14 +404,30 @@ end:
     return rc;
 }
 
+void aj_kafka_message_view(const rd_kafka_message_t *m, const char *topic, aj_message *msg) {
+    msg->key = m->key;
+    msg->key_len = m->key_len;
+    msg->value = m->payload;
+    msg->value_len = m->len;
+    msg->pos.origin = topic;
+    msg->pos.partition = m->partition;
+    msg->pos.offset = m->offset;
+    msg->writer = NULL;
+    msg->detail = NULL;
+}
+
+void aj_kafka_consumer_free(rd_kafka_t *rk, rd_kafka_message_t *held) {
+    if (held) rd_kafka_message_destroy(held);
+    if (rk) {
+        rd_kafka_consumer_close(rk);
+        rd_kafka_destroy(rk);
+    }
+}
+
 static void aj_ksrc_destroy(aj_source *src) {
     aj_kafka_source *ks = (aj_kafka_source *)src;
     if (!ks) return;
-    if (ks->held) rd_kafka_message_destroy(ks->held);
-    if (ks->rk) {
-        rd_kafka_consumer_close(ks->rk);
-        rd_kafka_destroy(ks->rk);
-    }
+    aj_kafka_consumer_free(ks->rk, ks->held);
     free(ks->parts);
     free(ks->topic);
     free(ks);

@@ -30,7 +30,7 @@ echo "-- help and usage errors"
 expect 0 "Usage: ajuste <command>" "$AJ_BIN" --help
 expect 2 "Usage: ajuste <command>" "$AJ_BIN"
 expect 2 "unknown command 'frobnicate'" "$AJ_BIN" frobnicate
-for cmd in demo run rate gen invoice audit; do
+for cmd in demo run rate replay gen invoice audit; do
   expect 0 "Usage: ajuste $cmd" "$AJ_BIN" "$cmd" --help
   expect 2 "" "$AJ_BIN" "$cmd" --no-such-flag
 done
@@ -45,6 +45,17 @@ expect 2 "ajuste audit sink: --db: " "$AJ_BIN" audit sink --bootstrap-servers x 
 expect 2 "ajuste audit verify: --db: " "$AJ_BIN" audit verify --db "nonsense"
 expect 2 "unexpected argument 'extra'" "$AJ_BIN" audit verify extra
 expect 2 "--out DIR is required" "$AJ_BIN" gen
+expect 0 "--from-offset X .*first offset read" "$AJ_BIN" replay --help
+expect 2 "--partitions expects a list such as 3-5 or 0,2,7" "$AJ_BIN" replay --partitions 5-3
+expect 2 "--from-time expects epoch milliseconds or YYYY-MM-DDTHH:MM:SS" "$AJ_BIN" replay --from-time yesterday
+expect 2 "--to-offset expects a non-negative integer, got '-1'" "$AJ_BIN" replay --to-offset -1
+expect 2 "--json and --csv: choose one report format" "$AJ_BIN" replay --json --csv
+expect 2 "one --from-offset or --from-time" "$AJ_BIN" replay --from-offset 1 --from-time 1795477657469
+expect 2 "--usage reads a whole file" "$AJ_BIN" replay --usage u.avro --partitions 1
+expect 2 "--usage needs --baseline PATH" "$AJ_BIN" replay --usage u.avro --contracts c.avro
+expect 2 "kafka.bootstrap.servers is not set" "$AJ_BIN" replay
+expect 2 "refusing to write replay outputs into production topic 'i' \\(output.invoice_topic\\)" \
+  "$AJ_BIN" replay --set kafka.bootstrap.servers=x --set output.invoice_topic=i --out-topic-prefix ""
 expect 2 "--records expects a non-negative integer, got 'many'" "$AJ_BIN" gen --out "$work/x" --records many
 expect 2 "--error-rate expects" "$AJ_BIN" gen --out "$work/x" --error-rate 2
 

@@ -1085,7 +1085,7 @@ static void october_invoiced(fx *f) {
 static void expect_b_amended(fx *f, int first) {
     const aj_correction *c = &f->cor[first];
     check_cor(c, "COR-b/A1", AJ_REASON_CONTRACT_AMENDED, 94000, 80000,
-              "contract CT-1 v2, effective from 2026-10-15T00:00Z, arrived after this record was rated with v1: "
+              "contract CT-1 v2, effective from 2026-10-15T00:00:00Z, arrived after this record was rated with v1: "
               "0.094000 becomes 0.080000");
     assert_int_equal(c->contract_version, 2);
     assert_int_equal(c->kind, AJ_KIND_USAGE);
@@ -1195,7 +1195,7 @@ static void test_backdated_termination_open_cycle(void **state) {
     /* t3 on Oct 6 is v1's and right; before it, t2 is re-rated to 0. */
     assert_int_equal(feed_usage(f, fx_usage("t3", AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, OCT06_PEAK)), AJ_E_OK);
     const aj_correction *c = &f->cor[before];
-    check_cor(c, "COR-t2/A1", AJ_REASON_CONTRACT_AMENDED, 94000, 0, "v2 (terminated), effective from 2026-10-20T00:00Z");
+    check_cor(c, "COR-t2/A1", AJ_REASON_CONTRACT_AMENDED, 94000, 0, "v2 (terminated), effective from 2026-10-20T00:00:00Z");
     assert_string_equal(c->record_id, "t2");
     assert_int_equal(c->legacy_amount, 94000);
     assert_false(c->late);
