@@ -24,7 +24,9 @@
 #        BUILD=/tmp/build benchmarks/bench_audit_sink.sh     $BUILD/cmd/ajuste, $BUILD/tests/...)
 # Settings: BUILD (default ./build), BENCH_RECORDS (400000), BENCH_ERROR_RATE (0.5),
 # BENCH_BATCH_ROWS (5000), BENCH_RUNS (3), BENCH_FSYNC (off, as the tests' clusters; on: fsync
-# and synchronous_commit on, full_page_writes on: a durable server).
+# and synchronous_commit on, full_page_writes on: a durable server), BENCH_BASE_BIN (another
+# ajuste, e.g. a build of an older commit: its sink runs too in each run, into a database of its
+# own, alternately before and after this one, for a before/after under the same load).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -36,6 +38,7 @@ error_rate=${BENCH_ERROR_RATE:-0.5}
 batch=${BENCH_BATCH_ROWS:-5000}
 runs=${BENCH_RUNS:-3}
 fsync=${BENCH_FSYNC:-off}
+base_bin=${BENCH_BASE_BIN:-}
 [ -x "$AJ_BIN" ] || { echo "bench_audit_sink: no ajuste at $AJ_BIN (set BUILD or AJ_BIN)" >&2; exit 2; }
 [ -x "$AJ_MOCKBROKER" ] || { echo "bench_audit_sink: no aj_mockbroker at $AJ_MOCKBROKER" >&2; exit 2; }
 work=$(mktemp -d)
@@ -114,29 +117,45 @@ median() { LC_ALL=C sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}
 : >"$work/full.rate"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo), $(. /etc/os-release && echo "$PRETTY_NAME"), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "server: $(q ajuste_test 'SHOW server_version'), fsync=$(q ajuste_test 'SHOW fsync'), synchronous_commit=$(q ajuste_test 'SHOW synchronous_commit'), shared_buffers=$(q ajuste_test 'SHOW shared_buffers'), unix socket"
-for ((r = 1; r <= runs; r++)); do
-  db=bench$r
+# sink_run DB BIN: a fresh database DB, `BIN audit sink` into it; prints "ROWS MS CLIENT_CPU_MS BACKEND_CPU_MS DB_MS".
+sink_run() {
+  local db=$1 bin=$2 sink_pid bpid="" bcpu=0 line rows ms
   q ajuste_test "CREATE DATABASE $db" >/dev/null
   "$AJ_BIN" audit migrate --db "dbname=$db" >/dev/null </dev/null {mb_in}>&- {mb_out}<&- || fail "migrate $db"
-  [ "$r" = 1 ] && q "$db" "CREATE ROLE sink LOGIN IN ROLE ajuste_writer" >/dev/null
-  /usr/bin/time -f '%U %S' -o "$work/sink$r.time" "$AJ_BIN" audit sink --config "$work/sink.conf" --topic b.corrections \
+  q "$db" "SELECT 1 FROM pg_roles WHERE rolname = 'sink'" | grep -q 1 || q "$db" "CREATE ROLE sink LOGIN IN ROLE ajuste_writer" >/dev/null
+  /usr/bin/time -f '%U %S' -o "$work/$db.time" "$bin" audit sink --config "$work/sink.conf" --topic b.corrections \
     --invoice-topic "" --review-topic "" --db "dbname=$db user=sink application_name=bench_sink" --until-end \
-    --batch-rows "$batch" >"$work/sink$r.out" 2>&1 {mb_in}>&- {mb_out}<&- &
+    --batch-rows "$batch" >"$work/$db.out" 2>&1 {mb_in}>&- {mb_out}<&- &
   sink_pid=$!
   # Its backend's CPU, sampled until the backend exits (the last sample: within 20 ms of its end).
-  bpid="" bcpu=0
   while kill -0 "$sink_pid" 2>/dev/null; do
     [ -n "$bpid" ] || bpid=$(q "$db" "SELECT pid FROM pg_stat_activity WHERE application_name = 'bench_sink'")
     [ -n "$bpid" ] && [ -r "/proc/$bpid/stat" ] && bcpu=$(awk '{print $14 + $15}' "/proc/$bpid/stat" 2>/dev/null || echo "$bcpu")
     sleep 0.02
   done
-  wait "$sink_pid" || fail "sink: $(cat "$work/sink$r.out")"
+  wait "$sink_pid" || fail "sink: $(cat "$work/$db.out")"
   [ -n "$bpid" ] || fail "the sink's backend was never seen"
-  sink_cpu=$(awk -v tck="$tck" -v b="$bcpu" '{printf "%d %d\n", ($1 + $2) * 1000, b * 1000 / tck}' "$work/sink$r.time")
-  line=$(grep '^audit sink: [0-9]* rows inserted' "$work/sink$r.out")
+  line=$(grep '^audit sink: [0-9]* rows inserted' "$work/$db.out")
   rows=$(sed 's/^audit sink: \([0-9]*\) rows.*/\1/' <<<"$line")
   ms=$(sed 's/.* in \([0-9]*\) ms.*/\1/' <<<"$line")
-  [ "$rows" -gt 0 ] || fail "the sink inserted nothing: $(cat "$work/sink$r.out")"
+  [ "$rows" -gt 0 ] || fail "the sink inserted nothing: $(cat "$work/$db.out")"
+  echo "$rows $ms $(awk -v tck="$tck" -v b="$bcpu" '{printf "%d %d\n", ($1 + $2) * 1000, b * 1000 / tck}' "$work/$db.time") $(sed -n 's/.* \([0-9]*\) ms of it sending to PostgreSQL.*/\1/p' <<<"$line")"
+}
+: >"$work/base.rate"
+for ((r = 1; r <= runs; r++)); do
+  db=bench$r
+  # With BENCH_BASE_BIN, that sink too, into a database of its own, alternately before and after this one.
+  base_backend=""
+  if [ -n "$base_bin" ] && [ $((r % 2)) = 1 ]; then read -r base_rows base_ms base_client base_backend _ < <(sink_run "${db}base" "$base_bin"); fi
+  read -r rows ms client_ms backend_ms db_ms < <(sink_run "$db" "$AJ_BIN")
+  [ -n "$db_ms" ] || fail "the sink's run into $db failed"
+  if [ -n "$base_bin" ] && [ $((r % 2)) = 0 ]; then read -r base_rows base_ms base_client base_backend _ < <(sink_run "${db}base" "$base_bin"); fi
+  if [ -n "$base_bin" ]; then
+    [ -n "${base_backend:-}" ] || fail "the base sink's run failed"
+    [ "$base_rows" = "$rows" ] || fail "the base sink inserted $base_rows rows, this one $rows"
+    echo "$((base_rows * 1000 / base_ms))" >>"$work/base.rate"
+    q ajuste_test "DROP DATABASE ${db}base" >/dev/null
+  fi
   # The ceiling: the same rows (as the sink stored them) COPY-ed into a table without constraints.
   if [ "$r" = 1 ]; then
     psql -X -q -v ON_ERROR_STOP=1 -d "$db" -c "\\copy (SELECT * FROM corrections) TO '$work/rows.copy'" </dev/null
@@ -153,15 +172,17 @@ for ((r = 1; r <= runs; r++)); do
   echo "$sink_rate" >>"$work/sink.rate"
   echo "$copy_rate" >>"$work/copy.rate"
   echo "$full_rate" >>"$work/full.rate"
-  read -r client_ms backend_ms <<<"$sink_cpu"
   echo "$(((client_ms + backend_ms) * 100 / plain_cpu)) $(((client_ms + backend_ms) * 100 / full_cpu)) $((backend_ms * 100 / full_cpu))" >>"$work/cpu.ratio"
-  db_ms=$(sed -n 's/.* \([0-9]*\) ms of it sending to PostgreSQL.*/\1/p' <<<"$line")
   printf 'run %d: %d rows. wall: sink %d ms = %d rows/s (%s ms on PostgreSQL); plain COPY %d ms = %d rows/s;' "$r" \
     "$rows" "$ms" "$sink_rate" "$db_ms" "$t" "$copy_rate"
   printf ' constrained COPY %d ms = %d rows/s; sink/plain %d%%, sink/constrained %d%%\n' "$tf" "$full_rate" \
     $((sink_rate * 100 / copy_rate)) $((sink_rate * 100 / full_rate))
   printf '       CPU: sink %d ms + its backend %d ms; plain COPY backend %d ms; constrained COPY backend %d ms\n' \
     "$client_ms" "$backend_ms" "$plain_cpu" "$full_cpu"
+  if [ -n "$base_bin" ]; then
+    printf '       base sink (%s): %d ms = %d rows/s, sink/plain %d%%; CPU: sink %d ms + its backend %d ms\n' \
+      "$base_bin" "$base_ms" $((base_rows * 1000 / base_ms)) $((base_rows * 100000 / base_ms / copy_rate)) "$base_client" "$base_backend"
+  fi
   q ajuste_test "DROP DATABASE $db" >/dev/null
 done
 s=$(median <"$work/sink.rate")
@@ -169,6 +190,10 @@ c=$(median <"$work/copy.rate")
 f=$(median <"$work/full.rate")
 echo "median of $runs: sink $s rows/s, plain COPY $c rows/s, constrained COPY $f rows/s: the sink at $((s * 100 / c))% of"
 echo "the plain COPY (the issue's ceiling), at $((s * 100 / f))% of the constrained one (batch $batch rows, fsync $fsync)"
+if [ -n "$base_bin" ]; then
+  bs=$(median <"$work/base.rate")
+  echo "base sink ($base_bin): median $bs rows/s, $((bs * 100 / c))% of the plain COPY"
+fi
 a=$(cut -d' ' -f1 "$work/cpu.ratio" | median)
 b=$(cut -d' ' -f2 "$work/cpu.ratio" | median)
 c=$(cut -d' ' -f3 "$work/cpu.ratio" | median)
