@@ -150,11 +150,15 @@ static void now_sleep(int64_t ms) {
     nanosleep(&ts, NULL);
 }
 
-/* AJ_E_RETRY or AJ_E_FATAL for a failed result (NULL: the connection's state decides), with err set. */
+/* AJ_E_RETRY or AJ_E_FATAL for a failed result (NULL: the connection's state decides), with err set.
+ * An error without a SQLSTATE is libpq's own, not the server's verdict on a statement: a lost
+ * connection, even when PQstatus does not say so yet (seen: "server closed the connection
+ * unexpectedly" on a BEGIN sent to a server stopped in immediate mode, PQstatus still OK), so
+ * it is retried like one: reconnect and resume from sink_offsets, for up to --retry-for. */
 static aj_err sink_pg_error(sink *s, PGresult *res, const char *what, const char *table) {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(s->conn);
-    aj_err rc = PQstatus(s->conn) != CONNECTION_OK ? AJ_E_RETRY : aj_pg_classify(state);
+    aj_err rc = PQstatus(s->conn) != CONNECTION_OK || !state ? AJ_E_RETRY : aj_pg_classify(state);
     snprintf(s->err, s->errlen, "%s%s%s: %.*s (SQLSTATE %s)", what, table ? " " : "", table ? table : "",
              (int)strcspn(msg ? msg : "", "\n"), msg ? msg : "", state ? state : "none");
     return rc;
