@@ -388,15 +388,15 @@ static aj_err aj_put_str(aj_bytes *b, const char *s) {
 /*
  * Clause "Backdated amendments": every record an account-cycle accepts is logged with what it
  * was rated at, so that a contract version arriving later for a period already rated can rate
- * it again. An entry: 12 bytes (the expected amount, int64; the contract version, int32;
- * little-endian, rewritten in place by a re-rating), then in Avro binary: kind, in force, the
- * line of the open cycle's lineset, record id, tariff code, legacy amount, occurrence, position
+ * it again. An entry: 13 bytes rewritten in place by a re-rating (the expected amount, int64;
+ * the contract version, int32; little-endian; whether it was in force, one byte), then in Avro
+ * binary: kind, the line of the open cycle's lineset, record id, tariff code, legacy amount, occurrence, position
  * (origin, "" when the first entry's; partition, offset), and what rating the kind needs
  * (aj_rlog_add; a usage record's subscriber, calling number and roaming flag are not kept:
  * rating does not read them). The log lives as long as the cycle's state: open, then invoiced
  * until the account's next invoice.
  */
-#define AJ_RLOG_HEAD 12
+#define AJ_RLOG_HEAD 13
 
 static void aj_le_put(uint8_t *p, uint64_t v, int n) {
     for (int i = 0; i < n; i++) p[i] = (uint8_t)(v >> (8 * i));
@@ -409,9 +409,10 @@ static uint64_t aj_le_get(const uint8_t *p, int n) {
 }
 
 /* Sets the head of the entry at `at`. */
-static void aj_rlog_set(aj_bytes *log, size_t at, aj_money expected, int32_t version) {
+static void aj_rlog_set(aj_bytes *log, size_t at, aj_money expected, int32_t version, int in_force) {
     aj_le_put(log->data + at, (uint64_t)expected, 8);
     aj_le_put(log->data + at + 8, (uint64_t)(uint32_t)version, 4);
+    log->data[at + 12] = (uint8_t)(in_force != 0);
 }
 
 /* The adjuster's copy of origin (positions of re-rated records point there). */
@@ -446,7 +447,7 @@ static aj_err aj_rlog_add(aj_adjust *adj, aj_acc *acc, const aj_event *ev, aj_mo
     if (at == 0) AJ_LPUT(aj_origin_intern(adj, origin, &acc->rlog_origin));
     AJ_LPUT(aj_bytes_reserve(b, AJ_RLOG_HEAD));
     b->len += AJ_RLOG_HEAD;
-    aj_rlog_set(b, at, expected, version);
+    aj_rlog_set(b, at, expected, version, in_force);
     const char *rid, *tariff;
     aj_money legacy;
     switch (ev->kind) {
@@ -460,7 +461,6 @@ static aj_err aj_rlog_add(aj_adjust *adj, aj_acc *acc, const aj_event *ev, aj_mo
     default: rc = AJ_E_ARG; goto fail;
     }
     AJ_LPUT(aj_avro_put_long(b, ev->kind));
-    AJ_LPUT(aj_avro_put_bool(b, in_force));
     AJ_LPUT(aj_avro_put_long(b, line));
     AJ_LPUT(aj_put_str(b, rid));
     AJ_LPUT(aj_put_str(b, tariff));
@@ -532,13 +532,14 @@ static aj_err aj_rlog_get(const aj_acc *acc, const char *account, size_t at, aj_
     e->at = at;
     e->expected = (aj_money)aj_le_get(b->data + at, 8);
     e->version = (int32_t)(uint32_t)aj_le_get(b->data + at + 8, 4);
+    if (b->data[at + 12] > 1) return AJ_E_BAD_ENUM;
+    e->in_force = b->data[at + 12];
     aj_avro_in in = {b->data + at + AJ_RLOG_HEAD, b->data + b->len};
 #define AJ_LGET(expr)                        \
     do {                                     \
         if ((rc = (expr)) != AJ_E_OK) return rc; \
     } while (0)
     AJ_LGET(aj_avro_get_long(&in, &kind));
-    AJ_LGET(aj_avro_get_bool(&in, &e->in_force));
     AJ_LGET(aj_avro_get_long(&in, &line));
     if (line < 0 || line > UINT32_MAX) return AJ_E_BAD_LENGTH;
     e->line = (uint32_t)line;
@@ -1365,10 +1366,7 @@ static aj_err aj_rerate_cycle(aj_adjust *adj, const char *account, aj_acc *acc) 
             }
             if ((rc = aj_rerate_correct(adj, account, acc, &e, plan, &charge))) goto out;
         }
-        aj_rlog_set(&acc->rlog, at, charge.amount, aj_plan_contract(plan)->version);
-        /* in force is an Avro bool right after the kind (one byte): a version that starts or
-         * ends being in force changes it. */
-        acc->rlog.data[at + AJ_RLOG_HEAD + 1] = (uint8_t)(in_force != 0);
+        aj_rlog_set(&acc->rlog, at, charge.amount, aj_plan_contract(plan)->version, in_force);
     }
     aj_counters_free(&acc->counters);
     acc->counters = counters;
