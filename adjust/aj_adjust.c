@@ -397,6 +397,7 @@ static aj_err aj_put_str(aj_bytes *b, const char *s) {
  * until the account's next invoice.
  */
 #define AJ_RLOG_HEAD 13
+#define AJ_RLOG_ORIGIN_LEN 1023   /* a topic name (249 at most) or a file's path; longer is cut */
 
 static void aj_le_put(uint8_t *p, uint64_t v, int n) {
     for (int i = 0; i < n; i++) p[i] = (uint8_t)(v >> (8 * i));
@@ -443,7 +444,12 @@ static aj_err aj_rlog_add(aj_adjust *adj, aj_acc *acc, const aj_event *ev, aj_mo
     do {                                           \
         if ((rc = (expr)) != AJ_E_OK) goto fail;   \
     } while (0)
+    char cut[AJ_RLOG_ORIGIN_LEN + 1];
     const char *origin = ev->pos.origin ? ev->pos.origin : "";
+    if (strlen(origin) > AJ_RLOG_ORIGIN_LEN) {
+        snprintf(cut, sizeof(cut), "%s", origin);
+        origin = cut;
+    }
     if (at == 0) AJ_LPUT(aj_origin_intern(adj, origin, &acc->rlog_origin));
     AJ_LPUT(aj_bytes_reserve(b, AJ_RLOG_HEAD));
     b->len += AJ_RLOG_HEAD;
@@ -504,7 +510,7 @@ typedef struct aj_rentry {
     uint32_t line;
     int in_force;
     uint32_t occurrence, extra;
-    char origin[AJ_ID_LEN + 1];
+    char origin[AJ_RLOG_ORIGIN_LEN + 1];
     aj_event ev;          /* pos.origin points to origin */
 } aj_rentry;
 
@@ -552,6 +558,9 @@ static aj_err aj_rlog_get(const aj_acc *acc, const char *account, size_t at, aj_
     AJ_LGET(aj_avro_get_long(&in, &part));
     AJ_LGET(aj_avro_get_long(&in, &offset));
     AJ_LGET(aj_avro_get_long(&in, &extra));
+    if (occurrence < 1 || occurrence > UINT32_MAX || extra < 0 || extra > UINT32_MAX || part < -1 || part > INT32_MAX ||
+        offset < -1)
+        return AJ_E_BAD_LENGTH;
     e->occurrence = (uint32_t)occurrence;
     e->extra = (uint32_t)extra;
     e->ev.kind = (aj_event_kind)kind;
@@ -565,6 +574,7 @@ static aj_err aj_rlog_get(const aj_acc *acc, const char *account, size_t at, aj_
         AJ_LGET(aj_avro_get_long(&in, &u->start_ms));
         AJ_LGET(aj_avro_get_long(&in, &u->quantity));
         AJ_LGET(aj_rlog_str(&in, u->destination, sizeof(u->destination)));
+        if (v1 < 0 || v1 >= AJ_SERVICE__COUNT) return AJ_E_BAD_ENUM;
         u->service = (aj_service)v1;
         u->legacy_charge = legacy;
         memcpy(u->record_id, rid, sizeof(rid));
@@ -580,6 +590,7 @@ static aj_err aj_rlog_get(const aj_acc *acc, const char *account, size_t at, aj_
         AJ_LGET(aj_avro_get_long(&in, &v1));
         AJ_LGET(aj_avro_get_long(&in, &r->period_start_ms));
         AJ_LGET(aj_avro_get_long(&in, &r->period_end_ms));
+        if (v1 < 0 || v1 >= AJ_SERVICE__COUNT) return AJ_E_BAD_ENUM;
         r->service = (aj_service)v1;
         r->legacy_amount = legacy;
         memcpy(r->record_id, rid, sizeof(rid));
@@ -1326,6 +1337,7 @@ static aj_err aj_rerate_correct(aj_adjust *adj, const char *account, aj_acc *acc
     } else {
         if (idx >= ls->n) return AJ_E_BAD_LENGTH;   /* a log that does not match its lines */
         aj_invoice_id(c.invoice_id, sizeof(c.invoice_id), account, acc->cycle_id, 1);
+        if ((rc = aj_acc_version(acc, k->version))) return rc;   /* the invoice names the versions it carries */
     }
     const char *line_id = aj_lineset_line_id(ls, idx);
     snprintf(c.invoice_line, sizeof(c.invoice_line), "%s", line_id);
@@ -1489,6 +1501,7 @@ aj_err aj_adjust_event(aj_adjust *adj, const aj_event *ev, char *detail, size_t 
  */
 #define AJ_STATE_MAGIC "AJST"
 #define AJ_STATE_VERSION 2   /* 2: the log of rated records (1 is still read, with no log) */
+#define AJ_RLOG_PIECE (1u << 20)   /* the log is saved in pieces of at most 1 MiB */
 
 #define AJ_PUT(expr)                        \
     do {                                    \
@@ -1571,7 +1584,13 @@ static int aj_save_cycle(void *opaque, const void *key, size_t klen, void *value
     }
     AJ_SPUT(aj_save_seen(b, &acc->seen));
     AJ_SPUT(aj_avro_put_long(b, acc->amendments));
-    AJ_SPUT(aj_avro_put_string(b, (const char *)acc->rlog.data, acc->rlog.len));
+    /* The log in pieces (a reader refuses a string over AJ_AVRO_MAX_LEN): count, then each. */
+    size_t pieces = (acc->rlog.len + AJ_RLOG_PIECE - 1) / AJ_RLOG_PIECE;
+    AJ_SPUT(aj_avro_put_long(b, (int64_t)pieces));
+    for (size_t i = 0; i < pieces; i++) {
+        size_t off = i * AJ_RLOG_PIECE, n = acc->rlog.len - off < AJ_RLOG_PIECE ? acc->rlog.len - off : AJ_RLOG_PIECE;
+        AJ_SPUT(aj_avro_put_string(b, (const char *)acc->rlog.data + off, n));
+    }
     return 0;
 fail:
     x->rc = rc;
@@ -1736,15 +1755,19 @@ static aj_err aj_load_cycle(aj_adjust *adj, aj_avro_in *in, int64_t version) {
     }
     AJ_PUT(aj_load_seen(in, &acc->seen));
     if (version < 2) return AJ_E_OK;
-    const char *log;
-    size_t len;
+    const char *piece;
+    size_t len, n_pieces;
     AJ_PUT(aj_get_int(in, 0, UINT32_MAX, &v));
     acc->amendments = (uint32_t)v;
-    AJ_PUT(aj_avro_get_string(in, &log, &len));
-    if (len) {
+    AJ_PUT(aj_get_count(in, &n_pieces));
+    for (size_t i = 0; i < n_pieces; i++) {
+        AJ_PUT(aj_avro_get_string(in, &piece, &len));
+        if (len == 0 || len > AJ_RLOG_PIECE) return AJ_E_BAD_LENGTH;
         AJ_PUT(aj_bytes_reserve(&acc->rlog, len));
-        memcpy(acc->rlog.data, log, len);
-        acc->rlog.len = len;
+        memcpy(acc->rlog.data + acc->rlog.len, piece, len);
+        acc->rlog.len += len;
+    }
+    if ((len = acc->rlog.len)) {
         /* Every entry must read back, and lines must exist while the cycle is open. */
         aj_rentry e;
         AJ_PUT(aj_rlog_get(acc, account, 0, &e));

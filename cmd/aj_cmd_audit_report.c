@@ -179,12 +179,14 @@ static int rep_check_selection(rep_ctx *x) {
                     NULL, PGRES_TUPLES_OK);
     if (!res) return -1;
     int len = snprintf(x->err, sizeof(x->err), "no rows for cycle %s in the log; ", x->cycle);
+    if (len < 0 || len >= (int)sizeof(x->err)) len = (int)sizeof(x->err) - 1;   /* a cycle as long as the message */
     if (PQntuples(res) == 0) snprintf(x->err + len, sizeof(x->err) - (size_t)len, "the log holds no corrections at all");
     for (int i = 0; i < PQntuples(res) && len < (int)sizeof(x->err) - 1; i++) {
         int64_t c = 0;
         rep_int(x, res, i, 1, &c);
-        len += snprintf(x->err + len, sizeof(x->err) - (size_t)len, "%s%s (%s corrections)",
-                        i ? ", " : "the cycles present: ", PQgetvalue(res, i, 0), aj_render_int(c, a, sizeof(a)));
+        int w = snprintf(x->err + len, sizeof(x->err) - (size_t)len, "%s%s (%s corrections)",
+                         i ? ", " : "the cycles present: ", PQgetvalue(res, i, 0), aj_render_int(c, a, sizeof(a)));
+        len = w < 0 || w >= (int)sizeof(x->err) - len ? (int)sizeof(x->err) - 1 : len + w;
     }
     PQclear(res);
     return -1;

@@ -839,7 +839,12 @@ int aj_cmd_replay(int argc, char **argv) {
         snprintf(err, sizeof(err), "outputs could not be written: %s", aj_err_str(rc));
         goto fail;
     }
-    if (!quiet) aj_summary_print(stderr, aj_pipeline_get_stats(p), aj_pipeline_adjust_stats(p));
+    if (!quiet) {
+        aj_summary_print(stderr, aj_pipeline_get_stats(p), aj_pipeline_adjust_stats(p));
+        if (warm)   /* the summary counts every record the pipeline handled */
+            fprintf(stderr, "Warm-up:           %lld of these records were read before the range (--warm-up); their "
+                    "outputs were discarded\n", (long long)x.warmed);
+    }
     if (no_diff) {
         status = AJ_EXIT_OK;
         goto end;

@@ -410,7 +410,7 @@ aj_err aj_disposition_parse(const char *s, aj_disposition *out);
 #define AJ_LINE_ID_LEN 127
 
 typedef struct aj_correction {
-    char correction_id[AJ_ID_LEN + 8];
+    char correction_id[AJ_ID_LEN + 32];   /* COR-<record id>#<n>/A<k> at the longest */
     char account[AJ_KEY_LEN + 1];
     char cycle_id[AJ_CYCLE_LEN + 1];
     char record_id[AJ_ID_LEN + 1];

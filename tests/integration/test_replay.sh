@@ -122,6 +122,8 @@ grep -q '"records_changed": 0,' "$work/warm.json" || fail "--warm-up diff not em
 inv=$(sed -n 's/^  "invoices": \([0-9]*\),$/\1/p' "$work/warm.json")
 [ -n "$inv" ] && [ "$inv" -gt 0 ] && grep -q "\"invoices_compared\": $inv," "$work/warm.json" ||
   fail "--warm-up: invoices not all compared: $(head -12 "$work/warm.json")"
+warmed=$(sed -n 's/^Warm-up: *\([0-9]*\) of these records.*/\1/p' "$work/warm.err")
+[ -n "$warmed" ] && [ "$warmed" -ge "$((3 * to))" ] || fail "the warm-up count is not reported: $(cat "$work/warm.err")"
 for p in 3 4 5; do
   grep -q "replay: cdr.usage\[$p\] offsets 0\.\.$((to - 1)) first, to warm up" "$work/warm.err" ||
     fail "partition $p: the warm-up range not reported: $(cat "$work/warm.err")"

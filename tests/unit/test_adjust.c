@@ -1216,6 +1216,34 @@ static void test_backdated_termination_open_cycle(void **state) {
     assert_int_equal(inv->legacy_total - inv->overcharge_removed + inv->undercharge_added, inv->corrected_total);
 }
 
+/* A cycle whose log is over a piece (1 MiB): saved in pieces, restored whole. */
+static void test_big_log_restore(void **state) {
+    fx *f = *state;
+    fx_no_lines(base(f, 0));
+    for (int i = 0; i < 20000; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "big-%05d", i);
+        expect_none(f, fx_usage(id, AJ_SERVICE_VOICE, NATIONAL_NR, 37, 94000, OCT05 + i * 1000LL));
+    }
+    aj_bytes saved = {0}, again = {0};
+    assert_int_equal(aj_adjust_save(f->adj, &saved), AJ_E_OK);
+    assert_true(saved.len > (1u << 20));
+    aj_adjust_out out = {f, on_correction, on_invoice};
+    aj_adjust *b = aj_adjust_create(f->store, &out);
+    assert_non_null(b);
+    assert_int_equal(aj_adjust_load(b, saved.data, saved.len), AJ_E_OK);
+    assert_int_equal(aj_adjust_save(b, &again), AJ_E_OK);
+    assert_int_equal(again.len, saved.len);
+    /* Cut inside the second piece: refused, not misread. */
+    aj_adjust *c = aj_adjust_create(f->store, &out);
+    assert_non_null(c);
+    assert_int_not_equal(aj_adjust_load(c, saved.data, saved.len - 100), AJ_E_OK);
+    aj_adjust_destroy(c);
+    aj_adjust_destroy(b);
+    aj_bytes_free(&saved);
+    aj_bytes_free(&again);
+}
+
 /* policy.rerate_amendments = false: no log, so the amendment only applies from its arrival. */
 static void test_backdated_amendment_rerate_off(void **state) {
     fx *f = *state;
@@ -1493,6 +1521,7 @@ int main(void) {
         T(test_backdated_termination_open_cycle),
         T(test_amendment_without_change),
         T(test_backdated_amendment_rerate_off),
+        T(test_big_log_restore),
         cmocka_unit_test(test_review_release),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
