@@ -202,19 +202,8 @@ aj_err aj_rep_write_text(FILE *out, const aj_rep *r) {
 
 /* ------------------------------------------------------------------ CSV */
 
-/* One RFC 4180 field: quoted when it holds a comma, a quote, a line break or edge spaces. */
 static void rep_csv_field(FILE *out, const char *s) {
-    size_t n = strlen(s);
-    if (!strpbrk(s, ",\"\r\n") && !(n && (s[0] == ' ' || s[n - 1] == ' '))) {
-        fputs(s, out);
-        return;
-    }
-    fputc('"', out);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', out);
-        fputc(*s, out);
-    }
-    fputc('"', out);
+    aj_render_csv_field(out, s);
 }
 
 aj_err aj_rep_write_csv(FILE *out, const aj_rep *r) {

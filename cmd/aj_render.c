@@ -600,6 +600,20 @@ static void rnd_html_text(FILE *out, const char *s) {
     rnd_html_put(out, rnd_cstr(s));
 }
 
+void aj_render_csv_field(FILE *out, const char *s) {
+    size_t n = strlen(s);
+    if (!strpbrk(s, ",\"\r\n") && !(n && (s[0] == ' ' || s[n - 1] == ' '))) {
+        fputs(s, out);
+        return;
+    }
+    fputc('"', out);
+    for (; *s; s++) {
+        if (*s == '"') fputc('"', out);
+        fputc(*s, out);
+    }
+    fputc('"', out);
+}
+
 void aj_render_html_text(FILE *out, const char *s) {
     rnd_html_text(out, s);
 }

@@ -40,4 +40,8 @@ const char *aj_render_int(int64_t v, char *buf, size_t len);
 /* Writes s HTML-escaped, for text and attribute values; control characters become spaces. */
 void aj_render_html_text(FILE *out, const char *s);
 
+/* Writes s as one RFC 4180 CSV field: quoted (quotes doubled) when it holds a comma, a quote, a
+ * line break or a space at either end. */
+void aj_render_csv_field(FILE *out, const char *s);
+
 #endif /* AJ_RENDER_H */

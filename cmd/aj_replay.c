@@ -471,18 +471,8 @@ void aj_diff_print_json(const aj_diff *d, FILE *out, size_t top) {
     fprintf(out, "\n}\n");
 }
 
-/* A CSV field: quoted when it holds a comma, a quote or a line break. */
 static void dr_csv_field(FILE *out, const char *s) {
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, out);
-        return;
-    }
-    fputc('"', out);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', out);
-        fputc(*s, out);
-    }
-    fputc('"', out);
+    aj_render_csv_field(out, s);
 }
 
 void aj_diff_print_csv(const aj_diff *d, FILE *out) {
