@@ -11,6 +11,7 @@
 #include "aj_config.h"
 #include "aj_pg.h"
 #include "aj_schema.h"
+#include "aj_clock.h"
 
 #define AUDIT_MAX_WAIT_S 3600
 
@@ -199,12 +200,6 @@ static void sink_on_signal(int sig) {
     sink_stop = 1;
 }
 
-static int64_t mono_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int audit_sink(int argc, char **argv) {
     static const struct option opts[] = {
         {"config", required_argument, 0, 'c'},
@@ -305,9 +300,9 @@ static int audit_sink(int argc, char **argv) {
     sigaction(SIGTERM, &sa, NULL);
 
     aj_audit_sink_stats st[AJ_AUDIT_SRC__COUNT];
-    int64_t t0 = mono_ms();
+    int64_t t0 = aj_now_ms();
     aj_err arc = aj_audit_sink_run(&o, &sink_stop, st, err, sizeof(err));
-    int64_t ms = mono_ms() - t0;
+    int64_t ms = aj_now_ms() - t0;
     int64_t total = 0, db_us = 0;
     for (int i = 0; i < AJ_AUDIT_SRC__COUNT; i++) {
         if (!o.topics[i] || !o.topics[i][0]) continue;

@@ -8,6 +8,7 @@
 
 #include "aj_checkpoint.h"
 #include "aj_log.h"
+#include "aj_clock.h"
 
 /* One input partition: its adjuster and where its checkpoints stand. */
 typedef struct aj_ppart {
@@ -45,12 +46,6 @@ struct aj_pipeline {
     int64_t credits_synced_to;      /* period end of the last close that synced it */
     aj_ckpt_state ck;
 };
-
-int64_t aj_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static aj_err aj_on_correction(void *opaque, const aj_correction *c) {
     return aj_emit_correction(opaque, c);

@@ -9,6 +9,7 @@
 #include "aj_emit.h"
 #include "aj_ingest.h"
 #include "aj_rating.h"
+#include "aj_clock.h"   /* aj_now_ms, which the commands use */
 
 typedef struct aj_pipeline_stats {
     int64_t records_in;                 /* messages read from the usage input */
@@ -137,8 +138,5 @@ aj_emitter *aj_pipeline_emitter(aj_pipeline *p);
 
 /* Account-cycles with records but no close yet. */
 size_t aj_pipeline_open_cycles(const aj_pipeline *p);
-
-/* Milliseconds of a monotonic clock (progress and commit cadence only, never in outputs). */
-int64_t aj_now_ms(void);
 
 #endif /* AJ_PIPELINE_H */

@@ -12,6 +12,7 @@
 #include "aj_ingest.h"
 #include "aj_pg.h"
 #include "aj_schema.h"
+#include "aj_clock.h"
 
 #define SINK_KAFKA_TIMEOUT_MS 30000
 #define SINK_ORIGIN_LEN 256
@@ -137,12 +138,6 @@ typedef struct sink {
 const char *aj_audit_source_name(aj_audit_source src) {
     static const char *const names[AJ_AUDIT_SRC__COUNT] = {"corrections", "invoices", "review"};
     return (unsigned)src < AJ_AUDIT_SRC__COUNT ? names[src] : "?";
-}
-
-static int64_t now_us(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static void now_sleep(int64_t ms) {
@@ -398,11 +393,11 @@ static aj_err sink_chain_rows(sink *s, sink_source *src, size_t *n_new) {
 
 /* Sends s->buf on the open COPY (unless it failed already: its result will say why). */
 static void stream_send(sink *s, sink_source *src) {
-    int64_t t0 = now_us();
+    int64_t t0 = aj_now_us();
     if (!s->copy_failed && s->buf.len && PQputCopyData(s->conn, (const char *)s->buf.data, (int)s->buf.len) != 1)
         s->copy_failed = 1;
     s->buf.len = 0;
-    src->st->db_us += now_us() - t0;
+    src->st->db_us += aj_now_us() - t0;
 }
 
 /* The fast path: each row, as it is read, chained and sent on a COPY straight into its table,
@@ -416,14 +411,14 @@ static aj_err stream_row(sink *s, sink_source *src, sink_row *r) {
     aj_err rc;
     if (!s->copying) {
         const sink_table *t = &sink_tables[src->table];
-        int64_t t0 = now_us();
+        int64_t t0 = aj_now_us();
         /* (no savepoint: the transaction holds this batch alone, and a subtransaction costs the
          * server 10-20% more CPU on the COPY, measured) */
         if ((rc = sink_exec(s, "BEGIN", NULL, "BEGIN", 0, NULL, PGRES_COMMAND_OK, NULL)) != AJ_E_OK ||
             (rc = sink_exec(s, "starting COPY into", t->name, t->copy_direct, 0, NULL, PGRES_COPY_IN, NULL)) != AJ_E_OK)
             return rc;
         s->copying = 1, s->copy_failed = 0;
-        src->st->db_us += now_us() - t0;
+        src->st->db_us += aj_now_us() - t0;
         s->buf.len = 0;
         sink_tentative_reset(src);
     }
@@ -637,9 +632,9 @@ end:
 
 /* sink_flush_batch, its time counted as time spent on PostgreSQL. */
 static aj_err sink_flush(sink *s, sink_source *src) {
-    int64_t t0 = now_us();
+    int64_t t0 = aj_now_us();
     aj_err rc = sink_flush_batch(s, src);
-    src->st->db_us += now_us() - t0;
+    src->st->db_us += aj_now_us() - t0;
     return rc;
 }
 

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "aj_pg.h"
+#include "aj_clock.h"
 
 /* Every transaction of migrate holds this advisory lock ("ajuste" in ASCII). */
 #define PG_MIGRATE_LOCK "107109864928357"
@@ -31,12 +32,6 @@ static void pg_sleep_ms(int ms) {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0) {
     }
-}
-
-static int64_t pg_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Copies a libpq message into buf on one line: its lines become sentences ("a\n\tb\n" ->
@@ -93,12 +88,12 @@ PGconn *aj_pg_connect(const char *conninfo, int wait_ms, aj_err *rc, char *err, 
 
     if ((*rc = aj_pg_check_conninfo(conninfo, err, errlen)) != AJ_E_OK) return NULL;
     if (wait_ms > 0) {
-        int64_t deadline = pg_now_ms() + wait_ms;
+        int64_t deadline = aj_now_ms() + wait_ms;
         int backoff = 100;
         for (;;) {
             PGPing p = PQpingParams(keys, values, 1);
             if (p == PQPING_OK || p == PQPING_NO_ATTEMPT) break;   /* the connection says why */
-            int64_t left = deadline - pg_now_ms();
+            int64_t left = deadline - aj_now_ms();
             if (left <= 0) break;
             pg_sleep_ms(backoff < left ? backoff : (int)left);
             if (backoff < 2000) backoff *= 2;

@@ -8,6 +8,7 @@
 #include "aj_ingest.h"
 #include "aj_kafka_int.h"
 #include "aj_log.h"
+#include "aj_clock.h"
 
 typedef struct aj_kafka_range_source {
     aj_source base;
@@ -29,12 +30,6 @@ static aj_err aj_krange_commit(aj_source *src);
 static void aj_krange_destroy(aj_source *src);
 
 static const aj_source_ops aj_krange_ops = {aj_krange_next, aj_krange_commit, aj_krange_destroy};
-
-static int64_t aj_krange_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Consumer-side properties only: the same configuration drives the producers and the group. */
 static int aj_krange_skip(const char *prop) {
@@ -96,7 +91,7 @@ static rd_kafka_t *aj_krange_consumer(const aj_config *cfg, aj_err *rc, char *er
 static aj_err aj_krange_peek(rd_kafka_t *rk, const char *topic, int32_t p, int64_t offset, int timeout_ms,
                              int64_t *ts, int64_t *at, char *err, size_t errlen) {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    int64_t deadline = aj_krange_now_ms() + timeout_ms;
+    int64_t deadline = aj_now_ms() + timeout_ms;
     aj_err rc = AJ_E_KAFKA;
 
     if (!l) return AJ_E_NOMEM;
@@ -105,7 +100,7 @@ static aj_err aj_krange_peek(rd_kafka_t *rk, const char *topic, int32_t p, int64
         snprintf(err, errlen, "%s[%d]: cannot assign the partition", topic, (int)p);
         goto end;
     }
-    while (aj_krange_now_ms() < deadline) {
+    while (aj_now_ms() < deadline) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
         if (!m) continue;
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
@@ -324,7 +319,7 @@ static aj_err aj_krange_assign(aj_kafka_range_source *ks) {
         return AJ_E_KAFKA;
     }
     ks->assigned = 1;
-    ks->idle_since = aj_krange_now_ms();
+    ks->idle_since = aj_now_ms();
     return AJ_E_OK;
 }
 
@@ -336,7 +331,7 @@ static aj_err aj_krange_assign(aj_kafka_range_source *ks) {
  */
 static aj_err aj_krange_next(aj_source *src, aj_message *msg, int timeout_ms) {
     aj_kafka_range_source *ks = (aj_kafka_range_source *)src;
-    int64_t deadline = aj_krange_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    int64_t deadline = aj_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
     aj_err rc;
 
     if (ks->held) {
@@ -354,7 +349,7 @@ static aj_err aj_krange_next(aj_source *src, aj_message *msg, int timeout_ms) {
         }
         if (!ks->assigned && (rc = aj_krange_assign(ks)) != AJ_E_OK) return rc;
         const aj_kafka_range *r = &ks->ranges[ks->cur];
-        int64_t now = aj_krange_now_ms();
+        int64_t now = aj_now_ms();
         if (now - ks->idle_since > ks->idle_ms) {
             aj_error("kafka", "%s[%d]@%lld: no message for %lld ms (range %lld..%lld)", ks->topic, (int)r->partition,
                      (long long)ks->next[ks->cur], (long long)ks->idle_ms, (long long)r->from, (long long)r->to - 1);
@@ -363,7 +358,7 @@ static aj_err aj_krange_next(aj_source *src, aj_message *msg, int timeout_ms) {
         int64_t left = deadline - now;
         rd_kafka_message_t *m = rd_kafka_consumer_poll(ks->rk, left > 0 ? (int)(left < 100 ? left : 100) : 0);
         if (!m) {
-            if (aj_krange_now_ms() >= deadline) return AJ_E_RETRY;
+            if (aj_now_ms() >= deadline) return AJ_E_RETRY;
             continue;
         }
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
@@ -380,7 +375,7 @@ static aj_err aj_krange_next(aj_source *src, aj_message *msg, int timeout_ms) {
             rd_kafka_message_destroy(m);   /* left over from an earlier assignment */
             continue;
         }
-        ks->idle_since = aj_krange_now_ms();
+        ks->idle_since = aj_now_ms();
         if (m->offset >= r->to) {
             ks->next[ks->cur] = r->to;    /* past the range (offsets may skip: compaction) */
             rd_kafka_message_destroy(m);

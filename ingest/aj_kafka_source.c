@@ -8,6 +8,7 @@
 #include "aj_ingest.h"
 #include "aj_kafka_int.h"
 #include "aj_log.h"
+#include "aj_clock.h"
 
 /* One assigned partition of the usage topic. */
 typedef struct aj_kpart {
@@ -45,12 +46,6 @@ int aj_kafka_producer_prop(const char *prop) {
     for (int i = 0; skip[i]; i++)
         if (strcmp(prop, skip[i]) == 0) return 1;
     return 0;
-}
-
-static int64_t aj_ksrc_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ------------------------------------------------------------------ assignment */
@@ -309,7 +304,7 @@ static aj_err aj_ksrc_fatal(aj_kafka_source *ks) {
  */
 static aj_err aj_ksrc_next(aj_source *src, aj_message *msg, int timeout_ms) {
     aj_kafka_source *ks = (aj_kafka_source *)src;
-    int64_t deadline = aj_ksrc_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    int64_t deadline = aj_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 
     if (ks->held) {
         rd_kafka_message_destroy(ks->held);
@@ -318,10 +313,10 @@ static aj_err aj_ksrc_next(aj_source *src, aj_message *msg, int timeout_ms) {
     for (;;) {
         if (ks->fatal || rd_kafka_fatal_error(ks->rk, NULL, 0)) return aj_ksrc_fatal(ks);
         if (ks->exit_at_end && aj_ksrc_all_eof(ks)) return AJ_E_EOF;
-        int64_t left = deadline - aj_ksrc_now_ms();
+        int64_t left = deadline - aj_now_ms();
         rd_kafka_message_t *m = rd_kafka_consumer_poll(ks->rk, left > 0 ? (int)left : 0);
         if (!m) {
-            if (aj_ksrc_now_ms() < deadline) continue;
+            if (aj_now_ms() < deadline) continue;
             if (ks->fatal) return aj_ksrc_fatal(ks);
             return AJ_E_RETRY;
         }
@@ -347,7 +342,7 @@ static aj_err aj_ksrc_next(aj_source *src, aj_message *msg, int timeout_ms) {
             aj_kafka_message_view(m, ks->topic, msg);
             return AJ_E_OK;
         }
-        if (aj_ksrc_now_ms() >= deadline) {
+        if (aj_now_ms() >= deadline) {
             if (ks->exit_at_end && aj_ksrc_all_eof(ks)) return AJ_E_EOF;
             return AJ_E_RETRY;
         }
