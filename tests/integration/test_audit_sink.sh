@@ -8,7 +8,7 @@
 # canonical forms; a re-run and a replay from scratch offsets add nothing; a sink killed -9
 # mid-run and restarted, or under a PostgreSQL stopped and restarted, leaves the same rows,
 # chains included, as the run without a fault; verify catches a tampered correction and a
-# tampered invoice header.
+# tampered invoice header; a correction id twice on the topic is stored once.
 set -euo pipefail
 
 : "${AJ_BIN:?AJ_BIN must point at the ajuste binary}"
@@ -333,6 +333,40 @@ echo "   tampered as owner: a changed amount, a deleted row, two rows swapped, a
 echo "   invoice's reason: each reported at its first bad row; a tail cut (corrections, invoices) verifies"
 echo "   without the anchor and is reported with it"
 verify_db ajuste_test 2 "not an anchor file" --anchor "$work/a.out"
+
+# ------------------------------------------------------------------------ f: the same id twice
+# The message at sink.corrections:0 offset 3 produced again at the partition's end (as a producer
+# retrying without idempotence would): the topic then holds one correction id twice. A sink from
+# scratch, in one batch, gets both in the same COPY (23505 inside the batch): it keeps the first
+# (offset 3), skips the second, and the chain runs on without a gap; the sink of the full log
+# then reads the copy alone and skips it as a key already stored.
+command -v kcat >/dev/null || fail "kcat is not installed (apt-get install kcat)"
+kc() { timeout 60 kcat -b "$boot" -X fetch.wait.max.ms=10 -q "$@" </dev/null {mb_in}>&- {mb_out}<&-; }
+kc -C -t sink.corrections -p 0 -o 3 -c 1 -e -f '%s' >"$work/twin.value" || fail "kcat could not read offset 3"
+kc -C -t sink.corrections -p 0 -o 3 -c 1 -e -f '%k' >"$work/twin.key" || fail "kcat could not read offset 3's key"
+twin=$(q ajuste_test "SELECT correction_id FROM corrections WHERE chain = 'sink.corrections:0' AND chain_seq = 4")
+end0=$(kc -C -t sink.corrections -p 0 -o -1 -c 1 -e -f '%o')
+timeout 60 kcat -b "$boot" -q -P -t sink.corrections -p 0 -k "$(cat "$work/twin.key")" "$work/twin.value" </dev/null \
+  {mb_in}>&- {mb_out}<&- || fail "kcat could not produce the copy"
+[ "$(kc -C -t sink.corrections -p 0 -o $((end0 + 1)) -c 1 -e -f '%s' | cmp - "$work/twin.value" && echo same)" = same ] ||
+  fail "the copy at offset $((end0 + 1)) is not the message of offset 3"
+q ajuste_test "CREATE DATABASE twice" >/dev/null
+"$AJ_BIN" audit migrate --db "dbname=twice" >/dev/null </dev/null || fail "migrate twice failed"
+sink twice --until-end --batch-rows 100000 --invoice-topic "" --review-topic "" >"$work/f.out" 2>&1 ||
+  fail "sink with the id twice exited $?: $(cat "$work/f.out")"
+grep -q "into corrections: read $((n + 1)), inserted $n, duplicates skipped 1, 1 transactions" "$work/f.out" ||
+  fail "the id twice in one batch: $(cat "$work/f.out")"
+[ "$(q twice "SELECT string_agg(chain || ' ' || chain_seq, ',') FROM corrections WHERE correction_id = '$twin'")" = \
+  "sink.corrections:0 4" ] || fail "the id twice: the stored row is not the first message's (offset 3, seq 4)"
+[ "$(q twice "$hsql" | head -1)" = "$(q ajuste_test "$hsql" | head -1)" ] ||
+  fail "the id twice in one batch: the chains differ from the log's without the copy"
+[ "$(q twice "SELECT next_offset FROM sink_offsets WHERE input_partition = 0")" = "$((end0 + 2))" ] ||
+  fail "the id twice: sink_offsets does not cover the copy"
+sink ajuste_test --until-end --invoice-topic "" --review-topic "" >"$work/f2.out" 2>&1 || fail "sink exited $?: $(cat "$work/f2.out")"
+grep -q "into corrections: read 1, inserted 0, duplicates skipped 1," "$work/f2.out" || fail "the copy after the log: $(cat "$work/f2.out")"
+verify_db twice 0 "corrections: $n rows in 4 chains"
+echo "   the same correction twice on the topic: one batch keeps the first (offset 3) and skips the copy,"
+echo "   the chains equal the log's; a sink already past offset 3 skips the copy as stored; verify clean"
 
 expect_ok "quit"
 stop_broker
