@@ -27,7 +27,8 @@ typedef struct sink_table {
     const char *copy_direct;       /* COPY straight into the table (the fast path) */
     const char *copy;              /* COPY into the batch table */
     const char *insert_batch;      /* INSERT ... SELECT * FROM the batch table ON CONFLICT DO NOTHING */
-    const char *insert_row;        /* INSERT ... VALUES ($1...) ON CONFLICT DO NOTHING */
+    const char *insert_row;        /* INSERT ... VALUES ($1...), in a savepoint of its own */
+    const char *key_constraint;    /* the primary key's name: a 23505 on it is a duplicate */
     int n_columns;                 /* of insert_row, the hashes included */
 } sink_table;
 
@@ -56,8 +57,8 @@ static const sink_table sink_tables[AJ_AUDIT_TABLE__COUNT] = {
         "COPY aj_sink_corrections FROM STDIN",
         "INSERT INTO corrections (" SINK_CORRECTION_COLUMNS ") SELECT * FROM aj_sink_corrections ON CONFLICT DO NOTHING",
         "INSERT INTO corrections (" SINK_CORRECTION_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
-        "$12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28) ON CONFLICT DO NOTHING",
-        28,
+        "$12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)",
+        "corrections_pkey", 28,
     },
     [AJ_AUDIT_INVOICE_HEADERS] = {
         "invoice_headers", AJ_SCHEMA_INVOICE,
@@ -74,9 +75,8 @@ static const sink_table sink_tables[AJ_AUDIT_TABLE__COUNT] = {
         "INSERT INTO invoice_headers (" SINK_INVOICE_COLUMNS ") SELECT * FROM aj_sink_invoice_headers "
         "ON CONFLICT DO NOTHING",
         "INSERT INTO invoice_headers (" SINK_INVOICE_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
-        "$12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31) "
-        "ON CONFLICT DO NOTHING",
-        31,
+        "$12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)",
+        "invoice_headers_pkey", 31,
     },
 };
 #define SINK_MAX_COLUMNS 31
@@ -461,9 +461,14 @@ static aj_err stream_end(sink *s, sink_source *src, size_t *got, int *dup) {
 }
 
 /* The slow path, for a batch some of whose keys are in the log already (a replay): the rows one
- * INSERT ... ON CONFLICT DO NOTHING each, in order, the chain advanced over those inserted
- * only. (The writer cannot SELECT the log, nor use RETURNING on it, so the command's row count
- * is how it learns whether a row went in.) */
+ * INSERT each, in order, each in a savepoint of its own, the chain advanced over those inserted
+ * only. A unique violation of the primary key is a duplicate: rolled back to the savepoint and
+ * skipped. One of any other unique key is not: the (chain, chain_seq) key means the log already
+ * holds a row at the position sink_offsets says is next, i.e. sink_offsets is behind the log
+ * (emptied, or restored from an older copy), and the sink stops (AJ_E_FATAL) rather than count
+ * a new row as a duplicate and drop it, or fork the chain. (ON CONFLICT DO NOTHING would skip
+ * both alike, and naming the key as its conflict target needs SELECT on it, which the writer
+ * does not have.) */
 static aj_err sink_insert_rows(sink *s, sink_source *src, size_t *n_new, size_t *dups) {
     aj_audit_values v;
     char hex[2][2 * AJ_AUDIT_HASH_LEN + 3];
@@ -476,18 +481,40 @@ static aj_err sink_insert_rows(sink *s, sink_source *src, size_t *n_new, size_t 
         sink_row *r = &src->rows[i];
         if (r->skip) continue;
         if ((rc = sink_row_hash(s, src, r, &v, hex, cols)) != AJ_E_OK) return rc;
-        PGresult *res = NULL;
-        if ((rc = sink_exec(s, "INSERT into", t->name, t->insert_row, t->n_columns, cols, PGRES_COMMAND_OK, &res)) !=
-            AJ_E_OK)
+        if ((rc = sink_exec(s, "SAVEPOINT", NULL, "SAVEPOINT row", 0, NULL, PGRES_COMMAND_OK, NULL)) != AJ_E_OK)
             return rc;
-        if (strcmp(PQcmdTuples(res), "1") == 0) {
+        PGresult *res = PQexecParams(s->conn, t->insert_row, t->n_columns, NULL, cols, NULL, NULL, 0);
+        if (res && PQresultStatus(res) == PGRES_COMMAND_OK) {
+            PQclear(res);
+            if ((rc = sink_exec(s, "RELEASE SAVEPOINT", NULL, "RELEASE SAVEPOINT row", 0, NULL, PGRES_COMMAND_OK,
+                                NULL)) != AJ_E_OK)
+                return rc;
             sink_advance(src, r);
             (*n_new)++;
-        } else {
-            r->skip = 1;
-            (*dups)++;
+            continue;
+        }
+        const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+        const char *key = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
+        if (!state || strcmp(state, "23505") != 0) {
+            rc = sink_pg_error(s, res, "INSERT into", t->name);
+            PQclear(res);
+            return rc;
+        }
+        if (!key || strcmp(key, t->key_constraint) != 0) {
+            snprintf(s->err, s->errlen, "%s: the log already holds a row at seq %" PRId64 " of chain %s (unique key %s), "
+                     "where sink_offsets says the chain ends at seq %" PRId64 ": sink_offsets is behind the log "
+                     "(emptied, or restored from an older copy?). The sink stops rather than drop the row or fork "
+                     "the chain: restore sink_offsets (docs/audit.md, \"sink_offsets behind the log\")",
+                     t->name, r->seq, src->parts[r->partition].chain, key ? key : "?", r->seq - 1);
+            PQclear(res);
+            return AJ_E_FATAL;
         }
         PQclear(res);
+        if ((rc = sink_exec(s, "ROLLBACK TO SAVEPOINT", NULL, "ROLLBACK TO SAVEPOINT row", 0, NULL, PGRES_COMMAND_OK,
+                            NULL)) != AJ_E_OK)
+            return rc;
+        r->skip = 1;
+        (*dups)++;
     }
     return AJ_E_OK;
 }

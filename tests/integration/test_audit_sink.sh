@@ -8,7 +8,8 @@
 # canonical forms; a re-run and a replay from scratch offsets add nothing; a sink killed -9
 # mid-run and restarted, or under a PostgreSQL stopped and restarted, leaves the same rows,
 # chains included, as the run without a fault; verify catches a tampered correction and a
-# tampered invoice header; a correction id twice on the topic is stored once.
+# tampered invoice header; a correction id twice on the topic is stored once; a sink whose
+# sink_offsets were emptied under a log behind the topic stops instead of dropping rows.
 set -euo pipefail
 
 : "${AJ_BIN:?AJ_BIN must point at the ajuste binary}"
@@ -367,6 +368,32 @@ grep -q "into corrections: read 1, inserted 0, duplicates skipped 1," "$work/f2.
 verify_db twice 0 "corrections: $n rows in 4 chains"
 echo "   the same correction twice on the topic: one batch keeps the first (offset 3) and skips the copy,"
 echo "   the chains equal the log's; a sink already past offset 3 skips the copy as stored; verify clean"
+
+# ------------------------------------------------------------------------ g: sink_offsets behind
+# The owner empties sink_offsets of a log that is behind the topic (a sink killed -9 part way):
+# the rows already stored come back as duplicates, the first new one finds its chain position
+# taken. The sink must stop and say so, not count it as a duplicate and drop it (and every row
+# after it in its chain). With sink_offsets restored it goes on, and the log equals the others.
+q ajuste_test "CREATE DATABASE behind" >/dev/null
+"$AJ_BIN" audit migrate --db "dbname=behind" >/dev/null </dev/null || fail "migrate behind failed"
+sink_bg behind "$work/g1.out"
+wait_batches behind 40
+kill_sink "with rows left to store (g)"
+k=$(q behind "SELECT count(*) FROM corrections")
+[ "$k" -gt 0 ] && [ "$k" -lt "$n" ] || fail "g: the killed sink stored $k of $n corrections"
+q behind "SET ROLE ajuste_owner; CREATE TABLE offsets_copy AS SELECT * FROM sink_offsets; DELETE FROM sink_offsets" >/dev/null
+rc=0
+sink behind --until-end >"$work/g2.out" 2>&1 || rc=$?
+[ "$rc" -eq 1 ] || fail "g: the sink with sink_offsets emptied exited $rc, want 1: $(cat "$work/g2.out")"
+grep -q "the log already holds a row at seq [0-9]* of chain sink.corrections:[0-3] (unique key corrections_chain_key).*sink_offsets is behind the log" \
+  "$work/g2.out" || fail "g: the sink did not say that sink_offsets is behind the log: $(cat "$work/g2.out")"
+[ "$(q behind "SELECT count(*) FROM corrections")" -eq "$k" ] || fail "g: the refused run changed the log"
+q behind "SET ROLE ajuste_owner; INSERT INTO sink_offsets SELECT * FROM offsets_copy; DROP TABLE offsets_copy" >/dev/null
+sink behind --until-end >"$work/g3.out" 2>&1 || fail "g: the sink with sink_offsets restored exited $?: $(cat "$work/g3.out")"
+[ "$(q behind "$hsql")" = "$(q ajuste_test "$hsql")" ] || fail "g: after the restore the log differs from the run without a fault"
+verify_db behind 0 "corrections: $n rows in 4 chains; invoice_headers: $nh rows in $hc chains"
+echo "   sink_offsets emptied under a log behind the topic ($k of $n rows): the sink stops (exit 1) naming the"
+echo "   chain position taken, the log unchanged; sink_offsets restored, it completes the same log; verify clean"
 
 expect_ok "quit"
 stop_broker
