@@ -68,6 +68,10 @@ aj_err aj_audit_correction_values(const aj_correction *c, const char *pipeline_v
  * order jsonb stores them in, so the server need not sort them; the integers as JSON numbers,
  * the strings escaped) to out. AJ_E_NOMEM. */
 aj_err aj_audit_trace_json(aj_bytes *out, const aj_audit_values *vals);
+/* The rule_trace object's keys, bytewise in order, each with the JSON type the sink writes:
+ * "allowance:string,band:string,..." (what verify expects of every stored rule_trace). */
+#define AJ_AUDIT_TRACE_SHAPE_LEN 512
+void aj_audit_trace_shape(char *buf, size_t len);
 
 /* Index in vals->v of the first rule_trace key's value (the count is just before it). */
 #define AJ_AUDIT_TRACE_FIRST 16

@@ -20,13 +20,26 @@ typedef struct verify_table {
     int n_fields;
     const char *id_sql;           /* the row's name in a report */
     const char *what;             /* "correction", "invoice" */
+    /* What the hash cannot see, checked beside it: guard_sql must give guard_want (NULL: the
+     * rule_trace shape, aj_audit_trace_shape), else the row is bad for guard_why. */
+    const char *guard_sql, *guard_want, *guard_why;
 } verify_table;
 
 static const verify_table verify_tables[AJ_AUDIT_TABLE__COUNT] = {
+    /* The canonical form takes rule_trace's values as text (->>): a key renamed to one whose
+     * value is empty, a null, or a number turned into a string would hash alike. */
     [AJ_AUDIT_CORRECTIONS] = {"corrections", AJ_AUDIT_CORRECTION_TAG, aj_audit_correction_sql,
-                              AJ_AUDIT_CORRECTION_NFIELDS, "correction_id", "correction"},
+                              AJ_AUDIT_CORRECTION_NFIELDS, "correction_id", "correction",
+                              "(SELECT string_agg(key || ':' || jsonb_typeof(value), ',' ORDER BY key COLLATE \"C\") "
+                              "FROM jsonb_each(rule_trace))",
+                              NULL, "rule_trace's keys or their JSON types are not those the sink writes"},
+    /* The canonical form has the periods to the millisecond, as the invoice carries them. */
     [AJ_AUDIT_INVOICE_HEADERS] = {"invoice_headers", AJ_AUDIT_INVOICE_TAG, aj_audit_invoice_sql,
-                                  AJ_AUDIT_INVOICE_NFIELDS, "invoice_id || ' ' || status", "invoice"},
+                                  AJ_AUDIT_INVOICE_NFIELDS, "invoice_id || ' ' || status", "invoice",
+                                  "(date_trunc('milliseconds', period_start) = period_start AND "
+                                  "date_trunc('milliseconds', period_end) = period_end)::text",
+                                  "true", "period_start or period_end has a fraction of a millisecond, which no "
+                                  "invoice carries and the hash does not cover"},
 };
 
 /* A chain's head as an anchor file holds it, and whether the walk met it. */
@@ -47,6 +60,7 @@ typedef struct verify {
     int64_t seq, rows;                  /* its last seq and row count */
     uint8_t head[AJ_AUDIT_HASH_LEN];    /* its last recomputed row_hash */
     aj_bytes canon;
+    char shape[AJ_AUDIT_TRACE_SHAPE_LEN];   /* aj_audit_trace_shape */
     char *err;
     size_t errlen;
 } verify;
@@ -189,6 +203,11 @@ static int check_row(verify *v, PGresult *res, int i) {
                 "expected %s, stored %s\n", chain, seq, what, id, a, PQgetvalue(res, i, 4));
         return 1;
     }
+    const char *guard = PQgetisnull(res, i, 5 + v->t->n_fields) ? "" : PQgetvalue(res, i, 5 + v->t->n_fields);
+    if (strcmp(guard, v->t->guard_want ? v->t->guard_want : v->shape) != 0) {
+        fprintf(v->out, "BAD chain %s seq %" PRId64 " (%s %s): %s\n", chain, seq, what, id, v->t->guard_why);
+        return 1;
+    }
     anchor_head *an = find_anchor(v, chain);
     if (an && an->seq == seq) {
         an->met = 1;
@@ -260,13 +279,14 @@ static aj_err walk_table(verify *v, PGconn *conn, aj_audit_table t, aj_audit_ver
     v->chain[0] = 0;
     snprintf(what, sizeof(what), "reading %s", vt->name);
     sql->len = 0;
-    size_t need = 256 + strlen(vt->id_sql) + 2 * strlen(vt->name);
+    size_t need = 256 + strlen(vt->id_sql) + 2 * strlen(vt->name) + strlen(vt->guard_sql);
     for (int k = 0; k < vt->n_fields; k++) need += strlen(vt->fields[k]) + 2;
     if ((rc = aj_bytes_reserve(sql, need)) != AJ_E_OK) return rc;
     char *p = (char *)sql->data;
     p += sprintf(p, "DECLARE aj_verify NO SCROLL CURSOR FOR SELECT chain, chain_seq::text, %s, encode(prev_hash, "
                  "'hex'), encode(row_hash, 'hex')", vt->id_sql);
     for (int k = 0; k < vt->n_fields; k++) p += sprintf(p, ", %s", vt->fields[k]);
+    p += sprintf(p, ", %s", vt->guard_sql);
     sprintf(p, " FROM %s ORDER BY %s.chain, %s.chain_seq", vt->name, vt->name, vt->name);
 
     if ((rc = verify_exec(conn, what, (const char *)sql->data, PGRES_COMMAND_OK, NULL, v->err, v->errlen)) != AJ_E_OK)
@@ -300,6 +320,7 @@ static aj_err walk_table(verify *v, PGconn *conn, aj_audit_table t, aj_audit_ver
 aj_err aj_audit_verify(PGconn *conn, const char *anchor_in, const char *anchor_out, FILE *out,
                        aj_audit_verify_result *result, char *err, size_t errlen) {
     verify v = {.out = out, .err = err, .errlen = errlen};
+    aj_audit_trace_shape(v.shape, sizeof(v.shape));
     aj_bytes sql = {0};
     aj_err rc;
     memset(result, 0, sizeof(*result));

@@ -82,8 +82,11 @@ void aj_pg_describe(PGconn *conn, char *buf, size_t len) {
 }
 
 PGconn *aj_pg_connect(const char *conninfo, int wait_ms, aj_err *rc, char *err, size_t errlen) {
-    static const char *const keys[] = {"dbname", "fallback_application_name", NULL};
-    const char *const values[] = {conninfo ? conninfo : "", "ajuste", NULL};
+    /* client_encoding after dbname: it overrides the conninfo's and PGCLIENTENCODING. The hash
+     * chains are over the UTF-8 bytes of the text (docs/audit.md): the sink must send, and
+     * verify and the reports read, UTF-8 whatever the client's environment says. */
+    static const char *const keys[] = {"dbname", "fallback_application_name", "client_encoding", NULL};
+    const char *const values[] = {conninfo ? conninfo : "", "ajuste", "UTF8", NULL};
     char line[512], where[512];
 
     if ((*rc = aj_pg_check_conninfo(conninfo, err, errlen)) != AJ_E_OK) return NULL;

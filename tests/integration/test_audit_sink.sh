@@ -135,7 +135,7 @@ bad=$(q ajuste_test "SELECT count(*) FROM (SELECT chain, chain_seq, prev_hash,
                WHERE chain_seq <> rn OR prev_hash IS DISTINCT FROM coalesce(lh, decode(repeat('00', 32), 'hex'))")
 [ "$bad" -eq 0 ] || fail "$bad rows out of their chain"
 bad=$(q ajuste_test "SELECT count(*) FROM (SELECT DISTINCT ON (input_partition) input_partition, chain_seq, chain_head
-                 FROM sink_offsets ORDER BY input_partition, from_offset DESC) o
+                 FROM sink_offsets WHERE input_topic = 'sink.corrections' ORDER BY input_partition, from_offset DESC) o
                JOIN (SELECT chain, max(chain_seq) AS s FROM corrections GROUP BY chain) c
                  ON c.chain = 'sink.corrections:' || o.input_partition
                WHERE o.chain_seq <> c.s OR o.chain_head <> (SELECT row_hash FROM corrections r
@@ -330,9 +330,33 @@ hlast=$(q ajuste_test "SELECT max(chain_seq) FROM invoice_headers WHERE chain = 
 tamper t_htail "DELETE FROM invoice_headers WHERE chain = 'sink.invoices:1' AND chain_seq = $hlast"
 verify_db t_htail 0 "Verified $((n + nh - 1)) rows"
 verify_db t_htail 1 "^BAD chain sink.invoices:1: ends at seq $((hlast - 1)), the anchor says it reached seq $hlast" --anchor "$work/anchor"
+# What the canonical form's text cannot see: a number in rule_trace turned into a string, a key
+# with an empty value renamed, a period moved by less than a millisecond.
+tamper t_type "UPDATE corrections SET rule_trace = jsonb_set(rule_trace, '{price}', to_jsonb(rule_trace->>'price'))
+               WHERE chain = 'sink.corrections:1' AND chain_seq = 12"
+verify_db t_type 1 "^BAD chain sink.corrections:1 seq 12 \\(correction $(id_at 1 12)\\): rule_trace's keys or their JSON types are not those the sink writes$"
+eseq=$(q ajuste_test "SELECT min(chain_seq) FROM corrections WHERE chain = 'sink.corrections:2' AND rule_trace->>'promotion' = ''")
+[ -n "$eseq" ] || fail "no correction of chain sink.corrections:2 has an empty promotion"
+tamper t_rename "UPDATE corrections SET rule_trace = (rule_trace - 'promotion') || '{\"promotionx\": \"\"}'
+                 WHERE chain = 'sink.corrections:2' AND chain_seq = $eseq"
+verify_db t_rename 1 "^BAD chain sink.corrections:2 seq $eseq \\(correction $(id_at 2 "$eseq")\\): rule_trace's keys"
+tamper t_subms "UPDATE invoice_headers SET period_start = period_start + interval '999 microseconds'
+                WHERE chain = 'sink.invoices:2' AND chain_seq = 4"
+verify_db t_subms 1 "^BAD chain sink.invoices:2 seq 4 \\(invoice $(hat sink.invoices:2 4)\\): period_start or period_end has a fraction of a millisecond"
+# Not UTF-8 on the client's side: the last header of a chain given a reason in Portuguese and its
+# row_hash recomputed (as the owner could, from the documented form); verify with
+# PGCLIENTENCODING=LATIN1 must still hash the UTF-8 bytes and find it clean.
+hl=$(q ajuste_test "SELECT max(chain_seq) FROM invoice_headers WHERE chain = 'sink.invoices:0'")
+tamper t_utf8 "UPDATE invoice_headers SET status_reason = 'revisão à vista' WHERE chain = 'sink.invoices:0' AND chain_seq = $hl;
+  CREATE FUNCTION pg_temp.f(t text) RETURNS bytea LANGUAGE sql IMMUTABLE
+    AS \$\$ SELECT int4send(octet_length(convert_to(t, 'UTF8'))) || convert_to(t, 'UTF8') \$\$;
+  UPDATE invoice_headers SET row_hash = sha256(prev_hash || (SELECT string_agg(pg_temp.f(v), ''::bytea ORDER BY o)
+    FROM unnest(ARRAY[$hfields]) WITH ORDINALITY AS u(v, o))) WHERE chain = 'sink.invoices:0' AND chain_seq = $hl"
+PGCLIENTENCODING=LATIN1 verify_db t_utf8 0 "Verified $((n + nh)) rows"
 echo "   tampered as owner: a changed amount, a deleted row, two rows swapped, an invoice's amount due, a held"
 echo "   invoice's reason: each reported at its first bad row; a tail cut (corrections, invoices) verifies"
-echo "   without the anchor and is reported with it"
+echo "   without the anchor and is reported with it; a rule_trace number made a string, a renamed empty key, a"
+echo "   period moved by 999 µs: each reported; a log with non-ASCII text verifies under PGCLIENTENCODING=LATIN1"
 verify_db ajuste_test 2 "not an anchor file" --anchor "$work/a.out"
 
 # ------------------------------------------------------------------------ f: the same id twice
