@@ -74,6 +74,17 @@ wait_batches() {
   done
 }
 
+# wait_held OUT: until the holding psql session (its output in OUT) has its row in, uncommitted:
+# the sink started after it must find the key locked, not take it first.
+wait_held() {
+  local i
+  for ((i = 0; i < 3000; i++)); do
+    grep -q '^held$' "$1" 2>/dev/null && return 0
+    sleep 0.01
+  done
+  fail "the session holding a row never got it in: $(cat "$1")"
+}
+
 # kill_sink WHEN: kill -9 the running sink; fails when it had finished already.
 kill_sink() {
   kill -9 "$sink_pid" 2>/dev/null || fail "the sink finished before it could be killed $1 (more --records)"
@@ -237,7 +248,8 @@ mkfifo "$work/hold"
 psql -X -q -v ON_ERROR_STOP=1 -d crash <"$work/hold" >"$work/hold.out" 2>&1 {mb_in}>&- {mb_out}<&- &
 hold_pid=$!
 exec {hold}>"$work/hold"
-printf 'BEGIN;\nCOPY invoice_headers FROM STDIN;\n%s\n\\.\n' "$hold_row" >&"$hold"
+printf 'BEGIN;\nCOPY invoice_headers FROM STDIN;\n%s\n\\.\n\\echo held\n' "$hold_row" >&"$hold"
+wait_held "$work/hold.out"
 sink_bg crash "$work/c3.out"
 for ((i = 0; i < 6000; i++)); do
   w=$(q crash "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'ajuste' AND wait_event_type = 'Lock'")
@@ -261,6 +273,36 @@ h0=$(q ajuste_test "$lsql")
 [ "$h3" = "$h0" ] || fail "after kill -9 and restart the log differs from the run without a fault"
 echo "   killed -9 with $k of $n corrections stored, restarted, killed -9 again with $kh of $nh invoice headers"
 echo "   stored; restarted: the same $n corrections, $nh headers and chains as without a fault"
+# And killed in the middle of a 500-row COPY of corrections: another session holds, uncommitted,
+# the key of the 100th correction of sink.corrections:1, so the sink's COPY has sent the rows
+# before it (of all partitions) and waits; kill -9, release, restart with other batches.
+hold_row=$(q ajuste_test "COPY (SELECT * FROM corrections WHERE chain = 'sink.corrections:1' AND chain_seq = 100) TO STDOUT")
+[ -n "$hold_row" ] || fail "no 100th correction in sink.corrections:1"
+q ajuste_test "CREATE DATABASE crash2" >/dev/null
+"$AJ_BIN" audit migrate --db "dbname=crash2" >/dev/null </dev/null || fail "migrate crash2 failed"
+mkfifo "$work/hold2"
+psql -X -q -v ON_ERROR_STOP=1 -d crash2 <"$work/hold2" >"$work/hold2.out" 2>&1 {mb_in}>&- {mb_out}<&- &
+hold_pid=$!
+exec {hold}>"$work/hold2"
+printf 'BEGIN;\nCOPY corrections FROM STDIN;\n%s\n\\.\n\\echo held\n' "$hold_row" >&"$hold"
+wait_held "$work/hold2.out"
+sink_bg crash2 "$work/c4.out" --batch-rows 500
+for ((i = 0; i < 6000; i++)); do
+  w=$(q crash2 "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'ajuste' AND wait_event_type = 'Lock'")
+  [ "$w" -eq 1 ] && break
+  kill -0 "$sink_pid" 2>/dev/null || break
+  sleep 0.01
+done
+[ "$w" -eq 1 ] || fail "the sink never waited on the held correction: $(cat "$work/c4.out" "$work/hold2.out")"
+kill_sink "in a 500-row COPY"
+printf 'ROLLBACK;\n' >&"$hold"
+exec {hold}>&-
+wait "$hold_pid" || fail "the session holding a correction failed: $(cat "$work/hold2.out")"
+k2=$(q crash2 "SELECT count(*) FROM corrections")
+[ "$k2" -lt "$n" ] || fail "killed in a 500-row COPY with all $n corrections stored"
+sink crash2 --until-end --batch-rows 300 >"$work/c5.out" 2>&1 || fail "restart exited $?: $(cat "$work/c5.out")"
+[ "$(q crash2 "$lsql")" = "$h0" ] || fail "after kill -9 in a 500-row COPY and restart the log differs from the run without a fault"
+echo "   killed -9 in the middle of a 500-row COPY of corrections ($k2 stored before it), restarted: the same log"
 
 # ------------------------------------------------------------------------ e: PostgreSQL down
 q ajuste_test "CREATE DATABASE pgdown" >/dev/null
