@@ -74,15 +74,36 @@ wait_batches() {
   done
 }
 
-# wait_held OUT: until the holding psql session (its output in OUT) has its row in, uncommitted:
-# the sink started after it must find the key locked, not take it first.
-wait_held() {
-  local i
-  for ((i = 0; i < 3000; i++)); do
-    grep -q '^held$' "$1" 2>/dev/null && return 0
+# kill_in_copy DB TABLE ROW OUT [FLAGS...]: kill -9 a sink in the middle of a COPY into TABLE.
+# Another session holds ROW (COPY text) in TABLE, uncommitted; once it has it, the sink (output
+# OUT, FLAGS after sink_bg's) starts, stores what comes before that key, and waits on its lock;
+# it is killed there, and the holding session rolls back.
+kill_in_copy() {
+  local db=$1 table=$2 row=$3 out=$4 i w=0 hold hold_pid
+  shift 4
+  rm -f "$work/hold" "$work/hold.out"
+  mkfifo "$work/hold"
+  psql -X -q -v ON_ERROR_STOP=1 -d "$db" <"$work/hold" >"$work/hold.out" 2>&1 {mb_in}>&- {mb_out}<&- &
+  hold_pid=$!
+  exec {hold}>"$work/hold"
+  printf 'BEGIN;\nCOPY %s FROM STDIN;\n%s\n\\.\n\\echo held\n' "$table" "$row" >&"$hold"
+  for ((i = 0; i < 3000; i++)); do   # the row in first: the sink must find it locked, not take it
+    grep -q '^held$' "$work/hold.out" 2>/dev/null && break
     sleep 0.01
   done
-  fail "the session holding a row never got it in: $(cat "$1")"
+  grep -q '^held$' "$work/hold.out" || fail "the session holding a row of $table never got it in: $(cat "$work/hold.out")"
+  sink_bg "$db" "$out" "$@"
+  for ((i = 0; i < 6000; i++)); do
+    w=$(q "$db" "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'ajuste' AND wait_event_type = 'Lock'")
+    [ "$w" -eq 1 ] && break
+    kill -0 "$sink_pid" 2>/dev/null || break
+    sleep 0.01
+  done
+  [ "$w" -eq 1 ] || fail "the sink never waited on the held row of $table: $(cat "$out" "$work/hold.out")"
+  kill_sink "in a COPY into $table"
+  printf 'ROLLBACK;\n' >&"$hold"
+  exec {hold}>&-
+  wait "$hold_pid" || fail "the session holding a row of $table failed: $(cat "$work/hold.out")"
 }
 
 # kill_sink WHEN: kill -9 the running sink; fails when it had finished already.
@@ -244,24 +265,7 @@ k=$(q crash "SELECT count(*) FROM corrections")
 # sink.invoices:0, so the sink stores what comes before it and then waits on that row's lock.
 hold_row=$(q ajuste_test "COPY (SELECT * FROM invoice_headers WHERE chain = 'sink.invoices:0' AND chain_seq = 20) TO STDOUT")
 [ -n "$hold_row" ] || fail "no 20th header in sink.invoices:0"
-mkfifo "$work/hold"
-psql -X -q -v ON_ERROR_STOP=1 -d crash <"$work/hold" >"$work/hold.out" 2>&1 {mb_in}>&- {mb_out}<&- &
-hold_pid=$!
-exec {hold}>"$work/hold"
-printf 'BEGIN;\nCOPY invoice_headers FROM STDIN;\n%s\n\\.\n\\echo held\n' "$hold_row" >&"$hold"
-wait_held "$work/hold.out"
-sink_bg crash "$work/c3.out"
-for ((i = 0; i < 6000; i++)); do
-  w=$(q crash "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'ajuste' AND wait_event_type = 'Lock'")
-  [ "$w" -eq 1 ] && break
-  kill -0 "$sink_pid" 2>/dev/null || break
-  sleep 0.01
-done
-[ "$w" -eq 1 ] || fail "the sink never waited on the held invoice header: $(cat "$work/c3.out" "$work/hold.out")"
-kill_sink "among the invoices"
-printf 'ROLLBACK;\n' >&"$hold"
-exec {hold}>&-
-wait "$hold_pid" || fail "the session holding a header failed: $(cat "$work/hold.out")"
+kill_in_copy crash invoice_headers "$hold_row" "$work/c3.out"
 kh=$(q crash "SELECT count(*) FROM invoice_headers")
 [ "$kh" -gt 0 ] && [ "$kh" -lt "$nh" ] || fail "killed among the invoices with $kh of $nh headers stored"
 sink crash --until-end --batch-rows 7 >"$work/c2.out" 2>&1 || fail "restart exited $?: $(cat "$work/c2.out")"
@@ -280,24 +284,7 @@ hold_row=$(q ajuste_test "COPY (SELECT * FROM corrections WHERE chain = 'sink.co
 [ -n "$hold_row" ] || fail "no 100th correction in sink.corrections:1"
 q ajuste_test "CREATE DATABASE crash2" >/dev/null
 "$AJ_BIN" audit migrate --db "dbname=crash2" >/dev/null </dev/null || fail "migrate crash2 failed"
-mkfifo "$work/hold2"
-psql -X -q -v ON_ERROR_STOP=1 -d crash2 <"$work/hold2" >"$work/hold2.out" 2>&1 {mb_in}>&- {mb_out}<&- &
-hold_pid=$!
-exec {hold}>"$work/hold2"
-printf 'BEGIN;\nCOPY corrections FROM STDIN;\n%s\n\\.\n\\echo held\n' "$hold_row" >&"$hold"
-wait_held "$work/hold2.out"
-sink_bg crash2 "$work/c4.out" --batch-rows 500
-for ((i = 0; i < 6000; i++)); do
-  w=$(q crash2 "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'ajuste' AND wait_event_type = 'Lock'")
-  [ "$w" -eq 1 ] && break
-  kill -0 "$sink_pid" 2>/dev/null || break
-  sleep 0.01
-done
-[ "$w" -eq 1 ] || fail "the sink never waited on the held correction: $(cat "$work/c4.out" "$work/hold2.out")"
-kill_sink "in a 500-row COPY"
-printf 'ROLLBACK;\n' >&"$hold"
-exec {hold}>&-
-wait "$hold_pid" || fail "the session holding a correction failed: $(cat "$work/hold2.out")"
+kill_in_copy crash2 corrections "$hold_row" "$work/c4.out" --batch-rows 500
 k2=$(q crash2 "SELECT count(*) FROM corrections")
 [ "$k2" -lt "$n" ] || fail "killed in a 500-row COPY with all $n corrections stored"
 sink crash2 --until-end --batch-rows 300 >"$work/c5.out" 2>&1 || fail "restart exited $?: $(cat "$work/c5.out")"
