@@ -317,6 +317,50 @@ static aj_err walk_table(verify *v, PGconn *conn, aj_audit_table t, aj_audit_ver
     return verify_exec(conn, what, "CLOSE aj_verify", PGRES_COMMAND_OK, NULL, v->err, v->errlen);
 }
 
+/* Each chain's head against the last sink_offsets row of its partition, which the sink commits
+ * with the rows: the same seq and row_hash, and no chain without one, nor one with rows stored
+ * that the log lacks. An owner who cuts a chain's tail (which verifies on its own) or adds a
+ * chain must then also change sink_offsets. Sets result->bad at the first difference (reported). */
+static aj_err check_offsets(verify *v, PGconn *conn, aj_audit_verify_result *result) {
+    PGresult *res = NULL;
+    aj_err rc = verify_exec(conn, "reading sink_offsets",
+                            "SELECT DISTINCT ON (input_topic, input_partition) input_topic || ':' || input_partition, "
+                            "chain_seq::text, encode(chain_head, 'hex') FROM sink_offsets "
+                            "ORDER BY input_topic, input_partition, from_offset DESC",
+                            PGRES_TUPLES_OK, &res, v->err, v->errlen);
+    if (rc != AJ_E_OK) return rc;
+    int n = PQntuples(res);
+    for (size_t j = 0; j < v->n_heads && !result->bad; j++) {
+        const anchor_head *h = &v->heads[j];
+        char hex[2 * AJ_AUDIT_HASH_LEN + 1];
+        int i = 0;
+        while (i < n && strcmp(PQgetvalue(res, i, 0), h->chain) != 0) i++;
+        to_hex(h->hash, hex);
+        if (i == n) {
+            fprintf(v->out, "BAD chain %s (%s): no sink_offsets row names it: the sink did not write it\n", h->chain,
+                    verify_tables[h->table].name);
+            result->bad = 1;
+        } else if (strtoll(PQgetvalue(res, i, 1), NULL, 10) != h->seq || strcmp(PQgetvalue(res, i, 2), hex) != 0) {
+            fprintf(v->out, "BAD chain %s (%s): ends at seq %" PRId64 " with head %s, sink_offsets says the sink stored "
+                    "it up to seq %s with head %s: rows were removed from its tail or added to it, or sink_offsets was "
+                    "changed\n", h->chain, verify_tables[h->table].name, h->seq, hex, PQgetvalue(res, i, 1),
+                    PQgetvalue(res, i, 2));
+            result->bad = 1;
+        }
+    }
+    for (int i = 0; i < n && !result->bad; i++) {
+        size_t j = 0;
+        while (j < v->n_heads && strcmp(v->heads[j].chain, PQgetvalue(res, i, 0)) != 0) j++;
+        if (j == v->n_heads && strtoll(PQgetvalue(res, i, 1), NULL, 10) > 0) {
+            fprintf(v->out, "BAD chain %s: not in the log, sink_offsets says the sink stored it up to seq %s: the "
+                    "chain was removed\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+            result->bad = 1;
+        }
+    }
+    PQclear(res);
+    return AJ_E_OK;
+}
+
 aj_err aj_audit_verify(PGconn *conn, const char *anchor_in, const char *anchor_out, FILE *out,
                        aj_audit_verify_result *result, char *err, size_t errlen) {
     verify v = {.out = out, .err = err, .errlen = errlen};
@@ -350,6 +394,7 @@ aj_err aj_audit_verify(PGconn *conn, const char *anchor_in, const char *anchor_o
                 ": rows were removed from its tail\n", v.anchors[i].chain, have, v.anchors[i].seq);
         result->bad = 1;
     }
+    if (!result->bad && (rc = check_offsets(&v, conn, result)) != AJ_E_OK) goto end;
 done:
     if (!result->bad && anchor_out) rc = write_anchor(&v, anchor_out);
     else rc = AJ_E_OK;

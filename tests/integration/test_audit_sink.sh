@@ -346,8 +346,19 @@ tamper t_swap "UPDATE corrections SET chain_seq = 1000000 WHERE chain = 'sink.co
 verify_db t_swap 1 "^BAD chain sink.corrections:0 seq 3 \\(correction $(id_at 0 7)\\): prev_hash does not link"
 last=$(q ajuste_test "SELECT max(chain_seq) FROM corrections WHERE chain = 'sink.corrections:3'")
 tamper t_tail "DELETE FROM corrections WHERE chain = 'sink.corrections:3' AND chain_seq > $last - 2"
+verify_db t_tail 1 "^BAD chain sink.corrections:3 \\(corrections\\): ends at seq $((last - 2)) with head [0-9a-f]{64}, sink_offsets says the sink stored it up to seq $last with head [0-9a-f]{64}: rows were removed"
+# The owner who also rewrites sink_offsets to match is stopped by the anchor alone.
+q t_tail "SET ROLE ajuste_owner; UPDATE sink_offsets o SET chain_seq = c.chain_seq, chain_head = c.row_hash
+          FROM corrections c WHERE c.chain = 'sink.corrections:3' AND c.chain_seq = $last - 2
+          AND o.input_topic = 'sink.corrections' AND o.input_partition = 3
+          AND o.from_offset = (SELECT max(from_offset) FROM sink_offsets WHERE input_topic = 'sink.corrections' AND input_partition = 3)" >/dev/null
 verify_db t_tail 0 "Verified $((n + nh - 2)) rows in $((4 + hc)) chains"
 verify_db t_tail 1 "^BAD chain sink.corrections:3: ends at seq $((last - 2)), the anchor says it reached seq $last: rows were removed from its tail$" --anchor "$work/anchor"
+# A chain the sink never wrote (its sink_offsets rows gone), a whole chain removed.
+tamper t_nooff "DELETE FROM sink_offsets WHERE input_topic = 'sink.corrections' AND input_partition = 2"
+verify_db t_nooff 1 "^BAD chain sink.corrections:2 \\(corrections\\): no sink_offsets row names it: the sink did not write it$"
+tamper t_gone "DELETE FROM corrections WHERE chain = 'sink.corrections:1'"
+verify_db t_gone 1 "^BAD chain sink.corrections:1: not in the log, sink_offsets says the sink stored it up to seq [0-9]+: the chain was removed$"
 # An invoice header: its amount due, then the tail of an invoice chain.
 hat() { q ajuste_test "SELECT invoice_id || ' ' || status FROM invoice_headers WHERE chain = '$1' AND chain_seq = $2"; }
 tamper t_header "UPDATE invoice_headers SET amount_due = amount_due - 1000000 WHERE chain = 'sink.invoices:2' AND chain_seq = 3"
@@ -357,7 +368,7 @@ hchain=$(q ajuste_test "SELECT chain || ' seq ' || chain_seq FROM invoice_header
 verify_db t_held 1 "^BAD chain $hchain \\(invoice ${held[0]} HELD\\): row_hash does not match"
 hlast=$(q ajuste_test "SELECT max(chain_seq) FROM invoice_headers WHERE chain = 'sink.invoices:1'")
 tamper t_htail "DELETE FROM invoice_headers WHERE chain = 'sink.invoices:1' AND chain_seq = $hlast"
-verify_db t_htail 0 "Verified $((n + nh - 1)) rows"
+verify_db t_htail 1 "^BAD chain sink.invoices:1 \\(invoice_headers\\): ends at seq $((hlast - 1)) with head [0-9a-f]{64}, sink_offsets says the sink stored it up to seq $hlast"
 verify_db t_htail 1 "^BAD chain sink.invoices:1: ends at seq $((hlast - 1)), the anchor says it reached seq $hlast" --anchor "$work/anchor"
 # What the canonical form's text cannot see: a number in rule_trace turned into a string, a key
 # with an empty value renamed, a period moved by less than a millisecond.
@@ -373,18 +384,22 @@ tamper t_subms "UPDATE invoice_headers SET period_start = period_start + interva
                 WHERE chain = 'sink.invoices:2' AND chain_seq = 4"
 verify_db t_subms 1 "^BAD chain sink.invoices:2 seq 4 \\(invoice $(hat sink.invoices:2 4)\\): period_start or period_end has a fraction of a millisecond"
 # Not UTF-8 on the client's side: the last header of a chain given a reason in Portuguese and its
-# row_hash recomputed (as the owner could, from the documented form); verify with
+# row_hash recomputed, sink_offsets' head with it (as the owner could, from the documented form); verify with
 # PGCLIENTENCODING=LATIN1 must still hash the UTF-8 bytes and find it clean.
 hl=$(q ajuste_test "SELECT max(chain_seq) FROM invoice_headers WHERE chain = 'sink.invoices:0'")
 tamper t_utf8 "UPDATE invoice_headers SET status_reason = 'revisão à vista' WHERE chain = 'sink.invoices:0' AND chain_seq = $hl;
   CREATE FUNCTION pg_temp.f(t text) RETURNS bytea LANGUAGE sql IMMUTABLE
     AS \$\$ SELECT int4send(octet_length(convert_to(t, 'UTF8'))) || convert_to(t, 'UTF8') \$\$;
   UPDATE invoice_headers SET row_hash = sha256(prev_hash || (SELECT string_agg(pg_temp.f(v), ''::bytea ORDER BY o)
-    FROM unnest(ARRAY[$hfields]) WITH ORDINALITY AS u(v, o))) WHERE chain = 'sink.invoices:0' AND chain_seq = $hl"
+    FROM unnest(ARRAY[$hfields]) WITH ORDINALITY AS u(v, o))) WHERE chain = 'sink.invoices:0' AND chain_seq = $hl;
+  UPDATE sink_offsets SET chain_head = (SELECT row_hash FROM invoice_headers WHERE chain = 'sink.invoices:0' AND chain_seq = $hl)
+    WHERE input_topic = 'sink.invoices' AND input_partition = 0 AND from_offset =
+      (SELECT max(from_offset) FROM sink_offsets WHERE input_topic = 'sink.invoices' AND input_partition = 0)"
 PGCLIENTENCODING=LATIN1 verify_db t_utf8 0 "Verified $((n + nh)) rows"
 echo "   tampered as owner: a changed amount, a deleted row, two rows swapped, an invoice's amount due, a held"
-echo "   invoice's reason: each reported at its first bad row; a tail cut (corrections, invoices) verifies"
-echo "   without the anchor and is reported with it; a rule_trace number made a string, a renamed empty key, a"
+echo "   invoice's reason: each reported at its first bad row; a tail cut (corrections, invoices) is reported"
+echo "   against sink_offsets, and with sink_offsets forged to match, by the anchor; a chain without"
+echo "   sink_offsets rows, a chain removed whole: each reported; a rule_trace number made a string, a renamed empty key, a"
 echo "   period moved by 999 µs: each reported; a log with non-ASCII text verifies under PGCLIENTENCODING=LATIN1"
 verify_db ajuste_test 2 "not an anchor file" --anchor "$work/a.out"
 
