@@ -167,18 +167,13 @@ const unsigned char aj_audit_trace_jsonb_order[AJ_AUDIT_TRACE_NKEYS] = {
 };
 
 void aj_audit_trace_shape(char *buf, size_t len) {
-    int order[AJ_AUDIT_TRACE_NKEYS];
     size_t n = 0;
-    for (int i = 0; i < AJ_AUDIT_TRACE_NKEYS; i++) order[i] = i;
-    for (int i = 1; i < AJ_AUDIT_TRACE_NKEYS; i++)   /* bytewise, as ORDER BY key COLLATE "C" */
-        for (int j = i; j > 0 && strcmp(aj_audit_trace_keys[order[j - 1]], aj_audit_trace_keys[order[j]]) > 0; j--) {
-            int t = order[j];
-            order[j] = order[j - 1], order[j - 1] = t;
-        }
     if (len) buf[0] = 0;
-    for (int i = 0; i < AJ_AUDIT_TRACE_NKEYS && n < len; i++)
-        n += (size_t)snprintf(buf + n, len - n, "%s%s:%s", i ? "," : "", aj_audit_trace_keys[order[i]],
-                              trace_is_number[order[i]] ? "number" : "string");
+    for (int i = 0; i < AJ_AUDIT_TRACE_NKEYS && n < len; i++) {
+        int k = aj_audit_trace_jsonb_order[i];
+        n += (size_t)snprintf(buf + n, len - n, "%s%s:%s", i ? "," : "", aj_audit_trace_keys[k],
+                              trace_is_number[k] ? "number" : "string");
+    }
 }
 
 aj_err aj_audit_trace_json(aj_bytes *out, const aj_audit_values *vals) {

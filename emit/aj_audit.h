@@ -68,8 +68,9 @@ aj_err aj_audit_correction_values(const aj_correction *c, const char *pipeline_v
  * order jsonb stores them in, so the server need not sort them; the integers as JSON numbers,
  * the strings escaped) to out. AJ_E_NOMEM. */
 aj_err aj_audit_trace_json(aj_bytes *out, const aj_audit_values *vals);
-/* The rule_trace object's keys, bytewise in order, each with the JSON type the sink writes:
- * "allowance:string,band:string,..." (what verify expects of every stored rule_trace). */
+/* The rule_trace object's keys in jsonb's order (aj_audit_trace_jsonb_order), each with the JSON
+ * type the sink writes: "band:string,tier:number,..." (what verify expects of every stored
+ * rule_trace, listed by ORDER BY octet_length(key), key COLLATE "C"). */
 #define AJ_AUDIT_TRACE_SHAPE_LEN 512
 void aj_audit_trace_shape(char *buf, size_t len);
 

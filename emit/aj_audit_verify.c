@@ -30,7 +30,8 @@ static const verify_table verify_tables[AJ_AUDIT_TABLE__COUNT] = {
      * value is empty, a null, or a number turned into a string would hash alike. */
     [AJ_AUDIT_CORRECTIONS] = {"corrections", AJ_AUDIT_CORRECTION_TAG, aj_audit_correction_sql,
                               AJ_AUDIT_CORRECTION_NFIELDS, "correction_id", "correction",
-                              "(SELECT string_agg(key || ':' || jsonb_typeof(value), ',' ORDER BY key COLLATE \"C\") "
+                              "(SELECT string_agg(key || ':' || jsonb_typeof(value), ',' ORDER BY octet_length(key), "
+                              "key COLLATE \"C\") "
                               "FROM jsonb_each(rule_trace))",
                               NULL, "rule_trace's keys or their JSON types are not those the sink writes"},
     /* The canonical form has the periods to the millisecond, as the invoice carries them. */
